@@ -1,0 +1,63 @@
+// The one registry of drop reasons and pipeline events. Each module lists its
+// own in an X-macro next to its code; this file strings them together into
+// the enums, the counter names and the help texts that become the labels of
+// nfvgw_drops_total{reason} and nfvgw_pipeline_events_total{event}. Adding a
+// reason is one line in the module's list.
+#pragma once
+
+#include <cstdint>
+
+#include "io/io_drops.h"
+#include "nf/arp/arp_drops.h"
+#include "nf/icmp/icmp_drops.h"
+#include "nf/route/route_drops.h"
+#include "pkt/parse_drops.h"
+
+#define NFVGW_DROPS(X) \
+  NFVGW_IO_DROPS(X) NFVGW_PARSE_DROPS(X) NFVGW_ARP_DROPS(X) NFVGW_ICMP_DROPS(X) NFVGW_ROUTE_DROPS(X)
+#define NFVGW_EVENTS(X) \
+  NFVGW_IO_EVENTS(X) NFVGW_PARSE_EVENTS(X) NFVGW_ARP_EVENTS(X) NFVGW_ICMP_EVENTS(X) NFVGW_ROUTE_EVENTS(X)
+
+namespace nfvgw {
+
+enum class Drop : uint16_t {
+#define X(name, help) name,
+  NFVGW_DROPS(X)
+#undef X
+};
+enum class Event : uint16_t {
+#define X(name, help) name,
+  NFVGW_EVENTS(X)
+#undef X
+};
+
+inline constexpr const char* kDropNames[] = {
+#define X(name, help) #name,
+    NFVGW_DROPS(X)
+#undef X
+};
+inline constexpr const char* kDropHelp[] = {
+#define X(name, help) help,
+    NFVGW_DROPS(X)
+#undef X
+};
+inline constexpr const char* kEventNames[] = {
+#define X(name, help) #name,
+    NFVGW_EVENTS(X)
+#undef X
+};
+inline constexpr const char* kEventHelp[] = {
+#define X(name, help) help,
+    NFVGW_EVENTS(X)
+#undef X
+};
+
+// A stage's result: a next step (>= 0) or a drop reason (< 0), so one int
+// carries both and every drop has its counter.
+inline constexpr int dropVerdict(Drop d) { return -1 - int(d); }
+inline constexpr Drop verdictDrop(int v) { return Drop(-1 - v); }
+
+inline constexpr uint32_t kDropCount = sizeof(kDropNames) / sizeof(kDropNames[0]);
+inline constexpr uint32_t kEventCount = sizeof(kEventNames) / sizeof(kEventNames[0]);
+
+}  // namespace nfvgw

@@ -1,0 +1,255 @@
+// The run-to-completion worker: a native thread pinned to one core that
+// receives a burst from each of its queues, pushes it through the pipeline,
+// transmits what the pipeline produced, and repeats. Nothing here locks,
+// allocates or throws once the loop runs.
+//
+// Poll modes: `busy` polls without pause (lowest latency, one core at 100%);
+// `adaptive` polls while there is traffic and, after a short idle spell,
+// blocks in poll() on the queues' file descriptors (fair on small machines,
+// and honest in CPU accounting). A sleeping worker is offline for QSBR, so it
+// never delays a configuration change.
+#pragma once
+
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/error.h"
+#include "core/frame_pool.h"
+#include "core/qsbr.h"
+#include "core/worker_stats.h"
+#include "io/port_queue.h"
+
+namespace nfvgw {
+
+enum class PollMode : uint8_t { kBusy, kAdaptive };
+
+struct WorkerSettings {
+  int id = 0;
+  int core = -1;  // -1: not pinned
+  PollMode mode = PollMode::kAdaptive;
+  uint32_t burst = 32;
+  uint32_t idle_spin_us = 200;  // adaptive: idle time before sleeping
+  uint32_t sleep_ms = 10;       // adaptive: longest sleep in poll()
+};
+
+// What a pipeline sees of its worker while it processes a burst.
+class WorkerCtx {
+ public:
+  WorkerCtx(FramePool* frame_pool, WorkerStats* worker_stats, int id, size_t ports)
+      : pool(*frame_pool), stats(*worker_stats), worker_id(id), queues_(ports, nullptr), tx_(ports) {}
+
+  FramePool& pool;
+  WorkerStats& stats;
+  const int worker_id;
+  uint64_t now_ns = 0;  // taken once per loop iteration
+
+  // Frees the frame and counts the drop reason.
+  void drop(const Pkt& p, Drop reason) {
+    stats.drop(reason);
+    pool.free(p.addr);
+  }
+  // Frees a frame the pipeline has finished with (not a drop: e.g. an ARP
+  // reply it learned from).
+  void consume(const Pkt& p) { pool.free(p.addr); }
+
+  // Queues a frame for transmission on `port`; sends when a batch is full.
+  void send(const Pkt& p, uint16_t port) {
+    TxBatch& b = tx_[port];
+    b.pkts[b.n++] = p;
+    if (b.n == kMaxBurst) flushPort(port);
+  }
+  void flush() {
+    for (uint16_t port = 0; port < tx_.size(); ++port)
+      if (tx_[port].n) flushPort(port);
+  }
+
+  void setQueue(uint16_t port, PortQueue* q) { queues_[port] = q; }
+  PortQueue* queue(uint16_t port) const { return queues_[port]; }
+  size_t ports() const { return queues_.size(); }
+
+ private:
+  struct TxBatch {
+    uint32_t n = 0;
+    Pkt pkts[kMaxBurst];
+  };
+  void flushPort(uint16_t port) {
+    TxBatch& b = tx_[port];
+    if (PortQueue* q = queues_[port]) {
+      q->txBurst(b.pkts, b.n);
+    } else {
+      for (uint32_t i = 0; i < b.n; ++i) drop(b.pkts[i], Drop::tx_error);
+    }
+    b.n = 0;
+  }
+
+  std::vector<PortQueue*> queues_;
+  std::vector<TxBatch> tx_;
+};
+
+// The type-erased worker the gateway holds.
+class WorkerBase {
+ public:
+  virtual ~WorkerBase() = default;
+  virtual void start() = 0;
+  virtual void stop() = 0;
+  virtual const WorkerSettings& settings() const = 0;
+  virtual const WorkerStats& stats() const = 0;
+  virtual FramePool& pool() = 0;
+  virtual WorkerStats& mutableStats() = 0;
+  virtual void addQueue(uint16_t port, std::unique_ptr<PortQueue> q) = 0;
+  virtual PortQueue* queue(uint16_t port) const = 0;
+  virtual void wake() = 0;
+};
+
+// Pipeline: begin(ctx) at the start of an iteration (takes the snapshot),
+// process(ctx, pkts, n) per received burst, end(ctx) before the quiescent
+// point (the pipeline holds no snapshot pointer afterwards).
+template <class Pipeline>
+class Worker final : public WorkerBase {
+ public:
+  Worker(const WorkerSettings& s, FramePool pool, Pipeline pipeline, Qsbr* qsbr, size_t ports)
+      : settings_(s),
+        pool_(std::move(pool)),
+        pipeline_(std::move(pipeline)),
+        qsbr_(qsbr),
+        queues_(ports),
+        ctx_(&pool_, &stats_, s.id, ports) {
+    wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (wake_fd_ < 0) throw Error(err::kWorker, "worker " + std::to_string(s.id) + ": eventfd", errno);
+  }
+  ~Worker() override {
+    stop();
+    queues_.clear();  // queues release their frames before the pool goes
+    close(wake_fd_);
+  }
+
+  void addQueue(uint16_t port, std::unique_ptr<PortQueue> q) override {
+    ctx_.setQueue(port, q.get());
+    queues_[port] = std::move(q);
+  }
+  PortQueue* queue(uint16_t port) const override { return queues_[port].get(); }
+  const WorkerSettings& settings() const override { return settings_; }
+  const WorkerStats& stats() const override { return stats_; }
+  WorkerStats& mutableStats() override { return stats_; }
+  FramePool& pool() override { return pool_; }
+  Pipeline& pipeline() { return pipeline_; }
+
+  void start() override {
+    running_.store(true, std::memory_order_release);
+    thread_ = std::thread([this] { run(); });
+  }
+  void stop() override {
+    if (!thread_.joinable()) return;
+    running_.store(false, std::memory_order_release);
+    wake();
+    thread_.join();
+  }
+  void wake() override {
+    uint64_t one = 1;
+    [[maybe_unused]] ssize_t r = write(wake_fd_, &one, sizeof(one));
+  }
+
+ private:
+  void pin() {
+    std::string name = "nfvgw-w" + std::to_string(settings_.id);
+    pthread_setname_np(pthread_self(), name.c_str());
+    if (settings_.core < 0) return;
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(settings_.core, &set);
+    // The gateway checked that the core exists; a failure here (a cpuset
+    // changed under us) leaves the thread unpinned rather than stopping it.
+    pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+  }
+
+  void run() {
+    pin();
+    const int id = settings_.id;
+    const uint32_t burst = settings_.burst;
+    const uint64_t idle_spin_ns = uint64_t(settings_.idle_spin_us) * 1000;
+    Pkt pkts[kMaxBurst];
+    std::vector<PortQueue*> rxq;
+    std::vector<pollfd> fds;
+    for (auto& q : queues_) {
+      if (!q) continue;
+      rxq.push_back(q.get());
+      if (q->pollFd() >= 0) fds.push_back({q->pollFd(), POLLIN, 0});
+    }
+    fds.push_back({wake_fd_, POLLIN, 0});
+
+    qsbr_->online(id);
+    uint64_t t0 = monoNs();
+    uint64_t last_work = t0;
+    while (running_.load(std::memory_order_acquire)) {
+      ctx_.now_ns = t0;
+      stats_.heartbeat_ns.set(t0);
+      pipeline_.begin(ctx_);
+      uint32_t work = 0;
+      for (PortQueue* q : rxq) {
+        uint32_t n = q->rxBurst(pkts, burst);
+        if (n == 0) continue;
+        stats_.burst_hist[burstBin(n)].add();
+        stats_.burst_sum.add(n);
+        work += n;
+        pipeline_.process(ctx_, pkts, n);
+      }
+      ctx_.flush();
+      for (PortQueue* q : rxq) q->service();
+      pipeline_.end(ctx_);
+      qsbr_->quiescent(id);
+
+      uint64_t t1 = monoNs();
+      if (work) {
+        stats_.busy_ns.add(t1 - t0);
+        stats_.busy_loops.add();
+        last_work = t1;
+      } else {
+        if (settings_.mode == PollMode::kAdaptive && t1 - last_work > idle_spin_ns && txIdle(rxq)) {
+          qsbr_->offline(id);
+          stats_.sleeps.add();
+          for (auto& f : fds) f.revents = 0;
+          poll(fds.data(), fds.size(), int(settings_.sleep_ms));
+          if (fds.back().revents & POLLIN) {
+            uint64_t v;
+            [[maybe_unused]] ssize_t r = read(wake_fd_, &v, sizeof(v));
+          }
+          qsbr_->online(id);
+          t1 = monoNs();
+        }
+        stats_.idle_ns.add(t1 - t0);
+        stats_.idle_loops.add();
+      }
+      t0 = t1;
+    }
+    qsbr_->offline(id);
+  }
+
+  static bool txIdle(const std::vector<PortQueue*>& qs) {
+    for (PortQueue* q : qs)
+      if (!q->txIdle()) return false;
+    return true;
+  }
+
+  WorkerSettings settings_;
+  WorkerStats stats_;
+  FramePool pool_;
+  Pipeline pipeline_;
+  Qsbr* qsbr_;
+  std::vector<std::unique_ptr<PortQueue>> queues_;
+  WorkerCtx ctx_;
+  std::atomic<bool> running_{false};
+  std::thread thread_;
+  int wake_fd_ = -1;
+};
+
+}  // namespace nfvgw

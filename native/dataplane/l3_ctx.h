@@ -1,0 +1,20 @@
+// What the L3 stages share while one worker processes one burst: the worker
+// (buffers, counters, transmit batches), the snapshot, the learned
+// neighbors, and the worker's ICMP rate limiter.
+#pragma once
+
+#include "core/worker.h"
+#include "dataplane/snapshot.h"
+#include "nf/arp/neighbor_table.h"
+#include "nf/icmp/icmp_limiter.h"
+
+namespace nfvgw {
+
+struct L3Ctx {
+  WorkerCtx& w;
+  const Snapshot& s;
+  NeighborTable& neigh;
+  IcmpLimiter& icmp;
+};
+
+}  // namespace nfvgw

@@ -1,0 +1,38 @@
+// The gateway's packet pipeline for one worker: Ethernet/VLAN check, then
+// ARP or IPv4 (header checks, local delivery or forwarding). Later network
+// functions join here as stages.
+#pragma once
+
+#include <atomic>
+
+#include "core/worker.h"
+#include "dataplane/l3_ctx.h"
+
+namespace nfvgw {
+
+class L3Pipeline {
+ public:
+  L3Pipeline(const std::atomic<const Snapshot*>* current, NeighborTable* neigh) : current_(current), neigh_(neigh) {}
+
+  void begin(WorkerCtx&) { snap_ = current_->load(std::memory_order_acquire); }
+  void process(WorkerCtx& w, Pkt* pkts, uint32_t n);
+  void end(WorkerCtx&) { snap_ = nullptr; }
+
+ private:
+  const std::atomic<const Snapshot*>* current_;
+  NeighborTable* neigh_;
+  const Snapshot* snap_ = nullptr;
+  IcmpLimiter icmp_;
+};
+
+// The in-memory floor the pipeline benchmark compares against: receive,
+// swap the MACs, send back out of the same port. What any pipeline costs at
+// least on this machine.
+class FloorPipeline {
+ public:
+  void begin(WorkerCtx&) {}
+  void process(WorkerCtx& w, Pkt* pkts, uint32_t n);
+  void end(WorkerCtx&) {}
+};
+
+}  // namespace nfvgw

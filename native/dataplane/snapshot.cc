@@ -1,0 +1,46 @@
+// Building a snapshot from its spec; see snapshot.h.
+#include "dataplane/snapshot.h"
+
+#include "core/error.h"
+#include "nf/arp/neighbor_table.h"
+#include "pkt/pkt.h"
+
+namespace nfvgw {
+
+std::unique_ptr<Snapshot> buildSnapshot(SnapshotSpec spec, const std::vector<PortIdentity>& ports) {
+  if (spec.ports.size() != ports.size())
+    throw Error(err::kSnapshot, "snapshot describes " + std::to_string(spec.ports.size()) + " ports, the gateway has " +
+                                    std::to_string(ports.size()));
+  auto s = std::make_unique<Snapshot>();
+  s->generation = spec.generation;
+  s->ports.resize(ports.size());
+  for (size_t i = 0; i < ports.size(); ++i) {
+    PortL3& p = s->ports[i];
+    const SnapshotSpec::Port& sp = spec.ports[i];
+    std::copy(ports[i].mac, ports[i].mac + 6, p.mac);
+    p.vlan = sp.vlan;
+    p.mtu = sp.mtu ? sp.mtu : ports[i].mtu;
+    if (p.vlan > 4094) throw Error(err::kSnapshot, "port " + ports[i].name + ": VLAN id above 4094");
+    p.max_frame = p.mtu + 14 + (p.vlan ? 4 : 0);
+    if (p.max_frame > kFrameDataMax)
+      throw Error(err::kSnapshot, "port " + ports[i].name + ": MTU " + std::to_string(p.mtu) +
+                                      " does not fit the " + std::to_string(kFrameDataMax) + "-byte packet buffers");
+    if (p.mtu < 68) throw Error(err::kSnapshot, "port " + ports[i].name + ": MTU below 68");
+    p.addrs = std::move(sp.addrs);
+  }
+  s->routes.build(std::move(spec.nexthops), spec.routes, ports.size());
+  std::vector<std::pair<uint64_t, StaticNeighbor>> neigh;
+  neigh.reserve(spec.neighbors.size());
+  for (const auto& n : spec.neighbors) {
+    if (n.port >= ports.size()) throw Error(err::kSnapshot, "static neighbor on port index out of range");
+    StaticNeighbor sn;
+    std::copy(n.mac, n.mac + 6, sn.mac);
+    neigh.emplace_back(NeighborTable::keyOf(n.port, n.ip), sn);
+  }
+  s->static_neighbors.build(neigh);
+  s->neighbor = spec.neighbor;
+  s->icmp = spec.icmp;
+  return s;
+}
+
+}  // namespace nfvgw

@@ -1,0 +1,234 @@
+// JS object -> data-plane structs; see convert.h.
+#include "napi/convert.h"
+
+#include <cstdio>
+
+#include "napi/errors.h"
+
+namespace nfvgw::napi {
+
+namespace {
+
+Napi::Value field(const Napi::Object& o, const char* name, const std::string& where) {
+  Napi::Value v = o.Get(name);
+  if (v.IsUndefined() || v.IsNull()) badArgument(o.Env(), where + "." + name + " is missing");
+  return v;
+}
+
+double number(const Napi::Object& o, const char* name, const std::string& where, double min, double max) {
+  Napi::Value v = field(o, name, where);
+  if (!v.IsNumber()) badArgument(o.Env(), where + "." + name + " must be a number");
+  double d = v.As<Napi::Number>().DoubleValue();
+  if (!(d >= min && d <= max) || d != double(int64_t(d)))
+    badArgument(o.Env(), where + "." + name + " must be an integer in " + std::to_string(int64_t(min)) + ".." +
+                             std::to_string(int64_t(max)));
+  return d;
+}
+
+double numberOr(const Napi::Object& o, const char* name, const std::string& where, double min, double max,
+                double dflt) {
+  Napi::Value v = o.Get(name);
+  if (v.IsUndefined() || v.IsNull()) return dflt;
+  return number(o, name, where, min, max);
+}
+
+std::string string(const Napi::Object& o, const char* name, const std::string& where, bool required = true) {
+  Napi::Value v = o.Get(name);
+  if (v.IsUndefined() || v.IsNull()) {
+    if (required) badArgument(o.Env(), where + "." + name + " is missing");
+    return {};
+  }
+  if (!v.IsString()) badArgument(o.Env(), where + "." + name + " must be a string");
+  return v.As<Napi::String>().Utf8Value();
+}
+
+Napi::Array array(const Napi::Object& o, const char* name, const std::string& where) {
+  Napi::Value v = field(o, name, where);
+  if (!v.IsArray()) badArgument(o.Env(), where + "." + name + " must be an array");
+  return v.As<Napi::Array>();
+}
+
+Napi::Object element(const Napi::Array& a, uint32_t i, const std::string& where) {
+  Napi::Value v = a.Get(i);
+  if (!v.IsObject()) badArgument(a.Env(), where + "[" + std::to_string(i) + "] must be an object");
+  return v.As<Napi::Object>();
+}
+
+void parseMac(Napi::Env env, const std::string& s, uint8_t* out, const std::string& where) {
+  unsigned b[6];
+  char extra;
+  if (std::sscanf(s.c_str(), "%x:%x:%x:%x:%x:%x%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5], &extra) != 6)
+    badArgument(env, where + " is not a MAC address (aa:bb:cc:dd:ee:ff)");
+  for (int i = 0; i < 6; ++i) {
+    if (b[i] > 255) badArgument(env, where + " is not a MAC address");
+    out[i] = uint8_t(b[i]);
+  }
+}
+
+template <class E>
+E choice(const Napi::Object& o, const char* name, const std::string& where,
+         std::initializer_list<std::pair<const char*, E>> options, E dflt) {
+  std::string v = string(o, name, where, false);
+  if (v.empty()) return dflt;
+  std::string names;
+  for (const auto& [n, e] : options) {
+    if (v == n) return e;
+    names += names.empty() ? n : std::string(", ") + n;
+  }
+  badArgument(o.Env(), where + "." + name + " must be one of " + names);
+}
+
+}  // namespace
+
+std::string macString(const uint8_t* m) {
+  char buf[18];
+  std::snprintf(buf, sizeof(buf), "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
+  return buf;
+}
+
+GatewaySpec toGatewaySpec(const Napi::Object& o) {
+  GatewaySpec s;
+  const std::string w = "spec";
+  Napi::Array ports = array(o, "ports", w);
+  for (uint32_t i = 0; i < ports.Length(); ++i) {
+    std::string pw = w + ".ports[" + std::to_string(i) + "]";
+    Napi::Object p = element(ports, i, w + ".ports");
+    PortSpec ps;
+    ps.name = string(p, "name", pw);
+    ps.kind = choice<PortKind>(p, "kind", pw,
+                               {{"af_xdp", PortKind::kAfXdp}, {"af_packet", PortKind::kAfPacket}, {"mem", PortKind::kMem}},
+                               PortKind::kMem);
+    ps.ifname = string(p, "interface", pw, ps.kind != PortKind::kMem);
+    ps.netns = string(p, "netns", pw, false);
+    ps.xdp_mode = choice<XdpMode>(p, "xdpMode", pw,
+                                  {{"auto", XdpMode::kAuto}, {"native", XdpMode::kNative}, {"generic", XdpMode::kGeneric}},
+                                  XdpMode::kAuto);
+    ps.zero_copy = choice<ZeroCopy>(p, "zeroCopy", pw,
+                                    {{"auto", ZeroCopy::kAuto}, {"on", ZeroCopy::kOn}, {"off", ZeroCopy::kOff}},
+                                    ZeroCopy::kAuto);
+    ps.ring_size = uint32_t(numberOr(p, "ringSize", pw, 64, 16384, 2048));
+    std::string mac = string(p, "mac", pw, false);
+    if (!mac.empty()) parseMac(o.Env(), mac, ps.mac, pw + ".mac");
+    ps.mtu = uint32_t(numberOr(p, "mtu", pw, 68, 9000, 1500));
+    ps.mem_slots = uint32_t(numberOr(p, "memSlots", pw, 64, 65536, 1024));
+    s.ports.push_back(ps);
+  }
+  Napi::Array workers = array(o, "workers", w);
+  for (uint32_t i = 0; i < workers.Length(); ++i) {
+    std::string ww = w + ".workers[" + std::to_string(i) + "]";
+    Napi::Object wo = element(workers, i, w + ".workers");
+    WorkerSpec ws;
+    ws.core = int(numberOr(wo, "core", ww, -1, 4095, -1));
+    ws.mode = choice<PollMode>(wo, "pollMode", ww, {{"busy", PollMode::kBusy}, {"adaptive", PollMode::kAdaptive}},
+                               PollMode::kAdaptive);
+    s.workers.push_back(ws);
+  }
+  s.burst = uint32_t(numberOr(o, "burst", w, 1, kMaxBurst, 32));
+  s.hugepages = choice<HugePagePolicy>(
+      o, "hugepages", w,
+      {{"auto", HugePagePolicy::kAuto}, {"require", HugePagePolicy::kRequire}, {"off", HugePagePolicy::kOff}},
+      HugePagePolicy::kAuto);
+  s.bpf_dir = string(o, "bpfDir", w);
+  s.neighbor_capacity = uint32_t(numberOr(o, "neighborCapacity", w, 64, 1 << 24, 65536));
+  s.pipeline = choice<PipelineKind>(o, "pipeline", w, {{"l3", PipelineKind::kL3}, {"floor", PipelineKind::kFloor}},
+                                    PipelineKind::kL3);
+  s.idle_spin_us = uint32_t(numberOr(o, "idleSpinUs", w, 0, 1000000, 200));
+  return s;
+}
+
+SnapshotSpec toSnapshotSpec(const Napi::Object& o) {
+  SnapshotSpec s;
+  const std::string w = "snapshot";
+  Napi::Env env = o.Env();
+  s.generation = uint64_t(number(o, "generation", w, 0, 9007199254740991.0));
+  Napi::Array ports = array(o, "ports", w);
+  for (uint32_t i = 0; i < ports.Length(); ++i) {
+    std::string pw = w + ".ports[" + std::to_string(i) + "]";
+    Napi::Object p = element(ports, i, w + ".ports");
+    SnapshotSpec::Port sp;
+    sp.mtu = uint32_t(numberOr(p, "mtu", pw, 0, 9000, 0));
+    sp.vlan = uint16_t(numberOr(p, "vlan", pw, 0, 4094, 0));
+    Napi::Array addrs = array(p, "addresses", pw);
+    for (uint32_t j = 0; j < addrs.Length(); ++j) {
+      std::string aw = pw + ".addresses[" + std::to_string(j) + "]";
+      Napi::Object a = element(addrs, j, pw + ".addresses");
+      sp.addrs.push_back({uint32_t(number(a, "ip", aw, 0, 4294967295.0)), uint8_t(number(a, "prefixLen", aw, 0, 32))});
+    }
+    s.ports.push_back(std::move(sp));
+  }
+  Napi::Array nhs = array(o, "nexthops", w);
+  for (uint32_t i = 0; i < nhs.Length(); ++i) {
+    std::string nw = w + ".nexthops[" + std::to_string(i) + "]";
+    Napi::Object n = element(nhs, i, w + ".nexthops");
+    NextHop nh;
+    nh.kind = choice<NhKind>(n, "kind", nw,
+                             {{"none", NhKind::kNoRoute},
+                              {"local", NhKind::kLocal},
+                              {"connected", NhKind::kConnected},
+                              {"via", NhKind::kVia},
+                              {"blackhole", NhKind::kBlackhole},
+                              {"unreachable", NhKind::kUnreachable}},
+                             NhKind::kNoRoute);
+    nh.port = uint16_t(numberOr(n, "port", nw, 0, 65535, 0));
+    nh.gateway = uint32_t(numberOr(n, "gateway", nw, 0, 4294967295.0, 0));
+    nh.bcast = uint32_t(numberOr(n, "broadcast", nw, 0, 4294967295.0, 0));
+    s.nexthops.push_back(nh);
+  }
+  // Routes come as typed arrays: 100k of them should not be 100k objects.
+  Napi::Object routes = field(o, "routes", w).As<Napi::Object>();
+  Napi::Value pv = routes.Get("prefix"), lv = routes.Get("length"), nv = routes.Get("nexthop");
+  if (!pv.IsTypedArray() || !lv.IsTypedArray() || !nv.IsTypedArray())
+    badArgument(env, w + ".routes must hold Uint32Array prefix, Uint8Array length, Uint32Array nexthop");
+  auto pa = pv.As<Napi::TypedArray>(), la = lv.As<Napi::TypedArray>(), na = nv.As<Napi::TypedArray>();
+  if (pa.TypedArrayType() != napi_uint32_array || la.TypedArrayType() != napi_uint8_array ||
+      na.TypedArrayType() != napi_uint32_array || pa.ElementLength() != la.ElementLength() ||
+      pa.ElementLength() != na.ElementLength())
+    badArgument(env, w + ".routes arrays must be Uint32Array/Uint8Array/Uint32Array of one length");
+  auto prefixes = pv.As<Napi::Uint32Array>();
+  auto lengths = lv.As<Napi::Uint8Array>();
+  auto hops = nv.As<Napi::Uint32Array>();
+  s.routes.resize(prefixes.ElementLength());
+  for (size_t i = 0; i < s.routes.size(); ++i) s.routes[i] = {prefixes[i], lengths[i], hops[i]};
+
+  Napi::Array neigh = array(o, "neighbors", w);
+  for (uint32_t i = 0; i < neigh.Length(); ++i) {
+    std::string nw = w + ".neighbors[" + std::to_string(i) + "]";
+    Napi::Object n = element(neigh, i, w + ".neighbors");
+    SnapshotSpec::Neighbor sn;
+    sn.port = uint16_t(number(n, "port", nw, 0, 65535));
+    sn.ip = uint32_t(number(n, "ip", nw, 0, 4294967295.0));
+    parseMac(env, string(n, "mac", nw), sn.mac, nw + ".mac");
+    s.neighbors.push_back(sn);
+  }
+  Napi::Value nsv = o.Get("neighborTimers");
+  if (nsv.IsObject()) {
+    Napi::Object ns = nsv.As<Napi::Object>();
+    std::string nw = w + ".neighborTimers";
+    s.neighbor.reachable_ns = uint64_t(number(ns, "reachableMs", nw, 1, 86400000)) * 1000000;
+    s.neighbor.expire_ns = uint64_t(number(ns, "expireMs", nw, 1, 86400000)) * 1000000;
+    s.neighbor.retry_ns = uint64_t(number(ns, "retryMs", nw, 1, 86400000)) * 1000000;
+  }
+  Napi::Value iv = o.Get("icmp");
+  if (iv.IsObject()) {
+    Napi::Object ic = iv.As<Napi::Object>();
+    s.icmp.errors_per_sec = uint32_t(number(ic, "errorsPerSecond", w + ".icmp", 0, 1000000));
+    s.icmp.burst = uint32_t(number(ic, "burst", w + ".icmp", 0, 1000000));
+  }
+  return s;
+}
+
+std::vector<std::vector<uint8_t>> toFrames(const Napi::Value& v, const char* what) {
+  if (!v.IsArray()) badArgument(v.Env(), std::string(what) + " must be an array of Buffers");
+  Napi::Array a = v.As<Napi::Array>();
+  std::vector<std::vector<uint8_t>> out;
+  out.reserve(a.Length());
+  for (uint32_t i = 0; i < a.Length(); ++i) {
+    Napi::Value e = a.Get(i);
+    if (!e.IsBuffer()) badArgument(v.Env(), std::string(what) + "[" + std::to_string(i) + "] must be a Buffer");
+    auto b = e.As<Napi::Buffer<uint8_t>>();
+    out.emplace_back(b.Data(), b.Data() + b.Length());
+  }
+  return out;
+}
+
+}  // namespace nfvgw::napi

@@ -1,0 +1,19 @@
+// Reading the plain objects the TypeScript control plane hands over into
+// the data plane's own structs (the boundary is coarse: one object per call,
+// copied, nothing kept). The control plane validates first; these checks
+// only keep a wrong call from crashing the process.
+#pragma once
+
+#include <napi.h>
+
+#include "dataplane/gateway.h"
+#include "dataplane/snapshot.h"
+
+namespace nfvgw::napi {
+
+GatewaySpec toGatewaySpec(const Napi::Object& o);
+SnapshotSpec toSnapshotSpec(const Napi::Object& o);
+std::vector<std::vector<uint8_t>> toFrames(const Napi::Value& v, const char* what);
+std::string macString(const uint8_t* mac);
+
+}  // namespace nfvgw::napi

@@ -1,0 +1,446 @@
+// The Gateway class of the addon; see gateway_wrap.h.
+#include "napi/gateway_wrap.h"
+
+#include <node_api.h>
+
+#include "core/clock.h"
+#include "core/hugemem.h"
+#include "napi/convert.h"
+#include "napi/errors.h"
+
+namespace nfvgw::napi {
+
+namespace {
+
+const char* kindName(PortKind k) {
+  switch (k) {
+    case PortKind::kAfXdp:
+      return "af_xdp";
+    case PortKind::kAfPacket:
+      return "af_packet";
+    case PortKind::kMem:
+      return "mem";
+  }
+  return "?";
+}
+
+const char* nhKindName(NhKind k) {
+  switch (k) {
+    case NhKind::kNoRoute:
+      return "none";
+    case NhKind::kLocal:
+      return "local";
+    case NhKind::kConnected:
+      return "connected";
+    case NhKind::kVia:
+      return "via";
+    case NhKind::kBlackhole:
+      return "blackhole";
+    case NhKind::kUnreachable:
+      return "unreachable";
+  }
+  return "?";
+}
+
+// Builds the snapshot (route tables and all) on a libuv thread, then
+// publishes it on the JS thread, where every other snapshot access happens.
+class ApplyWorker : public Napi::AsyncWorker {
+ public:
+  ApplyWorker(GatewayWrap* wrap, SnapshotSpec spec, std::vector<PortIdentity> ids, Napi::Promise::Deferred d)
+      : Napi::AsyncWorker(wrap->Env(), "nfvgw.apply"),
+        wrap_(wrap),
+        keep_alive_(Napi::Persistent(wrap->Value())),
+        spec_(std::move(spec)),
+        ids_(std::move(ids)),
+        deferred_(d) {}
+
+  void Execute() override {
+    try {
+      snap_ = buildSnapshot(std::move(spec_), ids_);
+    } catch (const Error& e) {
+      code_ = e.code();
+      SetError(e.what());
+    } catch (const std::exception& e) {
+      code_ = "NFVGW_ERR_INTERNAL";
+      SetError(e.what());
+    }
+  }
+
+  void OnOK() override {
+    Napi::Env env = Env();
+    Gateway* gw = wrap_->gateway();
+    if (!gw || gw->stopped()) {
+      deferred_.Reject(toJs(env, err::kState, "the gateway was closed before the configuration was applied").Value());
+      return;
+    }
+    const Snapshot* cur = gw->current();
+    if (cur && cur->generation > snap_->generation) {
+      deferred_.Reject(toJs(env, err::kState,
+                            "generation " + std::to_string(snap_->generation) + " is older than the running " +
+                                std::to_string(cur->generation))
+                           .Value());
+      return;
+    }
+    try {
+      gw->publish(std::move(snap_));
+      deferred_.Resolve(env.Undefined());
+    } catch (const Error& e) {
+      deferred_.Reject(toJs(env, e).Value());
+    }
+  }
+
+  void OnError(const Napi::Error& e) override {
+    deferred_.Reject(toJs(Env(), code_.empty() ? "NFVGW_ERR_INTERNAL" : code_, e.Message()).Value());
+  }
+
+ private:
+  GatewayWrap* wrap_;
+  Napi::ObjectReference keep_alive_;  // the wrap outlives the operation
+  SnapshotSpec spec_;
+  std::vector<PortIdentity> ids_;
+  Napi::Promise::Deferred deferred_;
+  std::unique_ptr<Snapshot> snap_;
+  std::string code_;
+};
+
+uint32_t u32(const Napi::CallbackInfo& info, size_t i, const char* what) {
+  if (info.Length() <= i || !info[i].IsNumber()) badArgument(info.Env(), std::string(what) + " must be a number");
+  return info[i].As<Napi::Number>().Uint32Value();
+}
+
+Napi::Object requireObject(const Napi::CallbackInfo& info, size_t i, const char* what) {
+  if (info.Length() <= i || !info[i].IsObject()) badArgument(info.Env(), std::string(what) + " must be an object");
+  return info[i].As<Napi::Object>();
+}
+
+}  // namespace
+
+Napi::Function GatewayWrap::define(Napi::Env env) {
+  return DefineClass(env, "Gateway",
+                     {
+                         InstanceMethod<&GatewayWrap::start>("start"),
+                         InstanceMethod<&GatewayWrap::apply>("apply"),
+                         InstanceMethod<&GatewayWrap::close>("close"),
+                         InstanceMethod<&GatewayWrap::info>("info"),
+                         InstanceMethod<&GatewayWrap::stats>("stats"),
+                         InstanceMethod<&GatewayWrap::routeLookup>("routeLookup"),
+                         InstanceMethod<&GatewayWrap::neighbors>("neighbors"),
+                         InstanceMethod<&GatewayWrap::memInject>("memInject"),
+                         InstanceMethod<&GatewayWrap::memDrain>("memDrain"),
+                         InstanceMethod<&GatewayWrap::memPending>("memPending"),
+                         InstanceMethod<&GatewayWrap::memReplay>("memReplay"),
+                         InstanceMethod<&GatewayWrap::replayResult>("replayResult"),
+                     });
+}
+
+GatewayWrap::GatewayWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<GatewayWrap>(info) {
+  Napi::Env env = info.Env();
+  Napi::Object spec = requireObject(info, 0, "spec");
+  guard(env, [&] {
+    gw_ = std::make_unique<Gateway>(toGatewaySpec(spec));
+    return 0;
+  });
+  // If the process exits without close(), still stop the threads and take
+  // the XDP programs off the interfaces.
+  napi_add_env_cleanup_hook(env, cleanupHook, this);
+  hook_installed_ = true;
+}
+
+GatewayWrap::~GatewayWrap() { shutdown(); }
+
+void GatewayWrap::cleanupHook(void* self) {
+  auto* w = static_cast<GatewayWrap*>(self);
+  w->hook_installed_ = false;
+  w->shutdown();
+}
+
+void GatewayWrap::shutdown() {
+  if (hook_installed_) {
+    napi_remove_env_cleanup_hook(Env(), cleanupHook, this);
+    hook_installed_ = false;
+  }
+  if (gw_) gw_->stop();
+}
+
+Gateway& GatewayWrap::live(Napi::Env env) const {
+  if (!gw_ || gw_->stopped()) throw toJs(env, err::kState, "the gateway is closed");
+  return *gw_;
+}
+
+Napi::Value GatewayWrap::start(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Gateway& gw = live(env);
+  Napi::Object snap = requireObject(info, 0, "snapshot");
+  guard(env, [&] {
+    gw.start(buildSnapshot(toSnapshotSpec(snap), gw.identities()));
+    return 0;
+  });
+  return env.Undefined();
+}
+
+Napi::Value GatewayWrap::apply(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Gateway& gw = live(env);
+  Napi::Object snap = requireObject(info, 0, "snapshot");
+  SnapshotSpec spec = guard(env, [&] { return toSnapshotSpec(snap); });
+  auto deferred = Napi::Promise::Deferred::New(env);
+  auto* worker = new ApplyWorker(this, std::move(spec), gw.identities(), deferred);
+  worker->Queue();
+  return deferred.Promise();
+}
+
+Napi::Value GatewayWrap::close(const Napi::CallbackInfo& info) {
+  shutdown();
+  return info.Env().Undefined();
+}
+
+Napi::Value GatewayWrap::info(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Gateway& gw = live(env);
+  Napi::Object o = Napi::Object::New(env);
+  Napi::Array ports = Napi::Array::New(env);
+  for (size_t i = 0; i < gw.ports().size(); ++i) {
+    const PortState& st = gw.ports()[i];
+    Napi::Object p = Napi::Object::New(env);
+    p.Set("name", st.spec.name);
+    p.Set("kind", kindName(st.spec.kind));
+    p.Set("interface", st.spec.ifname);
+    p.Set("netns", st.spec.netns);
+    p.Set("ifindex", st.dev.ifindex);
+    p.Set("mac", macString(st.dev.mac));
+    p.Set("mtu", st.dev.mtu);
+    p.Set("rxQueues", st.dev.rx_queues);
+    p.Set("up", st.dev.up);
+    p.Set("zeroCopy", st.zero_copy);
+    if (st.spec.kind == PortKind::kAfXdp) {
+      p.Set("xdpMode", st.xdp_native ? "native" : "generic");
+    } else {
+      p.Set("xdpMode", env.Null());
+    }
+    ports.Set(uint32_t(i), p);
+  }
+  o.Set("ports", ports);
+  Napi::Array workers = Napi::Array::New(env);
+  for (size_t i = 0; i < gw.workerCount(); ++i) {
+    const WorkerSettings& s = gw.worker(i).settings();
+    Napi::Object w = Napi::Object::New(env);
+    w.Set("id", s.id);
+    w.Set("core", s.core);
+    w.Set("pollMode", s.mode == PollMode::kBusy ? "busy" : "adaptive");
+    w.Set("poolFrames", const_cast<WorkerBase&>(gw.worker(i)).pool().capacity());
+    w.Set("hugePages", const_cast<WorkerBase&>(gw.worker(i)).pool().huge());
+    workers.Set(uint32_t(i), w);
+  }
+  o.Set("workers", workers);
+  o.Set("burst", gw.spec().burst);
+  Napi::Array warnings = Napi::Array::New(env);
+  for (size_t i = 0; i < gw.warnings().size(); ++i) warnings.Set(uint32_t(i), gw.warnings()[i]);
+  o.Set("warnings", warnings);
+  return o;
+}
+
+Napi::Value GatewayWrap::stats(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Gateway& gw = live(env);
+  gw.reclaim(0);
+  const uint64_t now = monoNs();
+  Napi::Object o = Napi::Object::New(env);
+  const Snapshot* snap = gw.current();
+  o.Set("generation", snap ? double(snap->generation) : 0.0);
+  o.Set("running", gw.started());
+
+  Napi::Array workers = Napi::Array::New(env);
+  for (size_t i = 0; i < gw.workerCount(); ++i) {
+    const WorkerStats& ws = gw.worker(i).stats();
+    Napi::Object w = Napi::Object::New(env);
+    w.Set("id", double(i));
+    w.Set("busyNs", double(ws.busy_ns.get()));
+    w.Set("idleNs", double(ws.idle_ns.get()));
+    w.Set("busyLoops", double(ws.busy_loops.get()));
+    w.Set("idleLoops", double(ws.idle_loops.get()));
+    w.Set("sleeps", double(ws.sleeps.get()));
+    uint64_t hb = ws.heartbeat_ns.get();
+    w.Set("heartbeatAgeMs", hb ? double(now - hb) / 1e6 : -1.0);
+    Napi::Array hist = Napi::Array::New(env, kBurstBins);
+    for (uint32_t b = 0; b < kBurstBins; ++b) hist.Set(b, double(ws.burst_hist[b].get()));
+    w.Set("burstHistogram", hist);
+    w.Set("burstSum", double(ws.burst_sum.get()));
+    Napi::Array drops = Napi::Array::New(env, kDropCount);
+    for (uint32_t d = 0; d < kDropCount; ++d) drops.Set(d, double(ws.drops[d].get()));
+    w.Set("drops", drops);
+    Napi::Array events = Napi::Array::New(env, kEventCount);
+    for (uint32_t e = 0; e < kEventCount; ++e) events.Set(e, double(ws.events[e].get()));
+    w.Set("events", events);
+    workers.Set(uint32_t(i), w);
+  }
+  o.Set("workers", workers);
+
+  Napi::Array ports = Napi::Array::New(env);
+  for (size_t p = 0; p < gw.ports().size(); ++p) {
+    Napi::Object po = Napi::Object::New(env);
+    po.Set("name", gw.ports()[p].spec.name);
+    Napi::Array queues = Napi::Array::New(env);
+    for (size_t w = 0; w < gw.workerCount(); ++w) {
+      const PortQueue* q = gw.worker(w).queue(uint16_t(p));
+      if (!q) continue;
+      KernelQueueStats ks = q->kernelStats();
+      Napi::Object qo = Napi::Object::New(env);
+      qo.Set("queue", double(w));
+      qo.Set("rxPackets", double(q->stats.rx_packets.get()));
+      qo.Set("rxBytes", double(q->stats.rx_bytes.get()));
+      qo.Set("txPackets", double(q->stats.tx_packets.get()));
+      qo.Set("txBytes", double(q->stats.tx_bytes.get()));
+      qo.Set("txDropped", double(q->stats.tx_dropped.get()));
+      qo.Set("kernelRxDropped", double(ks.rx_dropped));
+      qo.Set("kernelRxInvalid", double(ks.rx_invalid));
+      qo.Set("kernelTxInvalid", double(ks.tx_invalid));
+      queues.Set(queues.Length(), qo);
+    }
+    po.Set("queues", queues);
+    ports.Set(uint32_t(p), po);
+  }
+  o.Set("ports", ports);
+
+  HugeMemUsage hm = hugeMemUsage();
+  Napi::Object mem = Napi::Object::New(env);
+  mem.Set("hugeBytes", double(hm.huge_bytes));
+  mem.Set("normalBytes", double(hm.normal_bytes));
+  mem.Set("reservedPages", double(hm.reserved_pages));
+  o.Set("memory", mem);
+
+  uint32_t resolved = 0, incomplete = 0;
+  const NeighborTable& nt = gw.neighbors();
+  for (uint32_t i = 0; i < nt.capacity(); ++i) {
+    const auto& e = nt.at(i);
+    if (!e.key.load(std::memory_order_relaxed)) continue;
+    if (e.mac.load(std::memory_order_relaxed) & NeighborTable::kResolved) {
+      ++resolved;
+    } else {
+      ++incomplete;
+    }
+  }
+  Napi::Object neigh = Napi::Object::New(env);
+  neigh.Set("resolved", resolved);
+  neigh.Set("incomplete", incomplete);
+  neigh.Set("capacity", nt.capacity());
+  o.Set("neighbors", neigh);
+  o.Set("routes", snap ? double(snap->routes.routeCount()) : 0.0);
+  o.Set("routeTableBytes", snap ? double(snap->routes.memoryBytes()) : 0.0);
+  return o;
+}
+
+Napi::Value GatewayWrap::routeLookup(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Gateway& gw = live(env);
+  uint32_t ip = u32(info, 0, "address");
+  const Snapshot* snap = gw.current();
+  if (!snap) throw toJs(env, err::kState, "no configuration applied yet");
+  uint32_t idx = snap->routes.lookupIndex(ip);
+  const NextHop& nh = snap->routes.nexthops()[idx];
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("nexthop", idx);
+  o.Set("kind", nhKindName(nh.kind));
+  o.Set("port", nh.port);
+  o.Set("gateway", double(nh.gateway));
+  return o;
+}
+
+Napi::Value GatewayWrap::neighbors(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Gateway& gw = live(env);
+  const NeighborTable& nt = gw.neighbors();
+  const uint64_t now = monoNs();
+  Napi::Array out = Napi::Array::New(env);
+  for (uint32_t i = 0; i < nt.capacity(); ++i) {
+    const auto& e = nt.at(i);
+    uint64_t key = e.key.load(std::memory_order_acquire);
+    if (!key) continue;
+    uint64_t mac = e.mac.load(std::memory_order_acquire);
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("port", double((key >> 32) & 0xffff));
+    o.Set("ip", double(uint32_t(key)));
+    if (mac & NeighborTable::kResolved) {
+      uint8_t m[6];
+      NeighborTable::unpackMac(mac, m);
+      o.Set("mac", macString(m));
+      uint64_t c = e.confirmed_ns.load(std::memory_order_relaxed);
+      o.Set("confirmedAgoMs", now > c ? double(now - c) / 1e6 : 0.0);
+    } else {
+      o.Set("mac", env.Null());
+      o.Set("confirmedAgoMs", env.Null());
+    }
+    out.Set(out.Length(), o);
+  }
+  return out;
+}
+
+Napi::Value GatewayWrap::memInject(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Gateway& gw = live(env);
+  uint32_t port = u32(info, 0, "port"), worker = u32(info, 1, "worker");
+  MemQueue* q = gw.memQueue(uint16_t(port), uint16_t(worker));
+  if (!q) badArgument(env, "port " + std::to_string(port) + " worker " + std::to_string(worker) + " is not a mem queue");
+  auto frames = toFrames(info[2], "frames");
+  uint32_t n = 0;
+  for (auto& f : frames) {
+    if (!q->inject(f.data(), uint32_t(f.size()))) break;
+    ++n;
+  }
+  return Napi::Number::New(env, n);
+}
+
+Napi::Value GatewayWrap::memDrain(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Gateway& gw = live(env);
+  uint32_t port = u32(info, 0, "port"), worker = u32(info, 1, "worker");
+  uint32_t max = info.Length() > 2 && info[2].IsNumber() ? info[2].As<Napi::Number>().Uint32Value() : 1u << 20;
+  MemQueue* q = gw.memQueue(uint16_t(port), uint16_t(worker));
+  if (!q) badArgument(env, "port " + std::to_string(port) + " worker " + std::to_string(worker) + " is not a mem queue");
+  Napi::Array out = Napi::Array::New(env);
+  q->drain(max, [&](const uint8_t* d, uint32_t len) {
+    out.Set(out.Length(), Napi::Buffer<uint8_t>::Copy(env, d, len));
+  });
+  return out;
+}
+
+Napi::Value GatewayWrap::memPending(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Gateway& gw = live(env);
+  uint32_t port = u32(info, 0, "port"), worker = u32(info, 1, "worker");
+  MemQueue* q = gw.memQueue(uint16_t(port), uint16_t(worker));
+  if (!q) badArgument(env, "port " + std::to_string(port) + " worker " + std::to_string(worker) + " is not a mem queue");
+  return Napi::Boolean::New(env, !q->rxEmpty());
+}
+
+Napi::Value GatewayWrap::memReplay(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Gateway& gw = live(env);
+  if (gw.started()) throw toJs(env, err::kState, "replay must be set up before start()");
+  uint32_t port = u32(info, 0, "port"), worker = u32(info, 1, "worker");
+  MemQueue* q = gw.memQueue(uint16_t(port), uint16_t(worker));
+  if (!q) badArgument(env, "port " + std::to_string(port) + " worker " + std::to_string(worker) + " is not a mem queue");
+  auto frames = toFrames(info[2], "frames");
+  if (info.Length() < 4 || !info[3].IsNumber()) badArgument(env, "count must be a number");
+  double count = info[3].As<Napi::Number>().DoubleValue();
+  guard(env, [&] {
+    q->setReplay(std::move(frames), uint64_t(count));
+    return 0;
+  });
+  return env.Undefined();
+}
+
+Napi::Value GatewayWrap::replayResult(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Gateway& gw = live(env);
+  uint32_t port = u32(info, 0, "port"), worker = u32(info, 1, "worker");
+  MemQueue* q = gw.memQueue(uint16_t(port), uint16_t(worker));
+  if (!q) badArgument(env, "port " + std::to_string(port) + " worker " + std::to_string(worker) + " is not a mem queue");
+  MemQueue::ReplayResult r = q->replayResult();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("received", double(r.received));
+  o.Set("startNs", double(r.start_ns));
+  o.Set("doneNs", double(r.done_ns));
+  return o;
+}
+
+}  // namespace nfvgw::napi

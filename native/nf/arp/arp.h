@@ -1,0 +1,25 @@
+// ARP: answering for the gateway's addresses, learning neighbors, and
+// resolving next hops (with throttled requests).
+#pragma once
+
+#include <cstdint>
+
+#include "core/drops.h"
+#include "dataplane/l3_ctx.h"
+
+namespace nfvgw {
+
+// Handles an ARP frame received on p.port: replies to requests for the
+// port's own addresses (only on that port, like arp_ignore=1), learns the
+// sender when the request was for us or the sender is already known, and
+// consumes or drops the frame.
+void arpInput(L3Ctx& c, Pkt& p);
+
+// Writes the MAC of next hop `ip` on `port` to `mac` and returns true, or
+// returns false with the drop reason in `why` when it is not resolved yet (a
+// request has been sent, at most one per neighbor per retry interval). A
+// static neighbor from the snapshot wins over a learned one; a learned entry
+// older than the reachable time is refreshed while still being used.
+bool neighborLookup(L3Ctx& c, uint16_t port, uint32_t ip, uint8_t* mac, Drop* why);
+
+}  // namespace nfvgw

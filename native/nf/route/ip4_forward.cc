@@ -1,0 +1,99 @@
+// IPv4 input, forwarding and local output; see ip4_forward.h.
+#include "nf/route/ip4_forward.h"
+
+#include <cstring>
+
+#include "nf/arp/arp.h"
+#include "nf/icmp/icmp.h"
+#include "pkt/checksum.h"
+#include "pkt/headers.h"
+#include "pkt/l2.h"
+#include "pkt/parse.h"
+
+namespace nfvgw {
+
+namespace {
+
+// Resolves the next hop, rewrites the frame for the output port and queues
+// it; false when it was dropped instead.
+bool transmit(L3Ctx& c, Pkt& p, const NextHop& nh, uint32_t dst) {
+  uint8_t mac[6];
+  Drop why;
+  uint32_t next = nh.kind == NhKind::kVia ? nh.gateway : dst;
+  if (!neighborLookup(c, nh.port, next, mac, &why)) {
+    c.w.drop(p, why);
+    return false;
+  }
+  const PortL3& out = c.s.ports[nh.port];
+  writeEthernet(p, mac, out.mac, out.vlan, kEthP_Ip4);
+  c.w.send(p, nh.port);
+  return true;
+}
+
+void localInput(L3Ctx& c, Pkt& p, const Ip4Hdr* ip) {
+  switch (ip->proto) {
+    case kIpProtoIcmp:
+      return icmpLocalInput(c, p);
+    case kIpProtoUdp:
+      icmpSendError(c, p, kIcmpDestUnreach, kIcmpCodePortUnreach, 0);
+      return c.w.drop(p, Drop::local_unsupported);
+    default:
+      return c.w.drop(p, Drop::local_unsupported);
+  }
+}
+
+}  // namespace
+
+void ip4Input(L3Ctx& c, Pkt& p) {
+  Ip4Hdr* ip = reinterpret_cast<Ip4Hdr*>(p.l3());
+  const uint32_t dst = be32(ip->dst);
+  if (ip4IsMartian(dst)) return c.w.drop(p, Drop::ip4_martian_destination);
+  const NextHop& nh = c.s.routes.lookup(dst);
+  switch (nh.kind) {
+    case NhKind::kLocal:
+      return localInput(c, p, ip);
+    case NhKind::kNoRoute:
+      icmpSendError(c, p, kIcmpDestUnreach, kIcmpCodeNetUnreach, 0);
+      return c.w.drop(p, Drop::ip4_no_route);
+    case NhKind::kBlackhole:
+      return c.w.drop(p, Drop::ip4_blackhole);
+    case NhKind::kUnreachable:
+      icmpSendError(c, p, kIcmpDestUnreach, kIcmpCodeHostUnreach, 0);
+      return c.w.drop(p, Drop::ip4_unreachable);
+    case NhKind::kConnected:
+      if (dst == nh.bcast) return c.w.drop(p, Drop::ip4_martian_destination);
+      break;
+    case NhKind::kVia:
+      break;
+  }
+  if (ip->ttl <= 1) {
+    icmpSendError(c, p, kIcmpTimeExceeded, kIcmpCodeTtlExceeded, 0);
+    return c.w.drop(p, Drop::ip4_ttl_expired);
+  }
+  const PortL3& out = c.s.ports[nh.port];
+  if (be16(ip->total_len) > out.mtu) {
+    // No fragmentation on the fast path: DF packets learn the MTU (RFC 1191),
+    // the others are dropped and counted.
+    if (be16(ip->frag_off) & kIp4FlagDf)
+      icmpSendError(c, p, kIcmpDestUnreach, kIcmpCodeFragNeeded, uint16_t(out.mtu));
+    return c.w.drop(p, Drop::ip4_mtu_exceeded);
+  }
+  uint16_t old_tp;
+  std::memcpy(&old_tp, &ip->ttl, 2);
+  ip->ttl -= 1;
+  uint16_t new_tp;
+  std::memcpy(&new_tp, &ip->ttl, 2);
+  ip->csum = csumReplace16(ip->csum, old_tp, new_tp);
+  if (transmit(c, p, nh, dst)) c.w.stats.event(Event::ip4_forwarded);
+}
+
+void ip4Output(L3Ctx& c, Pkt& p) {
+  const Ip4Hdr* ip = reinterpret_cast<const Ip4Hdr*>(p.l3());
+  const uint32_t dst = be32(ip->dst);
+  const NextHop& nh = c.s.routes.lookup(dst);
+  if (nh.kind != NhKind::kConnected && nh.kind != NhKind::kVia) return c.w.drop(p, Drop::ip4_no_route);
+  if (be16(ip->total_len) > c.s.ports[nh.port].mtu) return c.w.drop(p, Drop::ip4_mtu_exceeded);
+  transmit(c, p, nh, dst);
+}
+
+}  // namespace nfvgw

@@ -1,0 +1,66 @@
+// Internet checksums: the full one (RFC 1071) for headers we build or verify,
+// and incremental updates (RFC 1624, eqn. 3: HC' = ~(~HC + ~m + m')) for
+// fields we rewrite, so forwarding never re-sums a header or a payload.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+namespace nfvgw {
+
+// Adds `len` bytes to a 32-bit one's-complement accumulator.
+inline uint32_t csumAdd(const void* data, size_t len, uint32_t sum = 0) {
+  const uint8_t* p = static_cast<const uint8_t*>(data);
+  uint64_t acc = sum;
+  while (len >= 8) {
+    uint64_t w;
+    std::memcpy(&w, p, 8);
+    acc += w >> 32;
+    acc += w & 0xffffffffu;
+    p += 8;
+    len -= 8;
+  }
+  while (len >= 2) {
+    uint16_t w;
+    std::memcpy(&w, p, 2);
+    acc += w;
+    p += 2;
+    len -= 2;
+  }
+  if (len) acc += *p;  // little-endian host: a trailing byte is the low byte of a word
+  while (acc >> 32) acc = (acc & 0xffffffffu) + (acc >> 32);
+  return uint32_t(acc);
+}
+
+// Folds an accumulator to 16 bits and complements it: the value to store.
+inline uint16_t csumFold(uint32_t sum) {
+  sum = (sum & 0xffff) + (sum >> 16);
+  sum = (sum & 0xffff) + (sum >> 16);
+  return uint16_t(~sum);
+}
+
+inline uint16_t csum(const void* data, size_t len) { return csumFold(csumAdd(data, len)); }
+
+// RFC 1624 eqn. 3 for one 16-bit word changing from `old_w` to `new_w`
+// (both as stored, i.e. network order).
+inline uint16_t csumReplace16(uint16_t check, uint16_t old_w, uint16_t new_w) {
+  uint32_t sum = uint16_t(~check);
+  sum += uint16_t(~old_w);
+  sum += new_w;
+  sum = (sum & 0xffff) + (sum >> 16);
+  sum = (sum & 0xffff) + (sum >> 16);
+  return uint16_t(~sum);
+}
+
+// The same for a 32-bit field (an IPv4 address), as two 16-bit words.
+inline uint16_t csumReplace32(uint16_t check, uint32_t old_v, uint32_t new_v) {
+  uint32_t sum = uint16_t(~check);
+  sum += uint16_t(~old_v) + uint16_t(~(old_v >> 16));
+  sum += uint16_t(new_v) + uint16_t(new_v >> 16);
+  sum = (sum & 0xffff) + (sum >> 16);
+  sum = (sum & 0xffff) + (sum >> 16);
+  return uint16_t(~sum);
+}
+
+}  // namespace nfvgw

@@ -1,0 +1,70 @@
+// Header checks for received frames: Ethernet (with one 802.1Q tag) and
+// IPv4. Each returns a next step or a drop verdict (core/drops.h) and fills
+// the descriptor's l2_len, vlan, ethertype and l3_len.
+#pragma once
+
+#include "core/drops.h"
+#include "pkt/checksum.h"
+#include "pkt/headers.h"
+#include "pkt/pkt.h"
+
+namespace nfvgw {
+
+enum L2Next : int { kL2Arp = 0, kL2Ip4 = 1 };
+
+// `port_mac`: the receiving port's address; `port_vlan`: the tag the port
+// expects (0: untagged); `max_frame`: the longest frame its MTU allows.
+inline int parseEthernet(Pkt& p, const uint8_t* port_mac, uint16_t port_vlan, uint32_t max_frame) {
+  if (p.len < sizeof(EthHdr)) return dropVerdict(Drop::eth_truncated);
+  if (p.len > max_frame) return dropVerdict(Drop::frame_too_long);
+  const EthHdr* eth = reinterpret_cast<const EthHdr*>(p.data);
+  if (macIsMulticast(eth->dst)) {
+    if (!macIsBroadcast(eth->dst)) return dropVerdict(Drop::l2_multicast);
+  } else if (!macEqual(eth->dst, port_mac)) {
+    return dropVerdict(Drop::l2_not_for_us);
+  }
+  uint16_t type = be16(eth->type);
+  uint8_t l2 = sizeof(EthHdr);
+  uint16_t vlan = 0;
+  if (type == kEthP_Vlan) {
+    if (p.len < sizeof(EthHdr) + sizeof(VlanTag)) return dropVerdict(Drop::eth_truncated);
+    const VlanTag* tag = reinterpret_cast<const VlanTag*>(p.data + sizeof(EthHdr));
+    vlan = be16(tag->tci) & 0x0fff;
+    type = be16(tag->type);
+    l2 += sizeof(VlanTag);
+  }
+  if (vlan != port_vlan) return dropVerdict(Drop::vlan_mismatch);
+  p.l2_len = l2;
+  p.vlan = vlan;
+  p.ethertype = type;
+  if (type == kEthP_Ip4) return kL2Ip4;
+  if (type == kEthP_Arp) return kL2Arp;
+  return dropVerdict(Drop::unknown_ethertype);
+}
+
+// 0/8, 127/8 and class D/E (multicast, reserved, limited broadcast).
+inline bool ip4IsMartian(uint32_t a) {
+  uint32_t top = a >> 24;
+  return top == 0 || top == 127 || top >= 224;
+}
+
+// Checks the IPv4 header and trims Ethernet padding off the frame.
+inline int parseIp4(Pkt& p) {
+  uint32_t avail = p.len - p.l2_len;
+  if (avail < sizeof(Ip4Hdr)) return dropVerdict(Drop::ip4_truncated);
+  const Ip4Hdr* ip = reinterpret_cast<const Ip4Hdr*>(p.l3());
+  if ((ip->ver_ihl >> 4) != 4) return dropVerdict(Drop::ip4_bad_version);
+  uint32_t ihl = ip->headerLen();
+  if (ihl < sizeof(Ip4Hdr)) return dropVerdict(Drop::ip4_bad_ihl);
+  if (ihl > avail) return dropVerdict(Drop::ip4_truncated);
+  uint32_t total = be16(ip->total_len);
+  if (total < ihl) return dropVerdict(Drop::ip4_bad_length);
+  if (total > avail) return dropVerdict(Drop::ip4_truncated);
+  if (csum(ip, ihl) != 0) return dropVerdict(Drop::ip4_bad_checksum);
+  if (ip4IsMartian(be32(ip->src))) return dropVerdict(Drop::ip4_martian_source);
+  p.l3_len = uint8_t(ihl);
+  p.len = p.l2_len + total;
+  return 0;
+}
+
+}  // namespace nfvgw
