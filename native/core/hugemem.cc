@@ -63,10 +63,19 @@ bool ensureFreeHugePages(uint64_t pages) {
   return freeHugePages() >= long(pages);
 }
 
-void *mapHuge(size_t bytes) {
+// Packet memory is never inherited by child processes: a fork would have to
+// reserve huge pages for copy-on-write of a private hugetlb mapping (and
+// fail with ENOMEM when none are free), and children have no business with
+// packet buffers anyway.
+void* keepFromChildren(void* p, size_t bytes) {
+  if (p) madvise(p, bytes, MADV_DONTFORK);
+  return p;
+}
+
+void* mapHuge(size_t bytes) {
   void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB | MAP_POPULATE,
                  -1, 0);
-  return p == MAP_FAILED ? nullptr : p;
+  return keepFromChildren(p == MAP_FAILED ? nullptr : p, bytes);
 }
 
 }  // namespace
@@ -104,6 +113,7 @@ MemRegion MemRegion::allocate(size_t bytes, HugePagePolicy policy, const std::st
   if (p == MAP_FAILED) {
     throw Error(err::kMemory, what + ": cannot map " + std::to_string(size) + " bytes", errno);
   }
+  keepFromChildren(p, size);
   r.base_ = p;
   r.size_ = size;
   r.huge_ = false;

@@ -112,8 +112,9 @@ class WorkerBase {
 };
 
 // Pipeline: begin(ctx) at the start of an iteration (takes the snapshot),
-// process(ctx, pkts, n) per received burst, end(ctx) before the quiescent
-// point (the pipeline holds no snapshot pointer afterwards).
+// process(ctx, pkts, n) per received burst, end(ctx) once the bursts are
+// done (it may still send; it holds no snapshot pointer afterwards, before
+// the quiescent point).
 template <class Pipeline>
 class Worker final : public WorkerBase {
  public:
@@ -203,9 +204,9 @@ class Worker final : public WorkerBase {
         work += n;
         pipeline_.process(ctx_, pkts, n);
       }
+      pipeline_.end(ctx_);
       ctx_.flush();
       for (PortQueue* q : rxq) q->service();
-      pipeline_.end(ctx_);
       qsbr_->quiescent(id);
 
       uint64_t t1 = monoNs();

@@ -161,6 +161,8 @@ void Gateway::createWorkers() {
     std::unique_ptr<WorkerBase> worker;
     if (spec_.pipeline == PipelineKind::kFloor) {
       worker = std::make_unique<Worker<FloorPipeline>>(ws, std::move(pool), FloorPipeline(), &qsbr_, nports);
+    } else if (spec_.pipeline == PipelineKind::kPatch) {
+      worker = std::make_unique<Worker<PatchPipeline>>(ws, std::move(pool), PatchPipeline(), &qsbr_, nports);
     } else {
       worker = std::make_unique<Worker<L3Pipeline>>(ws, std::move(pool), L3Pipeline(&current_, neigh_.get()), &qsbr_,
                                                     nports);

@@ -27,7 +27,7 @@ namespace nfvgw {
 
 enum class PortKind : uint8_t { kAfXdp, kAfPacket, kMem };
 enum class ZeroCopy : uint8_t { kAuto, kOn, kOff };
-enum class PipelineKind : uint8_t { kL3, kFloor };
+enum class PipelineKind : uint8_t { kL3, kFloor, kPatch };
 
 struct PortSpec {
   std::string name;

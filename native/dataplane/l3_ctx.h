@@ -1,11 +1,12 @@
 // What the L3 stages share while one worker processes one burst: the worker
 // (buffers, counters, transmit batches), the snapshot, the learned
-// neighbors, and the worker's ICMP rate limiter.
+// neighbors, and the worker's ICMP rate limiter and packets waiting for ARP.
 #pragma once
 
 #include "core/worker.h"
 #include "dataplane/snapshot.h"
 #include "nf/arp/neighbor_table.h"
+#include "nf/arp/neighbor_wait.h"
 #include "nf/icmp/icmp_limiter.h"
 
 namespace nfvgw {
@@ -15,6 +16,7 @@ struct L3Ctx {
   const Snapshot& s;
   NeighborTable& neigh;
   IcmpLimiter& icmp;
+  NeighborWait& wait;
 };
 
 }  // namespace nfvgw

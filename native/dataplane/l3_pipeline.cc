@@ -11,7 +11,7 @@ namespace nfvgw {
 
 void L3Pipeline::process(WorkerCtx& w, Pkt* pkts, uint32_t n) {
   const Snapshot& s = *snap_;
-  L3Ctx c{w, s, *neigh_, icmp_};
+  L3Ctx c{w, s, *neigh_, icmp_, wait_};
   for (uint32_t i = 0; i < n; ++i) {
     if (i + 2 < n) __builtin_prefetch(pkts[i + 2].data);
     Pkt& p = pkts[i];
@@ -32,6 +32,14 @@ void L3Pipeline::process(WorkerCtx& w, Pkt* pkts, uint32_t n) {
     }
     ip4Input(c, p);
   }
+}
+
+void L3Pipeline::end(WorkerCtx& w) {
+  if (!wait_.empty()) {
+    L3Ctx c{w, *snap_, *neigh_, icmp_, wait_};
+    neighborWaitService(c);
+  }
+  snap_ = nullptr;
 }
 
 void FloorPipeline::process(WorkerCtx& w, Pkt* pkts, uint32_t n) {

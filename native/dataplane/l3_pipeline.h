@@ -16,13 +16,14 @@ class L3Pipeline {
 
   void begin(WorkerCtx&) { snap_ = current_->load(std::memory_order_acquire); }
   void process(WorkerCtx& w, Pkt* pkts, uint32_t n);
-  void end(WorkerCtx&) { snap_ = nullptr; }
+  void end(WorkerCtx& w);
 
  private:
   const std::atomic<const Snapshot*>* current_;
   NeighborTable* neigh_;
   const Snapshot* snap_ = nullptr;
   IcmpLimiter icmp_;
+  NeighborWait wait_;
 };
 
 // The in-memory floor the pipeline benchmark compares against: receive,
@@ -32,6 +33,25 @@ class FloorPipeline {
  public:
   void begin(WorkerCtx&) {}
   void process(WorkerCtx& w, Pkt* pkts, uint32_t n);
+  void end(WorkerCtx&) {}
+};
+
+// A patch cable: frames received on port i leave port i ^ 1 unchanged. With
+// a replaying mem port on one side and an interface on the other it is the
+// benchmarks' traffic generator, built on the same port code as the gateway.
+class PatchPipeline {
+ public:
+  void begin(WorkerCtx&) {}
+  void process(WorkerCtx& w, Pkt* pkts, uint32_t n) {
+    for (uint32_t i = 0; i < n; ++i) {
+      uint16_t out = pkts[i].port ^ 1;
+      if (out < w.ports()) {
+        w.send(pkts[i], out);
+      } else {
+        w.drop(pkts[i], Drop::tx_error);
+      }
+    }
+  }
   void end(WorkerCtx&) {}
 };
 

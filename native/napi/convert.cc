@@ -130,7 +130,7 @@ GatewaySpec toGatewaySpec(const Napi::Object& o) {
       HugePagePolicy::kAuto);
   s.bpf_dir = string(o, "bpfDir", w);
   s.neighbor_capacity = uint32_t(numberOr(o, "neighborCapacity", w, 64, 1 << 24, 65536));
-  s.pipeline = choice<PipelineKind>(o, "pipeline", w, {{"l3", PipelineKind::kL3}, {"floor", PipelineKind::kFloor}},
+  s.pipeline = choice<PipelineKind>(o, "pipeline", w, {{"l3", PipelineKind::kL3}, {"floor", PipelineKind::kFloor}, {"patch", PipelineKind::kPatch}},
                                     PipelineKind::kL3);
   s.idle_spin_us = uint32_t(numberOr(o, "idleSpinUs", w, 0, 1000000, 200));
   return s;

@@ -82,6 +82,19 @@ void arpInput(L3Ctx& c, Pkt& p) {
   c.w.send(p, port);
 }
 
+bool neighborKnown(L3Ctx& c, uint16_t port, uint32_t ip, uint8_t* mac) {
+  if (const StaticNeighbor* sn = c.s.static_neighbors.find(NeighborTable::keyOf(port, ip))) {
+    macCopy(mac, sn->mac);
+    return true;
+  }
+  NeighborTable::Entry* e = c.neigh.find(port, ip);
+  if (!e) return false;
+  uint64_t v = e->mac.load(std::memory_order_acquire);
+  if (!(v & NeighborTable::kResolved)) return false;
+  NeighborTable::unpackMac(v, mac);
+  return true;
+}
+
 bool neighborLookup(L3Ctx& c, uint16_t port, uint32_t ip, uint8_t* mac, Drop* why) {
   if (const StaticNeighbor* sn = c.s.static_neighbors.find(NeighborTable::keyOf(port, ip))) {
     macCopy(mac, sn->mac);

@@ -22,4 +22,7 @@ void arpInput(L3Ctx& c, Pkt& p);
 // older than the reachable time is refreshed while still being used.
 bool neighborLookup(L3Ctx& c, uint16_t port, uint32_t ip, uint8_t* mac, Drop* why);
 
+// A learned or static MAC for the neighbor, without sending anything.
+bool neighborKnown(L3Ctx& c, uint16_t port, uint32_t ip, uint8_t* mac);
+
 }  // namespace nfvgw

@@ -14,20 +14,31 @@ namespace nfvgw {
 
 namespace {
 
+void sendTo(L3Ctx& c, Pkt& p, uint16_t port, const uint8_t* mac) {
+  const PortL3& out = c.s.ports[port];
+  writeEthernet(p, mac, out.mac, out.vlan, kEthP_Ip4);
+  c.w.send(p, port);
+}
+
 // Resolves the next hop, rewrites the frame for the output port and queues
-// it; false when it was dropped instead.
-bool transmit(L3Ctx& c, Pkt& p, const NextHop& nh, uint32_t dst) {
+// it. While ARP resolves the next hop the packet waits (NeighborWait); it
+// is dropped when the wait is full or the neighbor table is. `forwarded`
+// says whether it counts as ip4_forwarded.
+void transmit(L3Ctx& c, Pkt& p, const NextHop& nh, uint32_t dst, bool forwarded) {
   uint8_t mac[6];
   Drop why;
   uint32_t next = nh.kind == NhKind::kVia ? nh.gateway : dst;
-  if (!neighborLookup(c, nh.port, next, mac, &why)) {
-    c.w.drop(p, why);
-    return false;
+  if (neighborLookup(c, nh.port, next, mac, &why)) {
+    sendTo(c, p, nh.port, mac);
+    if (forwarded) c.w.stats.event(Event::ip4_forwarded);
+    return;
   }
-  const PortL3& out = c.s.ports[nh.port];
-  writeEthernet(p, mac, out.mac, out.vlan, kEthP_Ip4);
-  c.w.send(p, nh.port);
-  return true;
+  if (why == Drop::neighbor_unresolved &&
+      c.wait.hold(p, nh.port, next, c.w.now_ns + c.s.neighbor.retry_ns, forwarded)) {
+    c.w.stats.event(Event::neighbor_wait);
+    return;
+  }
+  c.w.drop(p, why);
 }
 
 void localInput(L3Ctx& c, Pkt& p, const Ip4Hdr* ip) {
@@ -84,7 +95,7 @@ void ip4Input(L3Ctx& c, Pkt& p) {
   uint16_t new_tp;
   std::memcpy(&new_tp, &ip->ttl, 2);
   ip->csum = csumReplace16(ip->csum, old_tp, new_tp);
-  if (transmit(c, p, nh, dst)) c.w.stats.event(Event::ip4_forwarded);
+  transmit(c, p, nh, dst, true);
 }
 
 void ip4Output(L3Ctx& c, Pkt& p) {
@@ -93,7 +104,23 @@ void ip4Output(L3Ctx& c, Pkt& p) {
   const NextHop& nh = c.s.routes.lookup(dst);
   if (nh.kind != NhKind::kConnected && nh.kind != NhKind::kVia) return c.w.drop(p, Drop::ip4_no_route);
   if (be16(ip->total_len) > c.s.ports[nh.port].mtu) return c.w.drop(p, Drop::ip4_mtu_exceeded);
-  transmit(c, p, nh, dst);
+  transmit(c, p, nh, dst, false);
+}
+
+void neighborWaitService(L3Ctx& c) {
+  c.wait.drain([&](NeighborWait::Entry& e) {
+    uint8_t mac[6];
+    if (neighborKnown(c, e.port, e.ip, mac)) {
+      sendTo(c, e.pkt, e.port, mac);
+      if (e.forwarded) c.w.stats.event(Event::ip4_forwarded);
+      return true;
+    }
+    if (int64_t(c.w.now_ns - e.deadline_ns) >= 0) {
+      c.w.drop(e.pkt, Drop::neighbor_unresolved);
+      return true;
+    }
+    return false;
+  });
 }
 
 }  // namespace nfvgw

@@ -15,4 +15,8 @@ void ip4Input(L3Ctx& c, Pkt& p);
 // and sends it without touching its TTL. Consumes p.
 void ip4Output(L3Ctx& c, Pkt& p);
 
+// Sends the packets waiting for ARP whose next hop has been resolved since,
+// and drops those that waited past the retry interval. Once per iteration.
+void neighborWaitService(L3Ctx& c);
+
 }  // namespace nfvgw

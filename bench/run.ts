@@ -1,0 +1,31 @@
+// `npm run bench -- [--json] [scenario...]`: runs the benchmark scenarios and
+// prints one line per result (a JSON object per line with --json). Later
+// issues add scenarios to SCENARIOS.
+import { type BenchResult, round } from './common.js';
+import { e2eL3fwd } from './e2e.js';
+import { pipelineL3fwd } from './pipeline.js';
+
+export const SCENARIOS: Record<string, () => Promise<BenchResult[]>> = {
+  'pipeline-l3fwd': () => pipelineL3fwd(),
+  'e2e-l3fwd': () => e2eL3fwd({ transport: 'af_xdp' }),
+  'e2e-l3fwd-af_packet': () => e2eL3fwd({ transport: 'af_packet' }),
+};
+
+function human(r: BenchResult): string {
+  const extra = [
+    r.ratio_to_floor !== undefined ? `${r.ratio_to_floor}x the floor's ns/packet` : '',
+    r.ratio_to_kernel !== undefined ? `${r.ratio_to_kernel}x the kernel's packets/s (kernel ${r.kernel_mpps} Mpps)` : '',
+  ].filter(Boolean);
+  return `${r.bench.padEnd(22)} ${String(round(r.mpps, 3)).padStart(8)} Mpps ${String(r.ns_per_pkt).padStart(9)} ns/packet  ${extra.join(', ')}`;
+}
+
+export async function runBenchmarks(opts: { json: boolean; scenarios: string[] }): Promise<void> {
+  const names = opts.scenarios.length ? opts.scenarios : Object.keys(SCENARIOS);
+  for (const n of names) {
+    if (!SCENARIOS[n]) throw new Error(`unknown benchmark ${n}; there are: ${Object.keys(SCENARIOS).join(', ')}`);
+  }
+  for (const n of names) {
+    if (!opts.json) console.log(`running ${n} ...`);
+    for (const r of await SCENARIOS[n]!()) console.log(opts.json ? JSON.stringify(r) : human(r));
+  }
+}

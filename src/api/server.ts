@@ -1,0 +1,115 @@
+// The REST API an SDN controller (or the CLI) drives the gateway with.
+// Every route calls the same GatewayService functions as the CLI; errors
+// come back as { error: { code, message, details } } with the status from
+// the error catalogue.
+import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import { stringify } from 'yaml';
+import { parseConfigText } from '../config/load.js';
+import { ERRORS, NfvgwError } from '../core/errors.js';
+import type { Logger } from '../log/logger.js';
+import type { MetricsExporter } from '../metrics/metrics.js';
+import type { GatewayService } from '../service/gateway-service.js';
+
+export interface ApiOptions {
+  /** Largest accepted request body in bytes. */
+  bodyLimit?: number;
+  /** A worker whose last loop iteration is older than this is reported stalled by /healthz. */
+  stallMs?: number;
+}
+
+const YAML_TYPES = ['application/yaml', 'application/x-yaml', 'text/yaml', 'text/x-yaml'];
+
+export function createApiServer(
+  svc: GatewayService,
+  metrics: MetricsExporter,
+  log: Logger,
+  opts: ApiOptions = {},
+): FastifyInstance {
+  const app = Fastify({
+    bodyLimit: opts.bodyLimit ?? 16 << 20,
+    logger: false, // requests are logged by the error handler, and only when refused
+    return503OnClosing: true,
+  });
+  const stallMs = opts.stallMs ?? 5000;
+
+  // JSON and YAML bodies go through the same parser, so both get errors with
+  // line and column.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser(['application/json', ...YAML_TYPES], { parseAs: 'string' }, (_req, body, done) => {
+    try {
+      done(null, parseConfigText(String(body), 'request body'));
+    } catch (e) {
+      done(e as Error, undefined);
+    }
+  });
+
+  app.setErrorHandler((e: FastifyError | NfvgwError, req, reply) => {
+    let err: NfvgwError;
+    if (e instanceof NfvgwError) err = e;
+    else if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE')
+      err = new NfvgwError('NFVGW_ERR_BODY_TOO_LARGE', `the body is larger than ${app.initialConfig.bodyLimit} bytes`);
+    else if (e.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE')
+      err = new NfvgwError('NFVGW_ERR_UNSUPPORTED_MEDIA_TYPE', `send application/json or application/yaml, not ${req.headers['content-type']}`);
+    else if (e.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || e.code === 'FST_ERR_CTP_EMPTY_BODY')
+      err = new NfvgwError('NFVGW_ERR_BAD_REQUEST', 'the request body is empty');
+    else if (typeof e.statusCode === 'number' && e.statusCode < 500)
+      err = new NfvgwError('NFVGW_ERR_BAD_REQUEST', e.message);
+    else err = NfvgwError.from(e);
+    if (err.status >= 500) log.error({ err, url: req.url }, 'API request failed');
+    else log.info({ code: err.code, url: req.url, method: req.method }, `API request refused: ${err.message}`);
+    reply.status(err.status).send({ error: err.toJSON() });
+  });
+  app.setNotFoundHandler((req, reply) => {
+    const err = new NfvgwError('NFVGW_ERR_NOT_FOUND', `no route ${req.method} ${req.url}`);
+    reply.status(err.status).send({ error: err.toJSON() });
+  });
+
+  app.get('/healthz', async (_req, reply) => {
+    if (svc.dataplane.closed) return reply.status(503).send({ status: 'stopped' });
+    const s = svc.stats();
+    const stalled = s.workers.filter((w) => w.heartbeatAgeMs > stallMs).map((w) => w.id);
+    if (stalled.length) return reply.status(503).send({ status: 'stalled', workers: stalled });
+    return { status: 'ok', generation: svc.generation };
+  });
+
+  app.get('/v1/status', async () => svc.status());
+
+  app.get('/v1/config', async (req, reply) => {
+    const accept = req.headers.accept ?? '';
+    if (YAML_TYPES.some((t) => accept.includes(t))) {
+      return reply.type('application/yaml').send(stringify(svc.config));
+    }
+    return reply.header('x-nfvgw-generation', svc.generation).send(svc.config);
+  });
+
+  app.put('/v1/config', async (req) => {
+    if (req.body === undefined || req.body === null)
+      throw new NfvgwError('NFVGW_ERR_BAD_REQUEST', 'PUT /v1/config needs the whole configuration as its body');
+    return svc.replaceConfig(req.body);
+  });
+
+  app.get('/v1/routes', async () => ({ routes: svc.routes() }));
+  app.get<{ Querystring: { address?: string } }>('/v1/routes/lookup', async (req) => {
+    if (!req.query.address) throw new NfvgwError('NFVGW_ERR_BAD_REQUEST', 'give ?address=a.b.c.d');
+    return svc.routeLookup(req.query.address);
+  });
+  app.get('/v1/neighbors', async () => ({ neighbors: svc.neighbors() }));
+  app.get('/v1/errors', async () => ({ errors: ERRORS }));
+
+  app.get('/metrics', async (_req, reply) => {
+    const text = await metrics.render();
+    return reply.type(metrics.contentType).send(text);
+  });
+
+  return app;
+}
+
+/** Parses "host:port" (the --api flag); the default is 127.0.0.1:9180. */
+export function parseListen(text: string | undefined): { host: string; port: number } {
+  const value = text ?? '127.0.0.1:9180';
+  const m = /^(.*):(\d{1,5})$/.exec(value);
+  const port = m ? Number(m[2]) : Number.NaN;
+  if (!m || port < 1 || port > 65535)
+    throw new NfvgwError('NFVGW_ERR_BAD_REQUEST', `--api wants HOST:PORT (like 127.0.0.1:9180), not ${value}`);
+  return { host: m[1]!.replace(/^\[(.*)\]$/, '$1') || '127.0.0.1', port };
+}

@@ -1,0 +1,126 @@
+// The nfvgw command line. `run` is the gateway itself; the commands that
+// inspect or change a running gateway go through its REST API.
+import { parseArgs } from 'node:util';
+import { loadConfigFile } from '../config/load.js';
+import { validateConfig } from '../config/validate.js';
+import { labCommand } from './lab.js';
+import { printError } from './output.js';
+import { applyCommand, configCommand, neighborsCommand, routesCommand, statusCommand } from './remote.js';
+import { runGateway } from './run.js';
+
+const USAGE = `usage: nfvgw <command> [options]
+
+  run --config FILE [--api HOST:PORT] [--log-format json|pretty] [--log-level L]
+                             start the gateway (API default 127.0.0.1:9180)
+  status [--json]            ports, workers, drops of the running gateway
+  config                     print the running configuration (YAML)
+  apply --config FILE        replace the running configuration (atomic)
+  validate --config FILE     check a configuration without a gateway
+  routes [--lookup ADDR]     the route table, or the route for one address
+  neighbors                  the ARP neighbors
+  lab up|down|list [--scenario NAME] [--prefix P] [--queues N] [--type af_xdp|af_packet]
+                             build or remove a network-namespace lab
+  demo [--json] [--type af_xdp|af_packet]
+                             lab + gateway + real traffic, then a summary
+  bench [--json] [SCENARIO...]
+                             benchmarks (bench/); see README
+
+  Commands that talk to a running gateway take --api HOST:PORT.
+`;
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      config: { type: 'string', short: 'c' },
+      api: { type: 'string' },
+      json: { type: 'boolean' },
+      lookup: { type: 'string' },
+      scenario: { type: 'string' },
+      prefix: { type: 'string' },
+      queues: { type: 'string' },
+      type: { type: 'string' },
+      out: { type: 'string' },
+      seconds: { type: 'string' },
+      'log-format': { type: 'string' },
+      'log-level': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  const [command, ...rest] = positionals;
+  if (values.help || !command) {
+    process.stdout.write(USAGE);
+    return command || values.help ? 0 : 2;
+  }
+  const needConfig = () => {
+    if (!values.config) throw new Error(`nfvgw ${command} needs --config FILE`);
+    return values.config;
+  };
+  const transport = values.type as 'af_xdp' | 'af_packet' | undefined;
+  if (transport && transport !== 'af_xdp' && transport !== 'af_packet') throw new Error('--type is af_xdp or af_packet');
+  switch (command) {
+    case 'run':
+      await runGateway({
+        config: needConfig(),
+        api: values.api,
+        log: {
+          format: (values['log-format'] as 'json' | 'pretty' | undefined) ?? 'auto',
+          level: values['log-level'],
+        },
+      });
+      return -1; // keep running until a signal
+    case 'status':
+      await statusCommand({ api: values.api, json: values.json });
+      return 0;
+    case 'config':
+      await configCommand({ api: values.api });
+      return 0;
+    case 'apply':
+      await applyCommand({ api: values.api, config: needConfig() });
+      return 0;
+    case 'validate': {
+      const cfg = validateConfig(await loadConfigFile(needConfig()));
+      console.log(`${values.config}: valid (${cfg.ports.length} ports, ${cfg.routes.length} routes, ${cfg.workers.length} workers)`);
+      return 0;
+    }
+    case 'routes':
+      await routesCommand({ api: values.api, lookup: values.lookup, json: values.json });
+      return 0;
+    case 'neighbors':
+      await neighborsCommand({ api: values.api, json: values.json });
+      return 0;
+    case 'lab':
+      await labCommand(rest[0], {
+        scenario: values.scenario,
+        prefix: values.prefix,
+        queues: values.queues ? Number(values.queues) : undefined,
+        type: transport,
+        out: values.out,
+      });
+      return 0;
+    case 'demo': {
+      const { demo } = await import('./demo.js');
+      return (await demo({ json: values.json, type: transport })) ? 0 : 1;
+    }
+    case 'bench': {
+      const { runBenchmarks } = await import('../../bench/run.js');
+      await runBenchmarks({ json: values.json ?? false, scenarios: rest });
+      return 0;
+    }
+    default:
+      process.stderr.write(`nfvgw: unknown command ${command}\n${USAGE}`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code >= 0) process.exitCode = code;
+  },
+  (e) => {
+    printError(e);
+    process.exitCode = 1;
+  },
+);

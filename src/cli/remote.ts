@@ -1,0 +1,66 @@
+// CLI commands for a running gateway: they go through its REST API, so the
+// CLI and a controller see and change exactly the same things.
+import { readFile } from 'node:fs/promises';
+import { ApiClient } from '../api/client.js';
+import { parseListen } from '../api/server.js';
+import { NfvgwError } from '../core/errors.js';
+import { table } from './output.js';
+
+function client(api: string | undefined): ApiClient {
+  return new ApiClient(parseListen(api));
+}
+
+export async function statusCommand(opts: { api?: string; json?: boolean }): Promise<void> {
+  const s = await client(opts.api).status();
+  if (opts.json) {
+    console.log(JSON.stringify(s));
+    return;
+  }
+  console.log(`generation ${s.generation}, up ${s.uptimeSeconds} s since ${s.startedAt}`);
+  console.log(`huge pages in use: ${s.hugepagesInUse}; routes: ${s.routes}; neighbors: ${s.neighbors.resolved}`);
+  console.log('');
+  console.log(
+    table(
+      s.ports.map((p) => ({ ...p, addresses: p.addresses, interface: p.interface, xdp: p.xdpMode })),
+      ['name', 'type', 'interface', 'netns', 'xdp', 'zeroCopy', 'queues', 'addresses', 'rxPackets', 'txPackets'],
+    ),
+  );
+  console.log('');
+  console.log(table(s.workers, ['id', 'core', 'pollMode', 'hugePages', 'busyPercent']));
+  console.log('');
+  const drops = Object.entries(s.drops.byReason).map(([reason, packets]) => ({ reason, packets }));
+  console.log(`drops: ${s.drops.total}`);
+  if (drops.length) console.log(table(drops));
+  for (const w of s.warnings) console.log(`warning: ${w}`);
+}
+
+export async function applyCommand(opts: { api?: string; config: string }): Promise<void> {
+  let text: string;
+  try {
+    text = await readFile(opts.config, 'utf8');
+  } catch (e) {
+    throw new NfvgwError('NFVGW_ERR_CONFIG_PARSE', `cannot read ${opts.config}: ${(e as Error).message}`);
+  }
+  const r = await client(opts.api).putConfig(text);
+  console.log(r.changed ? `applied: generation ${r.generation}` : `unchanged: generation ${r.generation}`);
+}
+
+export async function configCommand(opts: { api?: string }): Promise<void> {
+  process.stdout.write(await client(opts.api).configYaml());
+}
+
+export async function routesCommand(opts: { api?: string; lookup?: string; json?: boolean }): Promise<void> {
+  const c = client(opts.api);
+  if (opts.lookup) {
+    const r = await c.lookup(opts.lookup);
+    console.log(opts.json ? JSON.stringify(r) : table([r]));
+    return;
+  }
+  const { routes } = await c.routes();
+  console.log(opts.json ? JSON.stringify(routes) : table(routes));
+}
+
+export async function neighborsCommand(opts: { api?: string; json?: boolean }): Promise<void> {
+  const { neighbors } = await client(opts.api).neighbors();
+  console.log(opts.json ? JSON.stringify(neighbors) : table(neighbors));
+}

@@ -1,0 +1,101 @@
+// The desired-state document: what a gateway should be, as the operator or
+// the controller writes it (YAML or JSON). This schema is the one
+// definition of its shape and defaults; semantic checks that span fields
+// (references, overlaps) are in validate.ts. Documented with examples in
+// the README and examples/.
+import { z } from 'zod';
+import { isMac, parseIp4, parsePrefix } from './ip.js';
+
+const name = z
+  .string()
+  .regex(/^[a-z][a-z0-9_-]{0,31}$/, 'must be 1-32 characters of a-z, 0-9, _ and -, starting with a letter');
+const ip4 = z.string().refine((s) => parseIp4(s) !== null, 'must be an IPv4 address like 10.0.0.1');
+const prefix = z.string().refine((s) => parsePrefix(s) !== null, 'must be an IPv4 prefix like 10.0.0.0/24');
+const mac = z.string().refine(isMac, 'must be a MAC address like 02:00:00:00:00:01');
+const powerOfTwo = (n: number) => (n & (n - 1)) === 0;
+
+export const PortSchema = z.strictObject({
+  /** How routes, neighbors and the API refer to the port. */
+  name,
+  /** af_xdp (XDP + AF_XDP sockets), af_packet (raw sockets), mem (in-memory, for tests and benchmarks). */
+  type: z.enum(['af_xdp', 'af_packet', 'mem']),
+  /** The network interface (af_xdp, af_packet). */
+  interface: z.string().min(1).max(15).optional(),
+  /** The network namespace the interface is in (`ip netns` name or a path); default: the gateway's. */
+  netns: z.string().min(1).max(255).optional(),
+  /** af_xdp: attach the XDP program in driver (native) or generic mode; auto tries native first. */
+  xdpMode: z.enum(['auto', 'native', 'generic']).default('auto'),
+  /** af_xdp: zero-copy sockets; auto uses them when every AF_XDP port's driver has them. */
+  zeroCopy: z.enum(['auto', 'on', 'off']).default('auto'),
+  /** af_xdp ring sizes (RX, TX, fill, completion); af_packet TX frames. A power of two. */
+  ringSize: z.number().int().min(64).max(16384).refine(powerOfTwo, 'must be a power of two').default(2048),
+  /** mem ports: the port's MAC address (interfaces use their own). */
+  mac: mac.optional(),
+  /** Layer-3 MTU; default: the interface's (1500 for mem ports). */
+  mtu: z.number().int().min(68).max(1774).optional(),
+  /** 802.1Q VLAN id: frames on this port carry this tag. */
+  vlan: z.number().int().min(1).max(4094).optional(),
+  /** The gateway's addresses on this port, with the prefix length of the subnet. */
+  addresses: z.array(prefix).max(256).default([]),
+});
+
+export const WorkerSchema = z.strictObject({
+  /** The CPU core to pin the worker thread to; unpinned when absent. */
+  core: z.number().int().min(0).max(4095).optional(),
+  /** busy: poll without pause (a whole core); adaptive: sleep in poll() when idle. */
+  pollMode: z.enum(['busy', 'adaptive']).default('adaptive'),
+});
+
+export const RouteSchema = z.strictObject({
+  /** The destination prefix; 0.0.0.0/0 is the default route. */
+  destination: prefix,
+  /** The next-hop router; must be on a subnet of one of the ports. */
+  via: ip4.optional(),
+  /** The output port: for on-link routes without `via`, or to pick the port of `via`. */
+  port: name.optional(),
+  /** unicast (forward), blackhole (drop silently), unreachable (drop with ICMP). */
+  type: z.enum(['unicast', 'blackhole', 'unreachable']).default('unicast'),
+});
+
+export const NeighborSchema = z.strictObject({
+  port: name,
+  address: ip4,
+  mac,
+});
+
+export const ConfigSchema = z.strictObject({
+  /** One worker thread per entry; AF_XDP ports need one queue per worker. */
+  workers: z.array(WorkerSchema).min(1).max(64).default([{ pollMode: 'adaptive' }]),
+  /** Frames received per poll (1-64). */
+  burst: z.number().int().min(1).max(64).default(32),
+  /** auto: 2 MiB huge pages, reserved if needed, normal pages otherwise (with a warning); require; off. */
+  hugepages: z.enum(['auto', 'require', 'off']).default('auto'),
+  ports: z.array(PortSchema).min(1).max(1024),
+  routes: z.array(RouteSchema).default([]),
+  /** Static neighbors (ARP entries); others are learned. */
+  neighbors: z.array(NeighborSchema).default([]),
+  icmp: z
+    .strictObject({
+      /** ICMP errors (time exceeded, unreachable) per second per worker. */
+      errorsPerSecond: z.number().int().min(0).max(1_000_000).default(1000),
+      burst: z.number().int().min(0).max(1_000_000).default(50),
+    })
+    .prefault({}),
+  neighborTimers: z
+    .strictObject({
+      /** A learned neighbor is refreshed with an ARP request after this long. */
+      reachableMs: z.number().int().min(100).max(86_400_000).default(30_000),
+      /** ... and no longer used when nothing confirmed it for this long. */
+      expireMs: z.number().int().min(100).max(86_400_000).default(90_000),
+      /** At most one ARP request per neighbor per interval. */
+      retryMs: z.number().int().min(10).max(86_400_000).default(1000),
+    })
+    .prefault({}),
+});
+
+/** A configuration as written (defaults may be missing). */
+export type ConfigInput = z.input<typeof ConfigSchema>;
+/** A configuration with every default filled in. */
+export type Config = z.output<typeof ConfigSchema>;
+export type PortConfig = z.output<typeof PortSchema>;
+export type RouteConfig = z.output<typeof RouteSchema>;

@@ -1,0 +1,94 @@
+// The typed face of the native data plane. The native handle is private to
+// this class; errors from the addon come out as NfvgwError with the
+// data plane's code.
+import { NfvgwError } from '../core/errors.js';
+import {
+  type GatewayInfo,
+  type GatewaySpec,
+  type GatewayStats,
+  loadAddon,
+  type NativeGateway,
+  type NeighborEntry,
+  type RouteLookup,
+  type SnapshotSpec,
+} from './native.js';
+
+function wrap<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    throw NfvgwError.from(e);
+  }
+}
+
+export class DataplaneGateway {
+  readonly #native: NativeGateway;
+  #closed = false;
+
+  /** Opens the ports and prepares the workers (nothing runs until start()). */
+  constructor(spec: GatewaySpec) {
+    const addon = loadAddon();
+    this.#native = wrap(() => new addon.Gateway(spec));
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  start(snapshot: SnapshotSpec): void {
+    wrap(() => this.#native.start(snapshot));
+  }
+
+  /** Builds the snapshot off the JS thread and publishes it; traffic never stops. */
+  async apply(snapshot: SnapshotSpec): Promise<void> {
+    try {
+      await wrap(() => this.#native.apply(snapshot));
+    } catch (e) {
+      throw NfvgwError.from(e);
+    }
+  }
+
+  info(): GatewayInfo {
+    return wrap(() => this.#native.info());
+  }
+
+  stats(): GatewayStats {
+    return wrap(() => this.#native.stats());
+  }
+
+  routeLookup(ip: number): RouteLookup {
+    return wrap(() => this.#native.routeLookup(ip));
+  }
+
+  neighbors(): NeighborEntry[] {
+    return wrap(() => this.#native.neighbors());
+  }
+
+  /** In-memory ports: inject frames for worker `worker` to receive; returns how many fit. */
+  memInject(port: number, worker: number, frames: Buffer[]): number {
+    return wrap(() => this.#native.memInject(port, worker, frames));
+  }
+
+  memDrain(port: number, worker: number, max?: number): Buffer[] {
+    return wrap(() => this.#native.memDrain(port, worker, max));
+  }
+
+  memPending(port: number, worker: number): boolean {
+    return wrap(() => this.#native.memPending(port, worker));
+  }
+
+  memReplay(port: number, worker: number, frames: Buffer[], count: number): void {
+    wrap(() => this.#native.memReplay(port, worker, frames, count));
+  }
+
+  replayResult(port: number, worker: number): { received: number; startNs: number; doneNs: number } {
+    return wrap(() => this.#native.replayResult(port, worker));
+  }
+
+  /** Stops the workers, closes the sockets, detaches XDP. Idempotent. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#native.close();
+  }
+}

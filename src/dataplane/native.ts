@@ -1,0 +1,178 @@
+// Loading the native addon and the types of what crosses the boundary.
+// Only src/dataplane/ touches the addon; everything else goes through the
+// typed DataplaneGateway (gateway.ts).
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { NfvgwError } from '../core/errors.js';
+
+export interface GatewaySpec {
+  bpfDir: string;
+  burst: number;
+  hugepages: 'auto' | 'require' | 'off';
+  workers: { core: number; pollMode: 'busy' | 'adaptive' }[];
+  ports: {
+    name: string;
+    kind: 'af_xdp' | 'af_packet' | 'mem';
+    interface?: string | undefined;
+    netns?: string | undefined;
+    xdpMode?: 'auto' | 'native' | 'generic';
+    zeroCopy?: 'auto' | 'on' | 'off';
+    ringSize?: number;
+    mac?: string | undefined;
+    memSlots?: number;
+  }[];
+  neighborCapacity?: number;
+  /** Benchmarks only: `floor` swaps MACs and sends frames back (the in-memory floor); `patch` sends port i's frames out of port i^1 (the traffic generator). */
+  pipeline?: 'l3' | 'floor' | 'patch';
+  idleSpinUs?: number;
+}
+
+export interface SnapshotSpec {
+  generation: number;
+  ports: { mtu: number; vlan: number; addresses: { ip: number; prefixLen: number }[] }[];
+  nexthops: {
+    kind: 'none' | 'local' | 'connected' | 'via' | 'blackhole' | 'unreachable';
+    port?: number | undefined;
+    gateway?: number | undefined;
+    broadcast?: number | undefined;
+  }[];
+  routes: { prefix: Uint32Array; length: Uint8Array; nexthop: Uint32Array };
+  neighbors: { port: number; ip: number; mac: string }[];
+  icmp: { errorsPerSecond: number; burst: number };
+  neighborTimers: { reachableMs: number; expireMs: number; retryMs: number };
+}
+
+export interface PortInfo {
+  name: string;
+  kind: 'af_xdp' | 'af_packet' | 'mem';
+  interface: string;
+  netns: string;
+  ifindex: number;
+  mac: string;
+  mtu: number;
+  rxQueues: number;
+  up: boolean;
+  zeroCopy: boolean;
+  xdpMode: 'native' | 'generic' | null;
+}
+
+export interface GatewayInfo {
+  ports: PortInfo[];
+  workers: { id: number; core: number; pollMode: 'busy' | 'adaptive'; poolFrames: number; hugePages: boolean }[];
+  burst: number;
+  warnings: string[];
+}
+
+export interface QueueStats {
+  queue: number;
+  rxPackets: number;
+  rxBytes: number;
+  txPackets: number;
+  txBytes: number;
+  txDropped: number;
+  kernelRxDropped: number;
+  kernelRxInvalid: number;
+  kernelTxInvalid: number;
+}
+
+export interface WorkerStats {
+  id: number;
+  busyNs: number;
+  idleNs: number;
+  busyLoops: number;
+  idleLoops: number;
+  sleeps: number;
+  heartbeatAgeMs: number;
+  burstHistogram: number[];
+  burstSum: number;
+  /** Indexed like `dropReasons`. */
+  drops: number[];
+  /** Indexed like `events`. */
+  events: number[];
+}
+
+export interface GatewayStats {
+  generation: number;
+  running: boolean;
+  workers: WorkerStats[];
+  ports: { name: string; queues: QueueStats[] }[];
+  memory: { hugeBytes: number; normalBytes: number; reservedPages: number };
+  neighbors: { resolved: number; incomplete: number; capacity: number };
+  routes: number;
+  routeTableBytes: number;
+}
+
+export interface RouteLookup {
+  nexthop: number;
+  kind: SnapshotSpec['nexthops'][number]['kind'];
+  port: number;
+  gateway: number;
+}
+
+export interface NeighborEntry {
+  port: number;
+  ip: number;
+  mac: string | null;
+  confirmedAgoMs: number | null;
+}
+
+export interface NativeGateway {
+  start(snapshot: SnapshotSpec): void;
+  apply(snapshot: SnapshotSpec): Promise<void>;
+  close(): void;
+  info(): GatewayInfo;
+  stats(): GatewayStats;
+  routeLookup(ip: number): RouteLookup;
+  neighbors(): NeighborEntry[];
+  memInject(port: number, worker: number, frames: Buffer[]): number;
+  memDrain(port: number, worker: number, max?: number): Buffer[];
+  memPending(port: number, worker: number): boolean;
+  memReplay(port: number, worker: number, frames: Buffer[], count: number): void;
+  replayResult(port: number, worker: number): { received: number; startNs: number; doneNs: number };
+}
+
+export interface Catalogue {
+  name: string;
+  help: string;
+}
+
+export interface NativeAddon {
+  Gateway: new (spec: GatewaySpec) => NativeGateway;
+  dropReasons: Catalogue[];
+  events: Catalogue[];
+  burstBins: number[];
+  frameDataMax: number;
+  maxBurst: number;
+}
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+/** The repository (or installed package) root, wherever this file was compiled to. */
+export const projectRoot = existsSync(join(root, 'package.json')) ? root : join(root, '..');
+
+/** Where the addon is: $NFVGW_ADDON, else the cmake-js / node-gyp build. */
+export function addonPath(): string {
+  return process.env.NFVGW_ADDON ?? join(projectRoot, 'build', 'Release', 'nfvgw.node');
+}
+
+let cached: NativeAddon | undefined;
+
+export function loadAddon(): NativeAddon {
+  if (cached) return cached;
+  const path = addonPath();
+  try {
+    cached = createRequire(import.meta.url)(path) as NativeAddon;
+  } catch (e) {
+    throw new NfvgwError(
+      'NFVGW_ERR_ADDON',
+      `cannot load the native addon ${path}: ${(e as Error).message} (build it with \`npm run bootstrap\`)`,
+    );
+  }
+  return cached;
+}
+
+/** The XDP programs are built next to the addon. */
+export function bpfDir(): string {
+  return dirname(addonPath());
+}

@@ -1,0 +1,78 @@
+// Reading frames back for assertions: enough of Ethernet, ARP, IPv4, ICMP,
+// UDP and TCP to check what the gateway sent, checksums included.
+import { formatIp4, formatMac } from '../config/ip.js';
+import { internetChecksum } from './build.js';
+
+export interface Decoded {
+  dst: string;
+  src: string;
+  vlan: number | null;
+  type: number;
+  arp?: { op: number; sha: string; spa: string; tha: string; tpa: string };
+  ip?: {
+    src: string;
+    dst: string;
+    ttl: number;
+    proto: number;
+    totalLength: number;
+    headerLength: number;
+    id: number;
+    df: boolean;
+    tos: number;
+    checksumOk: boolean;
+  };
+  icmp?: { type: number; code: number; id: number; seq: number; checksumOk: boolean; payload: Buffer };
+  udp?: { sport: number; dport: number; checksum: number };
+  l3: Buffer;
+}
+
+export function decode(frame: Buffer): Decoded {
+  let off = 12;
+  let type = frame.readUInt16BE(off);
+  let vlan: number | null = null;
+  if (type === 0x8100) {
+    vlan = frame.readUInt16BE(14) & 0x0fff;
+    type = frame.readUInt16BE(16);
+    off = 16;
+  }
+  const l3 = frame.subarray(off + 2);
+  const d: Decoded = { dst: formatMac(frame.subarray(0, 6)), src: formatMac(frame.subarray(6, 12)), vlan, type, l3 };
+  if (type === 0x0806 && l3.length >= 28) {
+    d.arp = {
+      op: l3.readUInt16BE(6),
+      sha: formatMac(l3.subarray(8, 14)),
+      spa: formatIp4(l3.readUInt32BE(14)),
+      tha: formatMac(l3.subarray(18, 24)),
+      tpa: formatIp4(l3.readUInt32BE(24)),
+    };
+  } else if (type === 0x0800 && l3.length >= 20) {
+    const hl = (l3[0]! & 15) * 4;
+    const total = l3.readUInt16BE(2);
+    d.ip = {
+      src: formatIp4(l3.readUInt32BE(12)),
+      dst: formatIp4(l3.readUInt32BE(16)),
+      ttl: l3[8]!,
+      proto: l3[9]!,
+      totalLength: total,
+      headerLength: hl,
+      id: l3.readUInt16BE(4),
+      df: (l3.readUInt16BE(6) & 0x4000) !== 0,
+      tos: l3[1]!,
+      checksumOk: internetChecksum(l3.subarray(0, hl)) === 0,
+    };
+    const l4 = l3.subarray(hl, total);
+    if (d.ip.proto === 1 && l4.length >= 8) {
+      d.icmp = {
+        type: l4[0]!,
+        code: l4[1]!,
+        id: l4.readUInt16BE(4),
+        seq: l4.readUInt16BE(6),
+        checksumOk: internetChecksum(l4) === 0,
+        payload: l4.subarray(8),
+      };
+    } else if (d.ip.proto === 17 && l4.length >= 8) {
+      d.udp = { sport: l4.readUInt16BE(0), dport: l4.readUInt16BE(2), checksum: l4.readUInt16BE(6) };
+    }
+  }
+  return d;
+}

@@ -1,0 +1,294 @@
+// The gateway as the CLI and the REST API see it: start it from a desired
+// state, replace that state atomically, report status, statistics, routes
+// and neighbors, and stop it. Both front ends call these same functions.
+import { compile, staticPart } from '../config/compile.js';
+import { formatIp4, parseIp4 } from '../config/ip.js';
+import type { Config } from '../config/schema.js';
+import { validateConfig } from '../config/validate.js';
+import { NfvgwError } from '../core/errors.js';
+import { DataplaneGateway } from '../dataplane/gateway.js';
+import { bpfDir, type GatewayInfo, type GatewayStats, loadAddon } from '../dataplane/native.js';
+import type { Logger } from '../log/logger.js';
+
+export interface PortStatus {
+  name: string;
+  type: string;
+  interface: string | null;
+  netns: string | null;
+  mac: string;
+  mtu: number;
+  up: boolean;
+  xdpMode: string | null;
+  zeroCopy: boolean;
+  queues: number;
+  addresses: readonly string[];
+  rxPackets: number;
+  rxBytes: number;
+  txPackets: number;
+  txBytes: number;
+}
+
+export interface GatewayStatus {
+  generation: number;
+  startedAt: string;
+  uptimeSeconds: number;
+  ports: PortStatus[];
+  workers: { id: number; core: number | null; pollMode: string; hugePages: boolean; busyPercent: number }[];
+  drops: { total: number; byReason: Record<string, number> };
+  neighbors: { resolved: number; incomplete: number };
+  routes: number;
+  hugepagesInUse: number;
+  warnings: string[];
+}
+
+export interface ApplyResult {
+  generation: number;
+  changed: boolean;
+}
+
+export interface RouteView {
+  destination: string;
+  type: string;
+  port: string | null;
+  via: string | null;
+  origin: string;
+}
+
+export class GatewayService {
+  readonly startedAt = new Date();
+  readonly #log: Logger;
+  readonly #dp: DataplaneGateway;
+  readonly #info: GatewayInfo;
+  #config: Config;
+  #generation: number;
+  #routes: RouteView[];
+  #queue: Promise<unknown> = Promise.resolve();
+  /** Apply outcomes, for metrics. */
+  readonly applies = { ok: 0, failed: 0, lastSeconds: 0 };
+
+  private constructor(log: Logger, dp: DataplaneGateway, config: Config, routes: RouteView[]) {
+    this.#log = log;
+    this.#dp = dp;
+    this.#info = dp.info();
+    this.#config = config;
+    this.#generation = 1;
+    this.#routes = routes;
+  }
+
+  /** Validates `input`, opens the ports and starts forwarding at generation 1. */
+  static start(input: unknown, log: Logger): GatewayService {
+    const config = validateConfig(input);
+    const compiled = compile(config, { bpfDir: bpfDir(), generation: 1 });
+    const dp = new DataplaneGateway(compiled.spec);
+    try {
+      const info = dp.info();
+      for (const w of info.warnings) log.warn({ warning: w }, w);
+      dp.start(compiled.snapshot);
+      const svc = new GatewayService(log, dp, config, routeViews(config, compiled.routes));
+      log.info(
+        {
+          generation: 1,
+          ports: info.ports.map((p) => ({
+            name: p.name,
+            type: p.kind,
+            interface: p.interface || undefined,
+            xdpMode: p.xdpMode ?? undefined,
+            zeroCopy: p.zeroCopy,
+          })),
+          workers: info.workers.length,
+        },
+        'gateway started',
+      );
+      return svc;
+    } catch (e) {
+      dp.close();
+      throw NfvgwError.from(e);
+    }
+  }
+
+  get generation(): number {
+    return this.#generation;
+  }
+
+  get config(): Config {
+    return this.#config;
+  }
+
+  get dataplane(): DataplaneGateway {
+    return this.#dp;
+  }
+
+  get info(): GatewayInfo {
+    return this.#info;
+  }
+
+  /**
+   * Replaces the whole desired state. Invalid documents and changes that need
+   * a restart are refused whole, with nothing changed; otherwise the new
+   * tables are built aside and swapped in without stopping traffic.
+   */
+  replaceConfig(input: unknown): Promise<ApplyResult> {
+    const run = this.#queue.then(() => this.#apply(input));
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+
+  async #apply(input: unknown): Promise<ApplyResult> {
+    const started = process.hrtime.bigint();
+    try {
+      const next = validateConfig(input);
+      const changes = staticChanges(this.#config, next);
+      if (changes.length) {
+        throw new NfvgwError(
+          'NFVGW_ERR_RESTART_REQUIRED',
+          'ports, workers, burst and hugepages are fixed while the gateway runs; restart it to change them',
+          changes,
+        );
+      }
+      if (JSON.stringify(next) === JSON.stringify(this.#config)) {
+        return { generation: this.#generation, changed: false };
+      }
+      const generation = this.#generation + 1;
+      const compiled = compile(next, { bpfDir: bpfDir(), generation });
+      await this.#dp.apply(compiled.snapshot);
+      this.#config = next;
+      this.#generation = generation;
+      this.#routes = routeViews(next, compiled.routes);
+      this.applies.ok++;
+      this.applies.lastSeconds = Number(process.hrtime.bigint() - started) / 1e9;
+      this.#log.info({ generation, applySeconds: this.applies.lastSeconds }, 'configuration applied');
+      return { generation, changed: true };
+    } catch (e) {
+      const err = NfvgwError.from(e);
+      this.applies.failed++;
+      this.#log.warn({ code: err.code, details: err.details }, `configuration refused: ${err.message}`);
+      throw err;
+    }
+  }
+
+  stats(): GatewayStats {
+    return this.#dp.stats();
+  }
+
+  status(): GatewayStatus {
+    const s = this.#dp.stats();
+    const reasons = loadAddon().dropReasons;
+    const byReason: Record<string, number> = {};
+    let total = 0;
+    for (const w of s.workers) {
+      w.drops.forEach((n, i) => {
+        if (!n) return;
+        const name = reasons[i]!.name;
+        byReason[name] = (byReason[name] ?? 0) + n;
+        total += n;
+      });
+    }
+    const ports = this.#info.ports.map((p, i): PortStatus => {
+      const q = s.ports[i]!.queues;
+      const sum = (k: 'rxPackets' | 'rxBytes' | 'txPackets' | 'txBytes') => q.reduce((a, x) => a + x[k], 0);
+      return {
+        name: p.name,
+        type: p.kind,
+        interface: p.interface || null,
+        netns: p.netns || null,
+        mac: p.mac,
+        mtu: this.#config.ports[i]!.mtu ?? p.mtu,
+        up: p.up,
+        xdpMode: p.xdpMode,
+        zeroCopy: p.zeroCopy,
+        queues: q.length,
+        addresses: this.#config.ports[i]!.addresses,
+        rxPackets: sum('rxPackets'),
+        rxBytes: sum('rxBytes'),
+        txPackets: sum('txPackets'),
+        txBytes: sum('txBytes'),
+      };
+    });
+    return {
+      generation: this.#generation,
+      startedAt: this.startedAt.toISOString(),
+      uptimeSeconds: Math.round((Date.now() - this.startedAt.getTime()) / 100) / 10,
+      ports,
+      workers: this.#info.workers.map((w, i) => {
+        const ws = s.workers[i]!;
+        const all = ws.busyNs + ws.idleNs;
+        return {
+          id: w.id,
+          core: w.core >= 0 ? w.core : null,
+          pollMode: w.pollMode,
+          hugePages: w.hugePages,
+          busyPercent: all ? Math.round((1000 * ws.busyNs) / all) / 10 : 0,
+        };
+      }),
+      drops: { total, byReason },
+      neighbors: { resolved: s.neighbors.resolved, incomplete: s.neighbors.incomplete },
+      routes: s.routes,
+      hugepagesInUse: Math.round(s.memory.hugeBytes / (2 << 20)),
+      warnings: this.#info.warnings,
+    };
+  }
+
+  routes(): RouteView[] {
+    return this.#routes;
+  }
+
+  /** Which route and next hop the data plane picks for `address` (like `ip route get`). */
+  routeLookup(address: string) {
+    const ip = parseIp4(address);
+    if (ip === null) throw new NfvgwError('NFVGW_ERR_BAD_REQUEST', `${address} is not an IPv4 address`);
+    const r = this.#dp.routeLookup(ip);
+    return {
+      address,
+      type: r.kind,
+      port: ['local', 'connected', 'via'].includes(r.kind) ? (this.#info.ports[r.port]?.name ?? null) : null,
+      via: r.kind === 'via' ? formatIp4(r.gateway) : null,
+    };
+  }
+
+  neighbors() {
+    return this.#dp.neighbors().map((n) => ({
+      port: this.#info.ports[n.port]?.name ?? String(n.port),
+      address: formatIp4(n.ip),
+      mac: n.mac,
+      state: n.mac === null ? 'incomplete' : 'resolved',
+      confirmedAgoMs: n.confirmedAgoMs === null ? null : Math.round(n.confirmedAgoMs),
+    }));
+  }
+
+  /** Stops forwarding, detaches XDP and releases memory. */
+  close(): void {
+    if (this.#dp.closed) return;
+    this.#dp.close();
+    this.#log.info('gateway stopped');
+  }
+}
+
+function staticChanges(cur: Config, next: Config): { path: string; message: string }[] {
+  const a = staticPart(cur);
+  const b = staticPart(next);
+  const out: { path: string; message: string }[] = [];
+  for (const key of ['workers', 'burst', 'hugepages'] as const) {
+    if (JSON.stringify(a[key]) !== JSON.stringify(b[key])) out.push({ path: `$.${key}`, message: 'changed' });
+  }
+  if (a.ports.length !== b.ports.length) {
+    out.push({ path: '$.ports', message: `${a.ports.length} ports running, ${b.ports.length} requested` });
+  } else {
+    a.ports.forEach((p, i) => {
+      const q = b.ports[i]!;
+      for (const k of Object.keys(p) as (keyof typeof p)[]) {
+        if (p[k] !== q[k]) out.push({ path: `$.ports[${i}].${k}`, message: `changed from ${p[k]} to ${q[k]}` });
+      }
+    });
+  }
+  return out;
+}
+
+function routeViews(cfg: Config, routes: ReturnType<typeof compile>['routes']): RouteView[] {
+  return routes.map((r) => ({
+    destination: `${formatIp4(r.prefix)}/${r.length}`,
+    type: r.kind,
+    port: r.port !== undefined && ['local', 'connected', 'via'].includes(r.kind) ? cfg.ports[r.port]!.name : null,
+    via: r.kind === 'via' && r.gateway !== undefined ? formatIp4(r.gateway) : null,
+    origin: r.origin,
+  }));
+}
