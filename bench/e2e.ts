@@ -30,7 +30,10 @@ async function macOf(ns: string, iface: string): Promise<string> {
 
 async function sinkCount(): Promise<number> {
   const out = await run('bpftool', ['map', 'dump', 'name', 'nfvgw_sink_cnt', '-j']);
-  const entries = JSON.parse(out.stdout) as { values?: { value: number }[]; formatted?: { values: { value: number }[] } }[];
+  const entries = JSON.parse(out.stdout) as {
+    values?: { value: number }[];
+    formatted?: { values: { value: number }[] };
+  }[];
   let total = 0;
   for (const e of entries) for (const v of e.formatted?.values ?? e.values ?? []) total += Number(v.value);
   return total;
@@ -57,7 +60,11 @@ function generatorSent(gen: DataplaneGateway): number {
 }
 
 /** Delivered and generated packets per second over `seconds`, after a warm-up. */
-async function measure(lab: Lab, templates: Buffer[], seconds: number): Promise<{ delivered: number; offered: number }> {
+async function measure(
+  lab: Lab,
+  templates: Buffer[],
+  seconds: number,
+): Promise<{ delivered: number; offered: number }> {
   const gen = startGenerator(lab.hosts[0]!.ns, lab.hosts[0]!.iface, templates, 0);
   try {
     await sleep(500);
@@ -74,26 +81,59 @@ async function measure(lab: Lab, templates: Buffer[], seconds: number): Promise<
   }
 }
 
-export async function e2eL3fwd(opts: { seconds?: number; transport?: 'af_xdp' | 'af_packet' } = {}): Promise<BenchResult[]> {
+export async function e2eL3fwd(
+  opts: { seconds?: number; transport?: 'af_xdp' | 'af_packet' } = {},
+): Promise<BenchResult[]> {
   const seconds = opts.seconds ?? 5;
   const transport = opts.transport ?? 'af_xdp';
   const core = lastCore();
   const lab = await labUp({ prefix: PREFIX, queues: 1 });
   const [h1, h2] = [lab.hosts[0]!, lab.hosts[1]!];
   try {
-    await nsRun(h2.ns, 'ip', ['link', 'set', 'dev', h2.iface, 'xdpdrv', 'obj', `${bpfDir()}/bench_sink.bpf.o`, 'sec', 'xdp']);
+    await nsRun(h2.ns, 'ip', [
+      'link',
+      'set',
+      'dev',
+      h2.iface,
+      'xdpdrv',
+      'obj',
+      `${bpfDir()}/bench_sink.bpf.o`,
+      'sec',
+      'xdp',
+    ]);
     const gwMac = await macOf(lab.gwNs, lab.ports[0]!.iface);
     const templates: Buffer[] = [];
     for (let i = 0; i < 64; i++) {
       templates.push(
-        udpFrame({ dstMac: gwMac, srcMac: h1.mac, src: h1.ip, dst: h2.ip, sport: 1024 + i, dport: 9, frameLen: 60 }),
+        udpFrame({
+          dstMac: gwMac,
+          srcMac: h1.mac,
+          src: h1.ip,
+          dst: h2.ip,
+          sport: 1024 + i,
+          dport: 9,
+          frameLen: 60,
+        }),
       );
     }
 
     // The Linux kernel as the router.
     await kernelRouting(lab, true);
-    await nsRun(lab.gwNs, 'ip', ['neigh', 'replace', h2.ip, 'lladdr', h2.mac, 'dev', lab.ports[1]!.iface, 'nud', 'permanent']);
-    await nsRun(lab.gwNs, 'sh', ['-c', `echo ${(1 << core).toString(16)} > /sys/class/net/${lab.ports[0]!.iface}/queues/rx-0/rps_cpus`]);
+    await nsRun(lab.gwNs, 'ip', [
+      'neigh',
+      'replace',
+      h2.ip,
+      'lladdr',
+      h2.mac,
+      'dev',
+      lab.ports[1]!.iface,
+      'nud',
+      'permanent',
+    ]);
+    await nsRun(lab.gwNs, 'sh', [
+      '-c',
+      `echo ${(1 << core).toString(16)} > /sys/class/net/${lab.ports[0]!.iface}/queues/rx-0/rps_cpus`,
+    ]);
     const kernel = await measure(lab, templates, seconds);
     await kernelRouting(lab, false);
 

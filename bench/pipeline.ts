@@ -51,7 +51,12 @@ function frames(count: number): Buffer[] {
 }
 
 /** Replays `count` frames through a fresh gateway; returns packets per second. */
-async function replay(kind: 'l3' | 'floor', templates: Buffer[], count: number, core: number): Promise<number> {
+async function replay(
+  kind: 'l3' | 'floor',
+  templates: Buffer[],
+  count: number,
+  core: number,
+): Promise<number> {
   const cfg = l3Config(core, 10_000);
   const compiled = compile(cfg, { bpfDir: bpfDir(), generation: 1 });
   const gw = new DataplaneGateway({ ...compiled.spec, pipeline: kind, burst: 32 });

@@ -14,7 +14,9 @@ export const SCENARIOS: Record<string, () => Promise<BenchResult[]>> = {
 function human(r: BenchResult): string {
   const extra = [
     r.ratio_to_floor !== undefined ? `${r.ratio_to_floor}x the floor's ns/packet` : '',
-    r.ratio_to_kernel !== undefined ? `${r.ratio_to_kernel}x the kernel's packets/s (kernel ${r.kernel_mpps} Mpps)` : '',
+    r.ratio_to_kernel !== undefined
+      ? `${r.ratio_to_kernel}x the kernel's packets/s (kernel ${r.kernel_mpps} Mpps)`
+      : '',
   ].filter(Boolean);
   return `${r.bench.padEnd(22)} ${String(round(r.mpps, 3)).padStart(8)} Mpps ${String(r.ns_per_pkt).padStart(9)} ns/packet  ${extra.join(', ')}`;
 }
@@ -22,7 +24,8 @@ function human(r: BenchResult): string {
 export async function runBenchmarks(opts: { json: boolean; scenarios: string[] }): Promise<void> {
   const names = opts.scenarios.length ? opts.scenarios : Object.keys(SCENARIOS);
   for (const n of names) {
-    if (!SCENARIOS[n]) throw new Error(`unknown benchmark ${n}; there are: ${Object.keys(SCENARIOS).join(', ')}`);
+    if (!SCENARIOS[n])
+      throw new Error(`unknown benchmark ${n}; there are: ${Object.keys(SCENARIOS).join(', ')}`);
   }
   for (const n of names) {
     if (!opts.json) console.log(`running ${n} ...`);

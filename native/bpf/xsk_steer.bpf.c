@@ -3,8 +3,11 @@
 // without one (more NIC queues than workers) passes frames to the kernel.
 // The program name below is how the gateway recognises a copy left behind by
 // a process that died, and removes it at the next start.
+// The libbpf headers need the kernel types first: keep this order.
+// clang-format off
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
+// clang-format on
 
 struct {
   __uint(type, BPF_MAP_TYPE_XSKMAP);
@@ -14,8 +17,6 @@ struct {
 } xsks_map SEC(".maps");
 
 SEC("xdp")
-int nfvgw_xsk_steer(struct xdp_md *ctx) {
-  return bpf_redirect_map(&xsks_map, ctx->rx_queue_index, XDP_PASS);
-}
+int nfvgw_xsk_steer(struct xdp_md* ctx) { return bpf_redirect_map(&xsks_map, ctx->rx_queue_index, XDP_PASS); }
 
 char _license[] SEC("license") = "GPL";

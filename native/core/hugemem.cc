@@ -17,7 +17,7 @@ namespace {
 
 std::atomic<uint64_t> g_huge_bytes{0};
 std::atomic<uint64_t> g_normal_bytes{0};
-std::mutex g_reserve_mu;   // setup path only
+std::mutex g_reserve_mu;        // setup path only
 uint64_t g_reserved_pages = 0;  // what we added to nr_hugepages
 uint64_t g_live_huge_regions = 0;
 
@@ -73,8 +73,8 @@ void* keepFromChildren(void* p, size_t bytes) {
 }
 
 void* mapHuge(size_t bytes) {
-  void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB | MAP_POPULATE,
-                 -1, 0);
+  void* p =
+      mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB | MAP_POPULATE, -1, 0);
   return keepFromChildren(p == MAP_FAILED ? nullptr : p, bytes);
 }
 

@@ -52,9 +52,9 @@ class MemRegion {
 };
 
 struct HugeMemUsage {
-  uint64_t huge_bytes;     // mapped from huge pages by this process
-  uint64_t normal_bytes;   // fallback mappings
-  uint64_t reserved_pages; // pages this process added to nr_hugepages
+  uint64_t huge_bytes;      // mapped from huge pages by this process
+  uint64_t normal_bytes;    // fallback mappings
+  uint64_t reserved_pages;  // pages this process added to nr_hugepages
 };
 HugeMemUsage hugeMemUsage();
 

@@ -21,14 +21,14 @@ inline uint32_t burstBin(uint32_t n) {
 struct alignas(64) WorkerStats {
   Counter drops[kDropCount];
   Counter events[kEventCount];
-  Counter busy_ns;      // time in loop iterations that moved packets
-  Counter idle_ns;      // time in iterations that found nothing (incl. sleeping)
+  Counter busy_ns;  // time in loop iterations that moved packets
+  Counter idle_ns;  // time in iterations that found nothing (incl. sleeping)
   Counter busy_loops;
   Counter idle_loops;
-  Counter sleeps;       // times the adaptive mode blocked in poll()
-  Counter heartbeat_ns; // last loop iteration, for stall detection
+  Counter sleeps;        // times the adaptive mode blocked in poll()
+  Counter heartbeat_ns;  // last loop iteration, for stall detection
   Counter burst_hist[kBurstBins];
-  Counter burst_sum;    // packets received in bursts (the histogram's sum)
+  Counter burst_sum;  // packets received in bursts (the histogram's sum)
 
   void drop(Drop d, uint64_t n = 1) { drops[uint32_t(d)].add(n); }
   void event(Event e, uint64_t n = 1) { events[uint32_t(e)].add(n); }

@@ -25,8 +25,7 @@ std::string describe(const PortSpec& p) {
 void checkSpec(const GatewaySpec& s) {
   if (s.workers.empty() || s.workers.size() > size_t(kMaxWorkers))
     throw Error(err::kArgument, "between 1 and " + std::to_string(kMaxWorkers) + " workers are needed");
-  if (s.burst == 0 || s.burst > kMaxBurst)
-    throw Error(err::kArgument, "burst must be 1.." + std::to_string(kMaxBurst));
+  if (s.burst == 0 || s.burst > kMaxBurst) throw Error(err::kArgument, "burst must be 1.." + std::to_string(kMaxBurst));
   if (s.ports.empty() || s.ports.size() > 1024) throw Error(err::kArgument, "between 1 and 1024 ports are needed");
   cpu_set_t allowed;
   CPU_ZERO(&allowed);
@@ -98,22 +97,21 @@ void Gateway::openPorts() {
         if (st.dev.rx_queues < workers)
           throw Error(err::kPortOpen, describe(ps) + ": has " + std::to_string(st.dev.rx_queues) +
                                           " receive queue(s) and the config runs " + std::to_string(workers) +
-                                          " workers, each of which needs its own: add queues (ethtool -L " +
-                                          ps.ifname + " combined " + std::to_string(workers) +
-                                          ") or run fewer workers");
+                                          " workers, each of which needs its own: add queues (ethtool -L " + ps.ifname +
+                                          " combined " + std::to_string(workers) + ") or run fewer workers");
         if (st.dev.rx_queues > workers)
           warnings_.push_back(describe(ps) + ": has " + std::to_string(st.dev.rx_queues) + " receive queues and " +
-                              std::to_string(workers) + " workers; frames on queues " + std::to_string(workers) +
-                              ".." + std::to_string(st.dev.rx_queues - 1) +
-                              " go to the kernel. Match them: ethtool -L " + ps.ifname + " combined " +
-                              std::to_string(workers));
+                              std::to_string(workers) + " workers; frames on queues " + std::to_string(workers) + ".." +
+                              std::to_string(st.dev.rx_queues - 1) + " go to the kernel. Match them: ethtool -L " +
+                              ps.ifname + " combined " + std::to_string(workers));
         st.stale_programs_removed = XdpSteering::removeStale(st.dev.ifindex);
         if (st.stale_programs_removed)
           warnings_.push_back(describe(ps) + ": removed an XDP program left behind by an earlier run");
         bool zc = false;
         if (ps.zero_copy != ZeroCopy::kOff) zc = AfXdpQueue::probeZeroCopy(ps.ifname, 0);
         if (ps.zero_copy == ZeroCopy::kOn && !zc)
-          throw Error(err::kPortOpen, describe(ps) + ": zero-copy AF_XDP was required and the driver does not offer it");
+          throw Error(err::kPortOpen,
+                      describe(ps) + ": zero-copy AF_XDP was required and the driver does not offer it");
         zc_everywhere = zc_everywhere && zc;
       }
     }
@@ -218,7 +216,8 @@ void Gateway::createWorkers() {
 }
 
 void Gateway::start(std::unique_ptr<Snapshot> first) {
-  if (started_ || stopped_) throw Error(err::kState, started_ ? "the gateway is already running" : "the gateway was stopped");
+  if (started_ || stopped_)
+    throw Error(err::kState, started_ ? "the gateway is already running" : "the gateway was stopped");
   publish(std::move(first));
   for (auto& w : workers_) w->start();
   started_ = true;

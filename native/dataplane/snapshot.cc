@@ -23,8 +23,8 @@ std::unique_ptr<Snapshot> buildSnapshot(SnapshotSpec spec, const std::vector<Por
     if (p.vlan > 4094) throw Error(err::kSnapshot, "port " + ports[i].name + ": VLAN id above 4094");
     p.max_frame = p.mtu + 14 + (p.vlan ? 4 : 0);
     if (p.max_frame > kFrameDataMax)
-      throw Error(err::kSnapshot, "port " + ports[i].name + ": MTU " + std::to_string(p.mtu) +
-                                      " does not fit the " + std::to_string(kFrameDataMax) + "-byte packet buffers");
+      throw Error(err::kSnapshot, "port " + ports[i].name + ": MTU " + std::to_string(p.mtu) + " does not fit the " +
+                                      std::to_string(kFrameDataMax) + "-byte packet buffers");
     if (p.mtu < 68) throw Error(err::kSnapshot, "port " + ports[i].name + ": MTU below 68");
     p.addrs = std::move(sp.addrs);
   }

@@ -16,8 +16,8 @@
 namespace nfvgw {
 
 struct IfAddr {
-  uint32_t ip;    // host order
-  uint8_t plen;   // prefix length of the connected subnet
+  uint32_t ip;   // host order
+  uint8_t plen;  // prefix length of the connected subnet
   bool contains(uint32_t a) const {
     uint32_t mask = plen == 0 ? 0 : ~uint32_t(0) << (32 - plen);
     return (a & mask) == (ip & mask);
@@ -27,7 +27,7 @@ struct IfAddr {
 // Layer 2/3 facts of a port as the pipeline needs them.
 struct PortL3 {
   uint8_t mac[6] = {};
-  uint16_t vlan = 0;       // 802.1Q id expected on and added to frames; 0 = untagged
+  uint16_t vlan = 0;  // 802.1Q id expected on and added to frames; 0 = untagged
   uint32_t mtu = 1500;
   uint32_t max_frame = 0;  // longest acceptable frame: MTU + Ethernet header (+ tag)
   std::vector<IfAddr> addrs;

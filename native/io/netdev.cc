@@ -40,11 +40,11 @@ NetDevInfo queryNetDev(const std::string& ifname) {
   info.name = ifname;
   ifreq ifr;
   setName(&ifr, ifname);
-  if (ioctl(s.fd, SIOCGIFINDEX, &ifr) != 0)
-    throw Error(err::kPortOpen, "interface " + ifname + " not found", errno);
+  if (ioctl(s.fd, SIOCGIFINDEX, &ifr) != 0) throw Error(err::kPortOpen, "interface " + ifname + " not found", errno);
   info.ifindex = ifr.ifr_ifindex;
   setName(&ifr, ifname);
-  if (ioctl(s.fd, SIOCGIFHWADDR, &ifr) != 0) throw Error(err::kPortOpen, "interface " + ifname + ": MAC address", errno);
+  if (ioctl(s.fd, SIOCGIFHWADDR, &ifr) != 0)
+    throw Error(err::kPortOpen, "interface " + ifname + ": MAC address", errno);
   std::memcpy(info.mac, ifr.ifr_hwaddr.sa_data, 6);
   setName(&ifr, ifname);
   if (ioctl(s.fd, SIOCGIFMTU, &ifr) != 0) throw Error(err::kPortOpen, "interface " + ifname + ": MTU", errno);

@@ -26,8 +26,8 @@ struct QueueStats {
 // What the kernel counted for a queue (AF_XDP: XDP_STATISTICS; AF_PACKET:
 // PACKET_STATISTICS). Read on the control thread.
 struct KernelQueueStats {
-  uint64_t rx_dropped = 0;         // dropped for lack of room (ring or fill ring full/empty)
-  uint64_t rx_invalid = 0;         // invalid descriptors
+  uint64_t rx_dropped = 0;  // dropped for lack of room (ring or fill ring full/empty)
+  uint64_t rx_invalid = 0;  // invalid descriptors
   uint64_t tx_invalid = 0;
 };
 

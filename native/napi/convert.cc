@@ -95,17 +95,17 @@ GatewaySpec toGatewaySpec(const Napi::Object& o) {
     Napi::Object p = element(ports, i, w + ".ports");
     PortSpec ps;
     ps.name = string(p, "name", pw);
-    ps.kind = choice<PortKind>(p, "kind", pw,
-                               {{"af_xdp", PortKind::kAfXdp}, {"af_packet", PortKind::kAfPacket}, {"mem", PortKind::kMem}},
-                               PortKind::kMem);
+    ps.kind = choice<PortKind>(
+        p, "kind", pw, {{"af_xdp", PortKind::kAfXdp}, {"af_packet", PortKind::kAfPacket}, {"mem", PortKind::kMem}},
+        PortKind::kMem);
     ps.ifname = string(p, "interface", pw, ps.kind != PortKind::kMem);
     ps.netns = string(p, "netns", pw, false);
-    ps.xdp_mode = choice<XdpMode>(p, "xdpMode", pw,
-                                  {{"auto", XdpMode::kAuto}, {"native", XdpMode::kNative}, {"generic", XdpMode::kGeneric}},
-                                  XdpMode::kAuto);
-    ps.zero_copy = choice<ZeroCopy>(p, "zeroCopy", pw,
-                                    {{"auto", ZeroCopy::kAuto}, {"on", ZeroCopy::kOn}, {"off", ZeroCopy::kOff}},
-                                    ZeroCopy::kAuto);
+    ps.xdp_mode = choice<XdpMode>(
+        p, "xdpMode", pw, {{"auto", XdpMode::kAuto}, {"native", XdpMode::kNative}, {"generic", XdpMode::kGeneric}},
+        XdpMode::kAuto);
+    ps.zero_copy =
+        choice<ZeroCopy>(p, "zeroCopy", pw, {{"auto", ZeroCopy::kAuto}, {"on", ZeroCopy::kOn}, {"off", ZeroCopy::kOff}},
+                         ZeroCopy::kAuto);
     ps.ring_size = uint32_t(numberOr(p, "ringSize", pw, 64, 16384, 2048));
     std::string mac = string(p, "mac", pw, false);
     if (!mac.empty()) parseMac(o.Env(), mac, ps.mac, pw + ".mac");
@@ -130,8 +130,9 @@ GatewaySpec toGatewaySpec(const Napi::Object& o) {
       HugePagePolicy::kAuto);
   s.bpf_dir = string(o, "bpfDir", w);
   s.neighbor_capacity = uint32_t(numberOr(o, "neighborCapacity", w, 64, 1 << 24, 65536));
-  s.pipeline = choice<PipelineKind>(o, "pipeline", w, {{"l3", PipelineKind::kL3}, {"floor", PipelineKind::kFloor}, {"patch", PipelineKind::kPatch}},
-                                    PipelineKind::kL3);
+  s.pipeline = choice<PipelineKind>(
+      o, "pipeline", w, {{"l3", PipelineKind::kL3}, {"floor", PipelineKind::kFloor}, {"patch", PipelineKind::kPatch}},
+      PipelineKind::kL3);
   s.idle_spin_us = uint32_t(numberOr(o, "idleSpinUs", w, 0, 1000000, 200));
   return s;
 }

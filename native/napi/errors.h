@@ -33,8 +33,6 @@ auto guard(Napi::Env env, Fn&& fn) -> decltype(fn()) {
 }
 
 // An argument error in the shape of the others.
-[[noreturn]] inline void badArgument(Napi::Env env, const std::string& what) {
-  throw toJs(env, err::kArgument, what);
-}
+[[noreturn]] inline void badArgument(Napi::Env env, const std::string& what) { throw toJs(env, err::kArgument, what); }
 
 }  // namespace nfvgw::napi

@@ -379,7 +379,8 @@ Napi::Value GatewayWrap::memInject(const Napi::CallbackInfo& info) {
   Gateway& gw = live(env);
   uint32_t port = u32(info, 0, "port"), worker = u32(info, 1, "worker");
   MemQueue* q = gw.memQueue(uint16_t(port), uint16_t(worker));
-  if (!q) badArgument(env, "port " + std::to_string(port) + " worker " + std::to_string(worker) + " is not a mem queue");
+  if (!q)
+    badArgument(env, "port " + std::to_string(port) + " worker " + std::to_string(worker) + " is not a mem queue");
   auto frames = toFrames(info[2], "frames");
   uint32_t n = 0;
   for (auto& f : frames) {
@@ -395,11 +396,11 @@ Napi::Value GatewayWrap::memDrain(const Napi::CallbackInfo& info) {
   uint32_t port = u32(info, 0, "port"), worker = u32(info, 1, "worker");
   uint32_t max = info.Length() > 2 && info[2].IsNumber() ? info[2].As<Napi::Number>().Uint32Value() : 1u << 20;
   MemQueue* q = gw.memQueue(uint16_t(port), uint16_t(worker));
-  if (!q) badArgument(env, "port " + std::to_string(port) + " worker " + std::to_string(worker) + " is not a mem queue");
+  if (!q)
+    badArgument(env, "port " + std::to_string(port) + " worker " + std::to_string(worker) + " is not a mem queue");
   Napi::Array out = Napi::Array::New(env);
-  q->drain(max, [&](const uint8_t* d, uint32_t len) {
-    out.Set(out.Length(), Napi::Buffer<uint8_t>::Copy(env, d, len));
-  });
+  q->drain(max,
+           [&](const uint8_t* d, uint32_t len) { out.Set(out.Length(), Napi::Buffer<uint8_t>::Copy(env, d, len)); });
   return out;
 }
 
@@ -408,7 +409,8 @@ Napi::Value GatewayWrap::memPending(const Napi::CallbackInfo& info) {
   Gateway& gw = live(env);
   uint32_t port = u32(info, 0, "port"), worker = u32(info, 1, "worker");
   MemQueue* q = gw.memQueue(uint16_t(port), uint16_t(worker));
-  if (!q) badArgument(env, "port " + std::to_string(port) + " worker " + std::to_string(worker) + " is not a mem queue");
+  if (!q)
+    badArgument(env, "port " + std::to_string(port) + " worker " + std::to_string(worker) + " is not a mem queue");
   return Napi::Boolean::New(env, !q->rxEmpty());
 }
 
@@ -418,7 +420,8 @@ Napi::Value GatewayWrap::memReplay(const Napi::CallbackInfo& info) {
   if (gw.started()) throw toJs(env, err::kState, "replay must be set up before start()");
   uint32_t port = u32(info, 0, "port"), worker = u32(info, 1, "worker");
   MemQueue* q = gw.memQueue(uint16_t(port), uint16_t(worker));
-  if (!q) badArgument(env, "port " + std::to_string(port) + " worker " + std::to_string(worker) + " is not a mem queue");
+  if (!q)
+    badArgument(env, "port " + std::to_string(port) + " worker " + std::to_string(worker) + " is not a mem queue");
   auto frames = toFrames(info[2], "frames");
   if (info.Length() < 4 || !info[3].IsNumber()) badArgument(env, "count must be a number");
   double count = info[3].As<Napi::Number>().DoubleValue();
@@ -434,7 +437,8 @@ Napi::Value GatewayWrap::replayResult(const Napi::CallbackInfo& info) {
   Gateway& gw = live(env);
   uint32_t port = u32(info, 0, "port"), worker = u32(info, 1, "worker");
   MemQueue* q = gw.memQueue(uint16_t(port), uint16_t(worker));
-  if (!q) badArgument(env, "port " + std::to_string(port) + " worker " + std::to_string(worker) + " is not a mem queue");
+  if (!q)
+    badArgument(env, "port " + std::to_string(port) + " worker " + std::to_string(worker) + " is not a mem queue");
   MemQueue::ReplayResult r = q->replayResult();
   Napi::Object o = Napi::Object::New(env);
   o.Set("received", double(r.received));

@@ -107,9 +107,7 @@ struct __attribute__((packed)) TcpHdr {
   uint16_t urg;
 };
 
-inline bool macIsBroadcast(const uint8_t* m) {
-  return (m[0] & m[1] & m[2] & m[3] & m[4] & m[5]) == 0xff;
-}
+inline bool macIsBroadcast(const uint8_t* m) { return (m[0] & m[1] & m[2] & m[3] & m[4] & m[5]) == 0xff; }
 inline bool macIsMulticast(const uint8_t* m) { return (m[0] & 1) != 0; }
 inline bool macEqual(const uint8_t* a, const uint8_t* b) { return std::memcmp(a, b, 6) == 0; }
 inline void macCopy(uint8_t* dst, const uint8_t* src) { std::memcpy(dst, src, 6); }

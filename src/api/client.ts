@@ -1,6 +1,6 @@
 // The client side of the REST API, for the CLI talking to a running
 // gateway. Errors from the gateway come back as the same NfvgwError.
-import { type ErrorCode, ERRORS, NfvgwError } from '../core/errors.js';
+import { ERRORS, type ErrorCode, NfvgwError } from '../core/errors.js';
 import type { ApplyResult, GatewayStatus, RouteView } from '../service/gateway-service.js';
 
 export class ApiClient {
@@ -11,7 +11,12 @@ export class ApiClient {
     this.base = `http://${host}:${listen.port}`;
   }
 
-  async #request<T>(method: string, path: string, body?: { text: string; type: string }, accept?: string): Promise<T> {
+  async #request<T>(
+    method: string,
+    path: string,
+    body?: { text: string; type: string },
+    accept?: string,
+  ): Promise<T> {
     let res: Response;
     try {
       res = await fetch(this.base + path, {
@@ -30,14 +35,22 @@ export class ApiClient {
     }
     const text = await res.text();
     if (!res.ok) {
-      let parsed: { error?: { code?: string; message?: string; details?: { path: string; message: string }[] } } = {};
+      let parsed: {
+        error?: { code?: string; message?: string; details?: { path: string; message: string }[] };
+      } = {};
       try {
         parsed = JSON.parse(text);
       } catch {
         // not ours
       }
-      const code = (parsed.error?.code && parsed.error.code in ERRORS ? parsed.error.code : 'NFVGW_ERR_INTERNAL') as ErrorCode;
-      throw new NfvgwError(code, parsed.error?.message ?? `HTTP ${res.status}: ${text}`, parsed.error?.details ?? []);
+      const code = (
+        parsed.error?.code && parsed.error.code in ERRORS ? parsed.error.code : 'NFVGW_ERR_INTERNAL'
+      ) as ErrorCode;
+      throw new NfvgwError(
+        code,
+        parsed.error?.message ?? `HTTP ${res.status}: ${text}`,
+        parsed.error?.details ?? [],
+      );
     }
     return (accept?.includes('yaml') ? text : JSON.parse(text)) as T;
   }
@@ -58,12 +71,20 @@ export class ApiClient {
     return this.#request('GET', '/v1/routes');
   }
 
-  lookup(address: string): Promise<{ address: string; type: string; port: string | null; via: string | null }> {
+  lookup(
+    address: string,
+  ): Promise<{ address: string; type: string; port: string | null; via: string | null }> {
     return this.#request('GET', `/v1/routes/lookup?address=${encodeURIComponent(address)}`);
   }
 
   neighbors(): Promise<{
-    neighbors: { port: string; address: string; mac: string | null; state: string; confirmedAgoMs: number | null }[];
+    neighbors: {
+      port: string;
+      address: string;
+      mac: string | null;
+      state: string;
+      confirmedAgoMs: number | null;
+    }[];
   }> {
     return this.#request('GET', '/v1/neighbors');
   }

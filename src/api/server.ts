@@ -47,16 +47,23 @@ export function createApiServer(
     let err: NfvgwError;
     if (e instanceof NfvgwError) err = e;
     else if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE')
-      err = new NfvgwError('NFVGW_ERR_BODY_TOO_LARGE', `the body is larger than ${app.initialConfig.bodyLimit} bytes`);
+      err = new NfvgwError(
+        'NFVGW_ERR_BODY_TOO_LARGE',
+        `the body is larger than ${app.initialConfig.bodyLimit} bytes`,
+      );
     else if (e.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE')
-      err = new NfvgwError('NFVGW_ERR_UNSUPPORTED_MEDIA_TYPE', `send application/json or application/yaml, not ${req.headers['content-type']}`);
+      err = new NfvgwError(
+        'NFVGW_ERR_UNSUPPORTED_MEDIA_TYPE',
+        `send application/json or application/yaml, not ${req.headers['content-type']}`,
+      );
     else if (e.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || e.code === 'FST_ERR_CTP_EMPTY_BODY')
       err = new NfvgwError('NFVGW_ERR_BAD_REQUEST', 'the request body is empty');
     else if (typeof e.statusCode === 'number' && e.statusCode < 500)
       err = new NfvgwError('NFVGW_ERR_BAD_REQUEST', e.message);
     else err = NfvgwError.from(e);
     if (err.status >= 500) log.error({ err, url: req.url }, 'API request failed');
-    else log.info({ code: err.code, url: req.url, method: req.method }, `API request refused: ${err.message}`);
+    else
+      log.info({ code: err.code, url: req.url, method: req.method }, `API request refused: ${err.message}`);
     reply.status(err.status).send({ error: err.toJSON() });
   });
   app.setNotFoundHandler((req, reply) => {
@@ -84,7 +91,10 @@ export function createApiServer(
 
   app.put('/v1/config', async (req) => {
     if (req.body === undefined || req.body === null)
-      throw new NfvgwError('NFVGW_ERR_BAD_REQUEST', 'PUT /v1/config needs the whole configuration as its body');
+      throw new NfvgwError(
+        'NFVGW_ERR_BAD_REQUEST',
+        'PUT /v1/config needs the whole configuration as its body',
+      );
     return svc.replaceConfig(req.body);
   });
 
@@ -110,6 +120,9 @@ export function parseListen(text: string | undefined): { host: string; port: num
   const m = /^(.*):(\d{1,5})$/.exec(value);
   const port = m ? Number(m[2]) : Number.NaN;
   if (!m || port < 1 || port > 65535)
-    throw new NfvgwError('NFVGW_ERR_BAD_REQUEST', `--api wants HOST:PORT (like 127.0.0.1:9180), not ${value}`);
+    throw new NfvgwError(
+      'NFVGW_ERR_BAD_REQUEST',
+      `--api wants HOST:PORT (like 127.0.0.1:9180), not ${value}`,
+    );
   return { host: m[1]!.replace(/^\[(.*)\]$/, '$1') || '127.0.0.1', port };
 }

@@ -4,11 +4,10 @@
 // iperf3 TCP run and a UDP run), prints what went through and tears it all
 // down. With --json the last line is one JSON object with the same results.
 import { createApiServer } from '../api/server.js';
-import { loadAddon } from '../dataplane/native.js';
-import { silentLogger } from '../log/logger.js';
-import { MetricsExporter } from '../metrics/metrics.js';
 import { labDown, labGatewayConfig, labUp } from '../lab/topology.js';
 import { curl, iperf, ping, startHttpServer, startIperfServer } from '../lab/traffic.js';
+import { silentLogger } from '../log/logger.js';
+import { MetricsExporter } from '../metrics/metrics.js';
 import { GatewayService } from '../service/gateway-service.js';
 import { formatRate } from './output.js';
 
@@ -38,12 +37,18 @@ export async function demo(opts: { json?: boolean; type?: 'af_xdp' | 'af_packet'
         `${p0.xdpMode ? `XDP ${p0.xdpMode}, ${p0.zeroCopy ? 'zero-copy' : 'copy'} mode, ` : ''}` +
         `huge pages ${info.workers[0]!.hugePages ? 'yes' : 'no (normal pages)'}; API and metrics at ${api}`,
     );
-    say(`  ${h1.ns} ${h1.ip}  <->  gateway ${lab.ports[0]!.ip} | ${lab.ports[1]!.ip}  <->  ${h2.ns} ${h2.ip}`);
+    say(
+      `  ${h1.ns} ${h1.ip}  <->  gateway ${lab.ports[0]!.ip} | ${lab.ports[1]!.ip}  <->  ${h2.ns} ${h2.ip}`,
+    );
 
     const pingGw = await ping(h1.ns, lab.ports[0]!.ip, { count: 3 });
-    say(`ping the gateway ${lab.ports[0]!.ip}: ${pingGw.received}/${pingGw.sent} replies, avg ${pingGw.rttAvgMs} ms`);
+    say(
+      `ping the gateway ${lab.ports[0]!.ip}: ${pingGw.received}/${pingGw.sent} replies, avg ${pingGw.rttAvgMs} ms`,
+    );
     const pingHost = await ping(h1.ns, h2.ip, { count: 5 });
-    say(`ping ${h2.ip} through it: ${pingHost.received}/${pingHost.sent} replies, avg ${pingHost.rttAvgMs} ms`);
+    say(
+      `ping ${h2.ip} through it: ${pingHost.received}/${pingHost.sent} replies, avg ${pingHost.rttAvgMs} ms`,
+    );
 
     const http = await startHttpServer(h2.ns, h2.ip, 8080, 8 << 20);
     cleanups.push(() => http.stop());
@@ -60,20 +65,17 @@ export async function demo(opts: { json?: boolean; type?: 'af_xdp' | 'af_packet'
     const udp = await iperf(h1.ns, h2.ip, { seconds: 2, udp: true, bitrate: '50M' });
     say(`iperf3 UDP, 2 s at 50 Mbit/s: ${udp.packets} datagrams, ${udp.lostPercent?.toFixed(2)} % lost`);
 
-    const s = svc.stats();
-    const reasons = loadAddon().dropReasons;
-    const drops: Record<string, number> = {};
-    for (const w of s.workers) w.drops.forEach((n, i) => n && (drops[reasons[i]!.name] = (drops[reasons[i]!.name] ?? 0) + n));
-    const ports = s.ports.map((p) => ({
-      name: p.name,
-      rxPackets: p.queues.reduce((a, q) => a + q.rxPackets, 0),
-      txPackets: p.queues.reduce((a, q) => a + q.txPackets, 0),
-    }));
+    const status = svc.status();
+    const drops = status.drops.byReason;
+    const ports = status.ports.map((p) => ({ name: p.name, rxPackets: p.rxPackets, txPackets: p.txPackets }));
     say('through the gateway:');
     for (const p of ports) say(`  ${p.name}: ${p.rxPackets} frames in, ${p.txPackets} frames out`);
     say(`  drops: ${Object.keys(drops).length ? JSON.stringify(drops) : 'none'}`);
     const text = await metrics.render();
-    const sample = text.split('\n').filter((l) => l.startsWith('nfvgw_port_rx_packets_total')).slice(0, 2);
+    const sample = text
+      .split('\n')
+      .filter((l) => l.startsWith('nfvgw_port_rx_packets_total'))
+      .slice(0, 2);
     say(`metrics (Prometheus text at ${api}/metrics), e.g.:`);
     for (const l of sample) say(`  ${l}`);
 
@@ -95,7 +97,12 @@ export async function demo(opts: { json?: boolean; type?: 'af_xdp' | 'af_packet'
           hugePages: info.workers[0]!.hugePages,
           pingGateway: { sent: pingGw.sent, received: pingGw.received, rttAvgMs: pingGw.rttAvgMs },
           ping: { sent: pingHost.sent, received: pingHost.received, rttAvgMs: pingHost.rttAvgMs },
-          http: { status: get.status, bytes: get.bytes, seconds: get.seconds, bitsPerSecond: get.bytesPerSecond * 8 },
+          http: {
+            status: get.status,
+            bytes: get.bytes,
+            seconds: get.seconds,
+            bitsPerSecond: get.bytesPerSecond * 8,
+          },
           tcp: { bitsPerSecond: tcp.bitsPerSecond, retransmits: tcp.retransmits, seconds: tcp.seconds },
           udp: { packets: udp.packets, lostPercent: udp.lostPercent, bitsPerSecond: udp.bitsPerSecond },
           ports,

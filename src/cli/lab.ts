@@ -20,16 +20,22 @@ export async function labCommand(
     for (const [name, what] of Object.entries(SCENARIOS)) console.log(`${name}\t${what}`);
     return;
   }
-  if (action !== 'up') throw new Error('usage: nfvgw lab up|down|list [--scenario NAME] [--prefix P] [--queues N]');
+  if (action !== 'up')
+    throw new Error('usage: nfvgw lab up|down|list [--scenario NAME] [--prefix P] [--queues N]');
   const queues = opts.queues ?? 1;
   const lab = await labUp({ prefix, scenario: (opts.scenario ?? 'l3') as Scenario, queues });
   const workers = Array.from({ length: queues }, () => ({ pollMode: 'adaptive' as const }));
   const config = labGatewayConfig(lab, { type: opts.type ?? 'af_xdp', workers });
   const out = opts.out ?? join(tmpdir(), `${prefix}-lab.yaml`);
-  writeFileSync(out, `# nfvgw configuration for the lab "${prefix}" (scenario ${lab.scenario})\n${stringify(config)}`);
+  writeFileSync(
+    out,
+    `# nfvgw configuration for the lab "${prefix}" (scenario ${lab.scenario})\n${stringify(config)}`,
+  );
   console.log(`lab ${prefix} is up (scenario ${lab.scenario}, ${queues} queue(s) per link):`);
   for (const p of lab.ports)
-    console.log(`  ${lab.gwNs}:${p.iface}  <->  ${p.peer.ns}:${p.peer.iface} ${p.peer.ip}/${p.peer.prefixLen} (via ${p.ip})`);
+    console.log(
+      `  ${lab.gwNs}:${p.iface}  <->  ${p.peer.ns}:${p.peer.iface} ${p.peer.ip}/${p.peer.prefixLen} (via ${p.ip})`,
+    );
   console.log(`gateway configuration: ${out}`);
   console.log(`next:   nfvgw run --config ${out}`);
   console.log(`        ip netns exec ${lab.hosts[0]!.ns} ping ${lab.hosts[1]!.ip}`);

@@ -59,7 +59,8 @@ async function main(argv: string[]): Promise<number> {
     return values.config;
   };
   const transport = values.type as 'af_xdp' | 'af_packet' | undefined;
-  if (transport && transport !== 'af_xdp' && transport !== 'af_packet') throw new Error('--type is af_xdp or af_packet');
+  if (transport && transport !== 'af_xdp' && transport !== 'af_packet')
+    throw new Error('--type is af_xdp or af_packet');
   switch (command) {
     case 'run':
       await runGateway({
@@ -82,7 +83,9 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     case 'validate': {
       const cfg = validateConfig(await loadConfigFile(needConfig()));
-      console.log(`${values.config}: valid (${cfg.ports.length} ports, ${cfg.routes.length} routes, ${cfg.workers.length} workers)`);
+      console.log(
+        `${values.config}: valid (${cfg.ports.length} ports, ${cfg.routes.length} routes, ${cfg.workers.length} workers)`,
+      );
       return 0;
     }
     case 'routes':

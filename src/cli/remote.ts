@@ -17,12 +17,25 @@ export async function statusCommand(opts: { api?: string; json?: boolean }): Pro
     return;
   }
   console.log(`generation ${s.generation}, up ${s.uptimeSeconds} s since ${s.startedAt}`);
-  console.log(`huge pages in use: ${s.hugepagesInUse}; routes: ${s.routes}; neighbors: ${s.neighbors.resolved}`);
+  console.log(
+    `huge pages in use: ${s.hugepagesInUse}; routes: ${s.routes}; neighbors: ${s.neighbors.resolved}`,
+  );
   console.log('');
   console.log(
     table(
       s.ports.map((p) => ({ ...p, addresses: p.addresses, interface: p.interface, xdp: p.xdpMode })),
-      ['name', 'type', 'interface', 'netns', 'xdp', 'zeroCopy', 'queues', 'addresses', 'rxPackets', 'txPackets'],
+      [
+        'name',
+        'type',
+        'interface',
+        'netns',
+        'xdp',
+        'zeroCopy',
+        'queues',
+        'addresses',
+        'rxPackets',
+        'txPackets',
+      ],
     ),
   );
   console.log('');

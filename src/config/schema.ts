@@ -65,7 +65,11 @@ export const NeighborSchema = z.strictObject({
 
 export const ConfigSchema = z.strictObject({
   /** One worker thread per entry; AF_XDP ports need one queue per worker. */
-  workers: z.array(WorkerSchema).min(1).max(64).default([{ pollMode: 'adaptive' }]),
+  workers: z
+    .array(WorkerSchema)
+    .min(1)
+    .max(64)
+    .default([{ pollMode: 'adaptive' }]),
   /** Frames received per poll (1-64). */
   burst: z.number().int().min(1).max(64).default(32),
   /** auto: 2 MiB huge pages, reserved if needed, normal pages otherwise (with a warning); require; off. */

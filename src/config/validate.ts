@@ -19,7 +19,8 @@ function schemaIssues(error: z.ZodError): ErrorDetail[] {
   const details: ErrorDetail[] = [];
   for (const issue of error.issues) {
     if (issue.code === 'unrecognized_keys') {
-      for (const key of issue.keys) details.push({ path: jsonPath([...issue.path, key]), message: 'unknown field' });
+      for (const key of issue.keys)
+        details.push({ path: jsonPath([...issue.path, key]), message: 'unknown field' });
     } else {
       details.push({ path: jsonPath(issue.path), message: issue.message });
     }
@@ -29,16 +30,21 @@ function schemaIssues(error: z.ZodError): ErrorDetail[] {
 
 function semanticIssues(cfg: Config): ErrorDetail[] {
   const out: ErrorDetail[] = [];
-  const add = (path: ReadonlyArray<PropertyKey>, message: string) => out.push({ path: jsonPath(path), message });
+  const add = (path: ReadonlyArray<PropertyKey>, message: string) =>
+    out.push({ path: jsonPath(path), message });
 
   const cores = availableParallelism();
   const usedCores = new Map<number, number>();
   cfg.workers.forEach((w, i) => {
     if (w.core === undefined) return;
     if (w.core >= cores)
-      add(['workers', i, 'core'], `core ${w.core} does not exist (this machine has ${cores}: 0..${cores - 1})`);
+      add(
+        ['workers', i, 'core'],
+        `core ${w.core} does not exist (this machine has ${cores}: 0..${cores - 1})`,
+      );
     const other = usedCores.get(w.core);
-    if (other !== undefined) add(['workers', i, 'core'], `core ${w.core} is already used by workers[${other}]`);
+    if (other !== undefined)
+      add(['workers', i, 'core'], `core ${w.core} is already used by workers[${other}]`);
     else usedCores.set(w.core, i);
   });
 
@@ -46,7 +52,8 @@ function semanticIssues(cfg: Config): ErrorDetail[] {
   const interfaces = new Map<string, number>();
   const addrs: { port: number; addr: number; prefix: { ip: number; len: number } }[] = [];
   cfg.ports.forEach((p, i) => {
-    if (portIndex.has(p.name)) add(['ports', i, 'name'], `the name ${p.name} is already used by ports[${portIndex.get(p.name)}]`);
+    if (portIndex.has(p.name))
+      add(['ports', i, 'name'], `the name ${p.name} is already used by ports[${portIndex.get(p.name)}]`);
     else portIndex.set(p.name, i);
     if (p.type === 'mem') {
       if (p.interface !== undefined) add(['ports', i, 'interface'], 'mem ports have no interface');
@@ -56,10 +63,12 @@ function semanticIssues(cfg: Config): ErrorDetail[] {
       else {
         const key = `${p.netns ?? ''}/${p.interface}`;
         const other = interfaces.get(key);
-        if (other !== undefined) add(['ports', i, 'interface'], `interface ${p.interface} is already ports[${other}]`);
+        if (other !== undefined)
+          add(['ports', i, 'interface'], `interface ${p.interface} is already ports[${other}]`);
         else interfaces.set(key, i);
       }
-      if (p.mac !== undefined) add(['ports', i, 'mac'], 'only mem ports take a MAC; interfaces use their own');
+      if (p.mac !== undefined)
+        add(['ports', i, 'mac'], 'only mem ports take a MAC; interfaces use their own');
     }
     if (p.type !== 'af_xdp' && (p.xdpMode !== 'auto' || p.zeroCopy !== 'auto'))
       add(['ports', i], 'xdpMode and zeroCopy apply to af_xdp ports only');
@@ -77,8 +86,7 @@ function semanticIssues(cfg: Config): ErrorDetail[] {
     });
   });
 
-  const subnetsOf = (port: number) =>
-    cfg.ports[port]!.addresses.map((a) => parsePrefix(a)!);
+  const subnetsOf = (port: number) => cfg.ports[port]!.addresses.map((a) => parsePrefix(a)!);
   const portFor = (ip: number): number | undefined => {
     for (const a of addrs) if (contains(a.prefix, ip)) return a.port;
     return undefined;
@@ -93,9 +101,11 @@ function semanticIssues(cfg: Config): ErrorDetail[] {
     }
     const key = formatPrefix({ ip: networkOf(pre.ip, pre.len), len: pre.len });
     const other = destinations.get(key);
-    if (other !== undefined) add(['routes', i, 'destination'], `${key} is already routed by routes[${other}]`);
+    if (other !== undefined)
+      add(['routes', i, 'destination'], `${key} is already routed by routes[${other}]`);
     else destinations.set(key, i);
-    if (r.port !== undefined && !portIndex.has(r.port)) add(['routes', i, 'port'], `no port is named ${r.port}`);
+    if (r.port !== undefined && !portIndex.has(r.port))
+      add(['routes', i, 'port'], `no port is named ${r.port}`);
     if (r.type !== 'unicast') {
       if (r.via !== undefined || r.port !== undefined)
         add(['routes', i], `${r.type} routes take neither via nor port`);
@@ -138,7 +148,11 @@ function semanticIssues(cfg: Config): ErrorDetail[] {
 export function validateConfig(input: unknown): Config {
   const parsed = ConfigSchema.safeParse(input);
   if (!parsed.success) {
-    throw new NfvgwError('NFVGW_ERR_CONFIG_INVALID', 'the configuration is invalid', schemaIssues(parsed.error));
+    throw new NfvgwError(
+      'NFVGW_ERR_CONFIG_INVALID',
+      'the configuration is invalid',
+      schemaIssues(parsed.error),
+    );
   }
   const issues = semanticIssues(parsed.data);
   if (issues.length) throw new NfvgwError('NFVGW_ERR_CONFIG_INVALID', 'the configuration is invalid', issues);

@@ -60,7 +60,13 @@ export interface PortInfo {
 
 export interface GatewayInfo {
   ports: PortInfo[];
-  workers: { id: number; core: number; pollMode: 'busy' | 'adaptive'; poolFrames: number; hugePages: boolean }[];
+  workers: {
+    id: number;
+    core: number;
+    pollMode: 'busy' | 'adaptive';
+    poolFrames: number;
+    hugePages: boolean;
+  }[];
   burst: number;
   warnings: string[];
 }

@@ -22,7 +22,9 @@ export function run(
       (err, stdout, stderr) => {
         const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
         if (err && !opts.allowFail) {
-          reject(new Error(`${cmd} ${args.join(' ')} failed (${err.message.split('\n')[0]}): ${stderr.trim()}`));
+          reject(
+            new Error(`${cmd} ${args.join(' ')} failed (${err.message.split('\n')[0]}): ${stderr.trim()}`),
+          );
           return;
         }
         resolve({ stdout, stderr, code });

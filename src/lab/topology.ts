@@ -95,9 +95,14 @@ async function sysctl(ns: string, kv: string) {
 // for frames from a TSO-capable peer. A physical NIC delivers finished,
 // MTU-sized frames; so does the lab with these off.
 async function offloadsOff(ns: string, iface: string) {
-  await nsRun(ns, 'ethtool', ['-K', iface, 'tso', 'off', 'gso', 'off', 'gro', 'off', 'tx', 'off', 'rx', 'off'], {
-    allowFail: true,
-  });
+  await nsRun(
+    ns,
+    'ethtool',
+    ['-K', iface, 'tso', 'off', 'gso', 'off', 'gro', 'off', 'tx', 'off', 'rx', 'off'],
+    {
+      allowFail: true,
+    },
+  );
 }
 
 async function macOf(ns: string, iface: string): Promise<string> {
@@ -109,7 +114,8 @@ export async function labUp(opts: LabOptions = {}): Promise<Lab> {
   const prefix = opts.prefix ?? 'nfvgw';
   const scenario = opts.scenario ?? 'l3';
   const queues = opts.queues ?? 1;
-  if (!(scenario in SCENARIOS)) throw new Error(`unknown scenario ${scenario}: ${Object.keys(SCENARIOS).join(', ')}`);
+  if (!(scenario in SCENARIOS))
+    throw new Error(`unknown scenario ${scenario}: ${Object.keys(SCENARIOS).join(', ')}`);
   await labDown(prefix);
 
   const gwNs = `${prefix}-gw`;
@@ -131,7 +137,22 @@ export async function labUp(opts: LabOptions = {}): Promise<Lab> {
     await sysctl(ns, 'net.ipv6.conf.all.disable_ipv6=1');
     await sysctl(ns, 'net.ipv6.conf.default.disable_ipv6=1');
     const q = ['numrxqueues', String(queues), 'numtxqueues', String(queues)];
-    await run('ip', ['link', 'add', s.iface, 'netns', gwNs, ...q, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns, ...q]);
+    await run('ip', [
+      'link',
+      'add',
+      s.iface,
+      'netns',
+      gwNs,
+      ...q,
+      'type',
+      'veth',
+      'peer',
+      'name',
+      'eth0',
+      'netns',
+      ns,
+      ...q,
+    ]);
     await offloadsOff(gwNs, s.iface);
     await offloadsOff(ns, 'eth0');
     await nsRun(ns, 'ip', ['link', 'set', 'lo', 'up']);

@@ -17,7 +17,14 @@ export interface PingResult {
 export async function ping(
   ns: string,
   dst: string,
-  opts: { count?: number; intervalS?: number; deadlineS?: number; size?: number; ttl?: number; df?: boolean } = {},
+  opts: {
+    count?: number;
+    intervalS?: number;
+    deadlineS?: number;
+    size?: number;
+    ttl?: number;
+    df?: boolean;
+  } = {},
 ): Promise<PingResult & { output: string }> {
   const args = ['-n', '-c', String(opts.count ?? 3), '-i', String(opts.intervalS ?? 0.2), '-W', '1'];
   if (opts.deadlineS) args.push('-w', String(opts.deadlineS));
@@ -77,13 +84,27 @@ function waitForLine(child: ChildProcess, pattern: RegExp, what: string, timeout
 }
 
 /** A real HTTP server (Python's http.server) in `ns`, serving a file of `fileBytes` random bytes. */
-export async function startHttpServer(ns: string, ip: string, port = 8080, fileBytes = 1 << 20): Promise<HttpServer> {
+export async function startHttpServer(
+  ns: string,
+  ip: string,
+  port = 8080,
+  fileBytes = 1 << 20,
+): Promise<HttpServer> {
   const dir = mkdtempSync(join(tmpdir(), 'nfvgw-http-'));
   const body = Buffer.alloc(fileBytes);
   for (let i = 0; i < fileBytes; i += 4) body.writeUInt32LE((i * 2654435761) >>> 0, i);
   writeFileSync(join(dir, 'blob.bin'), body);
   writeFileSync(join(dir, 'index.html'), `<h1>hello from ${ns}</h1>\n`);
-  const child = nsSpawn(ns, 'python3', ['-u', '-m', 'http.server', String(port), '--bind', ip, '--directory', dir]);
+  const child = nsSpawn(ns, 'python3', [
+    '-u',
+    '-m',
+    'http.server',
+    String(port),
+    '--bind',
+    ip,
+    '--directory',
+    dir,
+  ]);
   await waitForLine(child, /Serving HTTP/, 'python3 -m http.server');
   return {
     url: `http://${ip}:${port}/`,
@@ -109,12 +130,25 @@ export interface CurlResult {
  * `keepBody` (small pages): curl writing a large body into Node's
  * non-blocking pipe can fail on EAGAIN, so downloads go to /dev/null.
  */
-export async function curl(ns: string, url: string, opts: { timeoutS?: number; keepBody?: boolean } = {}): Promise<CurlResult> {
+export async function curl(
+  ns: string,
+  url: string,
+  opts: { timeoutS?: number; keepBody?: boolean } = {},
+): Promise<CurlResult> {
   const timeout = opts.timeoutS ?? 20;
   const out = await nsRun(
     ns,
     'curl',
-    ['-sS', '--max-time', String(timeout), '-o', opts.keepBody ? '-' : '/dev/null', '-w', '\n%{http_code} %{size_download} %{time_total} %{speed_download}', url],
+    [
+      '-sS',
+      '--max-time',
+      String(timeout),
+      '-o',
+      opts.keepBody ? '-' : '/dev/null',
+      '-w',
+      '\n%{http_code} %{size_download} %{time_total} %{speed_download}',
+      url,
+    ],
     { allowFail: true, timeoutMs: (timeout + 5) * 1000 },
   );
   const lines = out.stdout.split('\n');
@@ -158,13 +192,22 @@ export async function iperf(
   if (opts.udp) args.push('-u', '-b', opts.bitrate ?? '100M');
   else if (opts.bitrate) args.push('-b', opts.bitrate);
   if (opts.length) args.push('-l', String(opts.length));
-  const out = await nsRun(ns, 'iperf3', args, { allowFail: true, timeoutMs: ((opts.seconds ?? 3) + 20) * 1000 });
+  const out = await nsRun(ns, 'iperf3', args, {
+    allowFail: true,
+    timeoutMs: ((opts.seconds ?? 3) + 20) * 1000,
+  });
   let j: {
     error?: string;
     end?: {
       sum_received?: { bits_per_second: number; seconds: number };
       sum_sent?: { retransmits?: number; bits_per_second: number };
-      sum?: { bits_per_second: number; lost_packets: number; packets: number; lost_percent: number; seconds: number };
+      sum?: {
+        bits_per_second: number;
+        lost_packets: number;
+        packets: number;
+        lost_percent: number;
+        seconds: number;
+      };
     };
   };
   try {

@@ -28,7 +28,13 @@ export class ExternalMetric {
   }
 
   get() {
-    return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values: this.#read() };
+    return {
+      name: this.name,
+      help: this.help,
+      type: this.type,
+      aggregator: this.aggregator,
+      values: this.#read(),
+    };
   }
 
   reset(): void {}
@@ -41,7 +47,13 @@ export class ExternalMetric {
 }
 
 /** Histogram samples from per-bin counts with inclusive upper bounds. */
-export function histogramSamples(name: string, labels: Labels, bounds: number[], counts: number[], sum: number) {
+export function histogramSamples(
+  name: string,
+  labels: Labels,
+  bounds: number[],
+  counts: number[],
+  sum: number,
+) {
   const out: Sample[] = [];
   let cumulative = 0;
   bounds.forEach((le, i) => {

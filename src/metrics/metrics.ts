@@ -38,11 +38,14 @@ export class MetricsExporter {
     const info = svc.info;
     const r = this.registry;
     const stats = (): GatewayStats | undefined => this.#stats;
-    const perQueue = (pick: (q: GatewayStats['ports'][number]['queues'][number]) => number) => (): Sample[] => {
-      const s = stats();
-      if (!s) return [];
-      return s.ports.flatMap((p) => p.queues.map((q) => ({ labels: { port: p.name, queue: q.queue }, value: pick(q) })));
-    };
+    const perQueue =
+      (pick: (q: GatewayStats['ports'][number]['queues'][number]) => number) => (): Sample[] => {
+        const s = stats();
+        if (!s) return [];
+        return s.ports.flatMap((p) =>
+          p.queues.map((q) => ({ labels: { port: p.name, queue: q.queue }, value: pick(q) })),
+        );
+      };
     const perWorker = (pick: (w: GatewayStats['workers'][number]) => number) => (): Sample[] =>
       stats()?.workers.map((w) => ({ labels: { worker: w.id }, value: pick(w) })) ?? [];
     const one = (pick: (s: GatewayStats) => number) => (): Sample[] => {
@@ -50,19 +53,42 @@ export class MetricsExporter {
       return s ? [{ value: pick(s) }] : [];
     };
 
-    new ExternalMetric('nfvgw_port_rx_packets_total', 'Frames received per port and queue', 'counter',
-      perQueue((q) => q.rxPackets)).register(r);
-    new ExternalMetric('nfvgw_port_rx_bytes_total', 'Bytes received per port and queue', 'counter',
-      perQueue((q) => q.rxBytes)).register(r);
-    new ExternalMetric('nfvgw_port_tx_packets_total', 'Frames transmitted per port and queue', 'counter',
-      perQueue((q) => q.txPackets)).register(r);
-    new ExternalMetric('nfvgw_port_tx_bytes_total', 'Bytes transmitted per port and queue', 'counter',
-      perQueue((q) => q.txBytes)).register(r);
-    new ExternalMetric('nfvgw_port_tx_dropped_total', 'Frames the gateway could not hand to the kernel for transmission',
-      'counter', perQueue((q) => q.txDropped)).register(r);
-    new ExternalMetric('nfvgw_port_kernel_rx_dropped_total',
-      'Frames the kernel dropped before the gateway saw them (ring full, no free buffer)', 'counter',
-      perQueue((q) => q.kernelRxDropped)).register(r);
+    new ExternalMetric(
+      'nfvgw_port_rx_packets_total',
+      'Frames received per port and queue',
+      'counter',
+      perQueue((q) => q.rxPackets),
+    ).register(r);
+    new ExternalMetric(
+      'nfvgw_port_rx_bytes_total',
+      'Bytes received per port and queue',
+      'counter',
+      perQueue((q) => q.rxBytes),
+    ).register(r);
+    new ExternalMetric(
+      'nfvgw_port_tx_packets_total',
+      'Frames transmitted per port and queue',
+      'counter',
+      perQueue((q) => q.txPackets),
+    ).register(r);
+    new ExternalMetric(
+      'nfvgw_port_tx_bytes_total',
+      'Bytes transmitted per port and queue',
+      'counter',
+      perQueue((q) => q.txBytes),
+    ).register(r);
+    new ExternalMetric(
+      'nfvgw_port_tx_dropped_total',
+      'Frames the gateway could not hand to the kernel for transmission',
+      'counter',
+      perQueue((q) => q.txDropped),
+    ).register(r);
+    new ExternalMetric(
+      'nfvgw_port_kernel_rx_dropped_total',
+      'Frames the kernel dropped before the gateway saw them (ring full, no free buffer)',
+      'counter',
+      perQueue((q) => q.kernelRxDropped),
+    ).register(r);
     new ExternalMetric('nfvgw_port_info', 'Ports and how they are attached (value 1)', 'gauge', () =>
       info.ports.map((p) => ({
         labels: {
@@ -76,15 +102,23 @@ export class MetricsExporter {
       })),
     ).register(r);
 
-    new ExternalMetric('nfvgw_drops_total', 'Packets dropped, by reason (summed over workers)', 'counter', () => {
-      const s = stats();
-      if (!s) return [];
-      return addon.dropReasons.map((d, i) => ({
-        labels: { reason: d.name },
-        value: s.workers.reduce((a, w) => a + (w.drops[i] ?? 0), 0),
-      }));
-    }).register(r);
-    new ExternalMetric('nfvgw_pipeline_events_total', 'Things the pipeline did besides forwarding, by event', 'counter',
+    new ExternalMetric(
+      'nfvgw_drops_total',
+      'Packets dropped, by reason (summed over workers)',
+      'counter',
+      () => {
+        const s = stats();
+        if (!s) return [];
+        return addon.dropReasons.map((d, i) => ({
+          labels: { reason: d.name },
+          value: s.workers.reduce((a, w) => a + (w.drops[i] ?? 0), 0),
+        }));
+      },
+    ).register(r);
+    new ExternalMetric(
+      'nfvgw_pipeline_events_total',
+      'Things the pipeline did besides forwarding, by event',
+      'counter',
       () => {
         const s = stats();
         if (!s) return [];
@@ -92,32 +126,65 @@ export class MetricsExporter {
           labels: { event: e.name },
           value: s.workers.reduce((a, w) => a + (w.events[i] ?? 0), 0),
         }));
-      }).register(r);
-
-    new ExternalMetric('nfvgw_worker_busy_seconds_total', 'Time workers spent in loop iterations that moved packets',
-      'counter', perWorker((w) => w.busyNs / 1e9)).register(r);
-    new ExternalMetric('nfvgw_worker_idle_seconds_total',
-      'Time workers spent polling without finding packets, sleeps included', 'counter',
-      perWorker((w) => w.idleNs / 1e9)).register(r);
-    new ExternalMetric('nfvgw_worker_loops_total', 'Worker loop iterations, busy or idle', 'counter', () =>
-      stats()?.workers.flatMap((w) => [
-        { labels: { worker: w.id, state: 'busy' }, value: w.busyLoops },
-        { labels: { worker: w.id, state: 'idle' }, value: w.idleLoops },
-      ]) ?? [],
-    ).register(r);
-    new ExternalMetric('nfvgw_worker_sleeps_total', 'Times an adaptive worker blocked in poll() for lack of traffic',
-      'counter', perWorker((w) => w.sleeps)).register(r);
-    new ExternalMetric('nfvgw_worker_heartbeat_age_seconds',
-      'Time since the worker last started a loop iteration (a stalled worker grows this)', 'gauge',
-      perWorker((w) => Math.max(0, w.heartbeatAgeMs / 1e3))).register(r);
-    new ExternalMetric('nfvgw_worker_burst_size', 'Frames per non-empty receive burst', 'histogram', () =>
-      stats()?.workers.flatMap((w) =>
-        histogramSamples('nfvgw_worker_burst_size', { worker: w.id }, addon.burstBins, w.burstHistogram, w.burstSum),
-      ) ?? [],
+      },
     ).register(r);
 
-    new ExternalMetric('nfvgw_hugepages_in_use', '2 MiB huge pages the gateway has mapped (0: running on normal pages)',
-      'gauge', one((s) => Math.round(s.memory.hugeBytes / (2 << 20)))).register(r);
+    new ExternalMetric(
+      'nfvgw_worker_busy_seconds_total',
+      'Time workers spent in loop iterations that moved packets',
+      'counter',
+      perWorker((w) => w.busyNs / 1e9),
+    ).register(r);
+    new ExternalMetric(
+      'nfvgw_worker_idle_seconds_total',
+      'Time workers spent polling without finding packets, sleeps included',
+      'counter',
+      perWorker((w) => w.idleNs / 1e9),
+    ).register(r);
+    new ExternalMetric(
+      'nfvgw_worker_loops_total',
+      'Worker loop iterations, busy or idle',
+      'counter',
+      () =>
+        stats()?.workers.flatMap((w) => [
+          { labels: { worker: w.id, state: 'busy' }, value: w.busyLoops },
+          { labels: { worker: w.id, state: 'idle' }, value: w.idleLoops },
+        ]) ?? [],
+    ).register(r);
+    new ExternalMetric(
+      'nfvgw_worker_sleeps_total',
+      'Times an adaptive worker blocked in poll() for lack of traffic',
+      'counter',
+      perWorker((w) => w.sleeps),
+    ).register(r);
+    new ExternalMetric(
+      'nfvgw_worker_heartbeat_age_seconds',
+      'Time since the worker last started a loop iteration (a stalled worker grows this)',
+      'gauge',
+      perWorker((w) => Math.max(0, w.heartbeatAgeMs / 1e3)),
+    ).register(r);
+    new ExternalMetric(
+      'nfvgw_worker_burst_size',
+      'Frames per non-empty receive burst',
+      'histogram',
+      () =>
+        stats()?.workers.flatMap((w) =>
+          histogramSamples(
+            'nfvgw_worker_burst_size',
+            { worker: w.id },
+            addon.burstBins,
+            w.burstHistogram,
+            w.burstSum,
+          ),
+        ) ?? [],
+    ).register(r);
+
+    new ExternalMetric(
+      'nfvgw_hugepages_in_use',
+      '2 MiB huge pages the gateway has mapped (0: running on normal pages)',
+      'gauge',
+      one((s) => Math.round(s.memory.hugeBytes / (2 << 20))),
+    ).register(r);
     new ExternalMetric('nfvgw_memory_bytes', 'Packet-buffer and ring memory, by page kind', 'gauge', () => {
       const s = stats();
       return s
@@ -127,20 +194,35 @@ export class MetricsExporter {
           ]
         : [];
     }).register(r);
-    new ExternalMetric('nfvgw_hugepages_reserved', 'Huge pages the gateway added to vm.nr_hugepages (given back on exit)',
-      'gauge', one((s) => s.memory.reservedPages)).register(r);
+    new ExternalMetric(
+      'nfvgw_hugepages_reserved',
+      'Huge pages the gateway added to vm.nr_hugepages (given back on exit)',
+      'gauge',
+      one((s) => s.memory.reservedPages),
+    ).register(r);
 
-    new ExternalMetric('nfvgw_config_generation', 'Generation of the configuration the data plane runs', 'gauge', () => [
-      { value: svc.generation },
-    ]).register(r);
+    new ExternalMetric(
+      'nfvgw_config_generation',
+      'Generation of the configuration the data plane runs',
+      'gauge',
+      () => [{ value: svc.generation }],
+    ).register(r);
     new ExternalMetric('nfvgw_config_applies_total', 'Configuration changes, by result', 'counter', () => [
       { labels: { result: 'ok' }, value: svc.applies.ok },
       { labels: { result: 'failed' }, value: svc.applies.failed },
     ]).register(r);
-    new ExternalMetric('nfvgw_config_apply_seconds', 'Duration of the last successful configuration change', 'gauge',
-      () => [{ value: svc.applies.lastSeconds }]).register(r);
-    new ExternalMetric('nfvgw_routes', 'Routes in the data plane (connected and local included)', 'gauge',
-      one((s) => s.routes)).register(r);
+    new ExternalMetric(
+      'nfvgw_config_apply_seconds',
+      'Duration of the last successful configuration change',
+      'gauge',
+      () => [{ value: svc.applies.lastSeconds }],
+    ).register(r);
+    new ExternalMetric(
+      'nfvgw_routes',
+      'Routes in the data plane (connected and local included)',
+      'gauge',
+      one((s) => s.routes),
+    ).register(r);
     new ExternalMetric('nfvgw_neighbors', 'Neighbor (ARP) entries, by state', 'gauge', () => {
       const s = stats();
       return s
@@ -150,7 +232,11 @@ export class MetricsExporter {
           ]
         : [];
     }).register(r);
-    new ExternalMetric('nfvgw_neighbor_table_capacity', 'Size of the neighbor table', 'gauge',
-      one((s) => s.neighbors.capacity)).register(r);
+    new ExternalMetric(
+      'nfvgw_neighbor_table_capacity',
+      'Size of the neighbor table',
+      'gauge',
+      one((s) => s.neighbors.capacity),
+    ).register(r);
   }
 }

@@ -89,7 +89,14 @@ export function ipv4(o: Ip4Options, payload: Uint8Array): Buffer {
   return Buffer.concat([h, payload]);
 }
 
-export function icmp(o: { type: number; code?: number; id?: number; seq?: number; data?: Uint8Array; rest?: number }): Buffer {
+export function icmp(o: {
+  type: number;
+  code?: number;
+  id?: number;
+  seq?: number;
+  data?: Uint8Array;
+  rest?: number;
+}): Buffer {
   const data = o.data ?? new Uint8Array();
   const b = Buffer.alloc(8 + data.length);
   b[0] = o.type;
@@ -113,7 +120,14 @@ function pseudoSum(src: string, dst: string, proto: number, len: number): number
   return ~internetChecksum(p) & 0xffff;
 }
 
-export function udp(o: { src: string; dst: string; sport: number; dport: number; data?: Uint8Array; zeroChecksum?: boolean }): Buffer {
+export function udp(o: {
+  src: string;
+  dst: string;
+  sport: number;
+  dport: number;
+  data?: Uint8Array;
+  zeroChecksum?: boolean;
+}): Buffer {
   const data = o.data ?? new Uint8Array();
   const b = Buffer.alloc(8 + data.length);
   b.writeUInt16BE(o.sport, 0);
@@ -127,7 +141,15 @@ export function udp(o: { src: string; dst: string; sport: number; dport: number;
   return b;
 }
 
-export function tcp(o: { src: string; dst: string; sport: number; dport: number; flags?: number; seq?: number; data?: Uint8Array }): Buffer {
+export function tcp(o: {
+  src: string;
+  dst: string;
+  sport: number;
+  dport: number;
+  flags?: number;
+  seq?: number;
+  data?: Uint8Array;
+}): Buffer {
   const data = o.data ?? new Uint8Array();
   const b = Buffer.alloc(20 + data.length);
   b.writeUInt16BE(o.sport, 0);

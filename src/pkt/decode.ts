@@ -36,7 +36,13 @@ export function decode(frame: Buffer): Decoded {
     off = 16;
   }
   const l3 = frame.subarray(off + 2);
-  const d: Decoded = { dst: formatMac(frame.subarray(0, 6)), src: formatMac(frame.subarray(6, 12)), vlan, type, l3 };
+  const d: Decoded = {
+    dst: formatMac(frame.subarray(0, 6)),
+    src: formatMac(frame.subarray(6, 12)),
+    vlan,
+    type,
+    l3,
+  };
   if (type === 0x0806 && l3.length >= 28) {
     d.arp = {
       op: l3.readUInt16BE(6),

@@ -276,7 +276,8 @@ function staticChanges(cur: Config, next: Config): { path: string; message: stri
     a.ports.forEach((p, i) => {
       const q = b.ports[i]!;
       for (const k of Object.keys(p) as (keyof typeof p)[]) {
-        if (p[k] !== q[k]) out.push({ path: `$.ports[${i}].${k}`, message: `changed from ${p[k]} to ${q[k]}` });
+        if (p[k] !== q[k])
+          out.push({ path: `$.ports[${i}].${k}`, message: `changed from ${p[k]} to ${q[k]}` });
       }
     });
   }
@@ -287,7 +288,8 @@ function routeViews(cfg: Config, routes: ReturnType<typeof compile>['routes']): 
   return routes.map((r) => ({
     destination: `${formatIp4(r.prefix)}/${r.length}`,
     type: r.kind,
-    port: r.port !== undefined && ['local', 'connected', 'via'].includes(r.kind) ? cfg.ports[r.port]!.name : null,
+    port:
+      r.port !== undefined && ['local', 'connected', 'via'].includes(r.kind) ? cfg.ports[r.port]!.name : null,
     via: r.kind === 'via' && r.gateway !== undefined ? formatIp4(r.gateway) : null,
     origin: r.origin,
   }));

@@ -59,7 +59,12 @@ function fromHost(dst: string, o: { ttl?: number; df?: boolean; len?: number; sr
 }
 
 /** What a forwarded frame must look like: new MACs, TTL one less, full checksum. */
-function forwarded(dst: string, dstMac: string, srcMac: string, o: { ttl?: number; vlan?: number; src?: string } = {}) {
+function forwarded(
+  dst: string,
+  dstMac: string,
+  srcMac: string,
+  o: { ttl?: number; vlan?: number; src?: string } = {},
+) {
   return udpFrame({
     dstMac,
     srcMac,
@@ -67,13 +72,16 @@ function forwarded(dst: string, dstMac: string, srcMac: string, o: { ttl?: numbe
     dst,
     ttl: (o.ttl ?? 64) - 1,
     vlan: o.vlan,
-    frameLen: (o.vlan ? 64 : 60),
+    frameLen: o.vlan ? 64 : 60,
   });
 }
 
 describe('golden packets: ARP', () => {
   it('answers a request for its address on the receiving port', async () => {
-    const req = ethernet({ dst: BCAST, src: HOST, type: 0x0806 }, arpPayload({ op: 1, sha: HOST, spa: '10.0.1.2', tpa: '10.0.1.1' }));
+    const req = ethernet(
+      { dst: BCAST, src: HOST, type: 0x0806 },
+      arpPayload({ op: 1, sha: HOST, spa: '10.0.1.2', tpa: '10.0.1.1' }),
+    );
     const r = await gw.send('lan', req);
     const reply = ethernet(
       { dst: HOST, src: LAN, type: 0x0806 },
@@ -101,24 +109,37 @@ describe('golden packets: ARP', () => {
     [
       'a request for an address that is not ours',
       'arp_not_for_us',
-      ethernet({ dst: BCAST, src: HOST, type: 0x0806 }, arpPayload({ op: 1, sha: HOST, spa: '10.0.1.2', tpa: '10.0.1.99' })),
+      ethernet(
+        { dst: BCAST, src: HOST, type: 0x0806 },
+        arpPayload({ op: 1, sha: HOST, spa: '10.0.1.2', tpa: '10.0.1.99' }),
+      ),
     ],
     [
       'a request for our address on another port (arp_ignore=1)',
       'arp_not_for_us',
-      ethernet({ dst: BCAST, src: HOST, type: 0x0806 }, arpPayload({ op: 1, sha: HOST, spa: '10.0.1.2', tpa: '192.0.2.1' })),
+      ethernet(
+        { dst: BCAST, src: HOST, type: 0x0806 },
+        arpPayload({ op: 1, sha: HOST, spa: '10.0.1.2', tpa: '192.0.2.1' }),
+      ),
     ],
     [
       'a truncated ARP packet',
       'arp_malformed',
-      ethernet({ dst: BCAST, src: HOST, type: 0x0806 }, arpPayload({ op: 1, sha: HOST, spa: '10.0.1.2', tpa: '10.0.1.1' }).subarray(0, 20)),
+      ethernet(
+        { dst: BCAST, src: HOST, type: 0x0806 },
+        arpPayload({ op: 1, sha: HOST, spa: '10.0.1.2', tpa: '10.0.1.1' }).subarray(0, 20),
+      ),
     ],
     [
       'an ARP packet for another protocol',
       'arp_malformed',
       ethernet(
         { dst: BCAST, src: HOST, type: 0x0806 },
-        Buffer.from(arpPayload({ op: 1, sha: HOST, spa: '10.0.1.2', tpa: '10.0.1.1' }).map((b, i) => (i === 2 ? 0x86 : b))),
+        Buffer.from(
+          arpPayload({ op: 1, sha: HOST, spa: '10.0.1.2', tpa: '10.0.1.1' }).map((b, i) =>
+            i === 2 ? 0x86 : b,
+          ),
+        ),
       ),
     ],
   ];
@@ -136,12 +157,18 @@ describe('golden packets: ICMP for the gateway', () => {
     const data = Buffer.from('nfvgw golden echo payload 0123456789');
     const req = ethernet(
       { dst: LAN, src: HOST, type: 0x0800 },
-      ipv4({ src: '10.0.1.2', dst: '10.0.1.1', proto: 1, ttl: 64, id: 0x1234 }, icmp({ type: 8, id: 77, seq: 3, data })),
+      ipv4(
+        { src: '10.0.1.2', dst: '10.0.1.1', proto: 1, ttl: 64, id: 0x1234 },
+        icmp({ type: 8, id: 77, seq: 3, data }),
+      ),
     );
     const r = await gw.send('lan', req);
     const reply = ethernet(
       { dst: HOST, src: LAN, type: 0x0800 },
-      ipv4({ src: '10.0.1.1', dst: '10.0.1.2', proto: 1, ttl: 64, id: 0x1234 }, icmp({ type: 0, id: 77, seq: 3, data })),
+      ipv4(
+        { src: '10.0.1.1', dst: '10.0.1.2', proto: 1, ttl: 64, id: 0x1234 },
+        icmp({ type: 0, id: 77, seq: 3, data }),
+      ),
     );
     expect(r.drops).toEqual({});
     expect(r.out).toEqual({ lan: [reply] });
@@ -150,7 +177,10 @@ describe('golden packets: ICMP for the gateway', () => {
   it('drops an echo request with a bad ICMP checksum', async () => {
     const body = icmp({ type: 8, id: 1, seq: 1 });
     body.writeUInt16BE(body.readUInt16BE(2) ^ 0xff, 2);
-    const req = ethernet({ dst: LAN, src: HOST, type: 0x0800 }, ipv4({ src: '10.0.1.2', dst: '10.0.1.1', proto: 1 }, body));
+    const req = ethernet(
+      { dst: LAN, src: HOST, type: 0x0800 },
+      ipv4({ src: '10.0.1.2', dst: '10.0.1.1', proto: 1 }, body),
+    );
     expect((await gw.send('lan', req)).drops).toEqual({ icmp_bad_checksum: 1 });
   });
 
@@ -164,7 +194,10 @@ describe('golden packets: ICMP for the gateway', () => {
 
   it('drops TCP to its address without an answer', async () => {
     const seg = tcp({ src: '10.0.1.2', dst: '10.0.1.1', sport: 40000, dport: 22 });
-    const frame = ethernet({ dst: LAN, src: HOST, type: 0x0800 }, ipv4({ src: '10.0.1.2', dst: '10.0.1.1', proto: 6 }, seg));
+    const frame = ethernet(
+      { dst: LAN, src: HOST, type: 0x0800 },
+      ipv4({ src: '10.0.1.2', dst: '10.0.1.1', proto: 6 }, seg),
+    );
     const r = await gw.send('lan', frame);
     expect(r.drops).toEqual({ local_unsupported: 1 });
     expect(r.out).toEqual({});
@@ -187,17 +220,39 @@ describe('golden packets: forwarding', () => {
   it('adds the VLAN tag towards a tagged port and removes it from one', async () => {
     const r = await gw.send('lan', fromHost('10.0.3.2'));
     expect(r.out).toEqual({ tagged: [forwarded('10.0.3.2', TAG_HOST, TAG, { vlan: 100 })] });
-    const back = udpFrame({ dstMac: TAG, srcMac: TAG_HOST, src: '10.0.3.2', dst: '10.0.1.2', vlan: 100, frameLen: 64 });
+    const back = udpFrame({
+      dstMac: TAG,
+      srcMac: TAG_HOST,
+      src: '10.0.3.2',
+      dst: '10.0.1.2',
+      vlan: 100,
+      frameLen: 64,
+    });
     const r2 = await gw.send('tagged', back);
-    expect(r2.out).toEqual({ lan: [udpFrame({ dstMac: HOST, srcMac: LAN, src: '10.0.3.2', dst: '10.0.1.2', ttl: 63, frameLen: 60 })] });
+    expect(r2.out).toEqual({
+      lan: [udpFrame({ dstMac: HOST, srcMac: LAN, src: '10.0.3.2', dst: '10.0.1.2', ttl: 63, frameLen: 60 })],
+    });
   });
 
   it('keeps IP options and a zero UDP checksum as they are', async () => {
     const options = Buffer.from([0x01, 0x01, 0x01, 0x00]); // NOP NOP NOP EOL
-    const l4 = udp({ src: '10.0.1.2', dst: '8.1.2.3', sport: 5, dport: 6, data: Buffer.alloc(10, 7), zeroChecksum: true });
-    const frame = ethernet({ dst: LAN, src: HOST, type: 0x0800 }, ipv4({ src: '10.0.1.2', dst: '8.1.2.3', proto: 17, options }, l4));
+    const l4 = udp({
+      src: '10.0.1.2',
+      dst: '8.1.2.3',
+      sport: 5,
+      dport: 6,
+      data: Buffer.alloc(10, 7),
+      zeroChecksum: true,
+    });
+    const frame = ethernet(
+      { dst: LAN, src: HOST, type: 0x0800 },
+      ipv4({ src: '10.0.1.2', dst: '8.1.2.3', proto: 17, options }, l4),
+    );
     const r = await gw.send('lan', frame);
-    const expected = ethernet({ dst: ROUTER, src: WAN, type: 0x0800 }, ipv4({ src: '10.0.1.2', dst: '8.1.2.3', proto: 17, options, ttl: 63 }, l4));
+    const expected = ethernet(
+      { dst: ROUTER, src: WAN, type: 0x0800 },
+      ipv4({ src: '10.0.1.2', dst: '8.1.2.3', proto: 17, options, ttl: 63 }, l4),
+    );
     expect(r.out).toEqual({ wan: [expected] });
   });
 
@@ -253,7 +308,10 @@ describe('golden packets: forwarding', () => {
 
   it('never answers an ICMP error with an ICMP error', async () => {
     const err = icmp({ type: 3, code: 1, rest: 0, data: Buffer.alloc(28) });
-    const frame = ethernet({ dst: LAN, src: HOST, type: 0x0800 }, ipv4({ src: '10.0.1.2', dst: '8.8.8.8', proto: 1, ttl: 1 }, err));
+    const frame = ethernet(
+      { dst: LAN, src: HOST, type: 0x0800 },
+      ipv4({ src: '10.0.1.2', dst: '8.8.8.8', proto: 1, ttl: 1 }, err),
+    );
     const r = await gw.send('lan', frame);
     expect(r.drops).toEqual({ ip4_ttl_expired: 1 });
     expect(r.out).toEqual({});
@@ -262,16 +320,39 @@ describe('golden packets: forwarding', () => {
 
 describe('golden packets: malformed and unwanted frames', () => {
   const ip = (o: Partial<Parameters<typeof ipv4>[0]>, payload = Buffer.alloc(8)) =>
-    ethernet({ dst: LAN, src: HOST, type: 0x0800 }, ipv4({ src: '10.0.1.2', dst: '8.8.8.8', proto: 17, ...o }, payload));
+    ethernet(
+      { dst: LAN, src: HOST, type: 0x0800 },
+      ipv4({ src: '10.0.1.2', dst: '8.8.8.8', proto: 17, ...o }, payload),
+    );
   const cases: [string, string, Buffer][] = [
     ['a frame shorter than an Ethernet header', 'eth_truncated', Buffer.alloc(10, 0xab)],
     ['a frame longer than the port MTU allows', 'frame_too_long', fromHost('8.8.8.8', { len: 1600 })],
-    ['an unknown EtherType', 'unknown_ethertype', ethernet({ dst: LAN, src: HOST, type: 0x88b5 }, Buffer.alloc(46))],
+    [
+      'an unknown EtherType',
+      'unknown_ethertype',
+      ethernet({ dst: LAN, src: HOST, type: 0x88b5 }, Buffer.alloc(46)),
+    ],
     ['IPv6', 'unknown_ethertype', ethernet({ dst: LAN, src: HOST, type: 0x86dd }, Buffer.alloc(46))],
-    ['a multicast destination MAC', 'l2_multicast', ethernet({ dst: '01:00:5e:00:00:05', src: HOST, type: 0x0800 }, Buffer.alloc(46))],
-    ['a unicast MAC of another host', 'l2_not_for_us', ethernet({ dst: '02:00:00:00:99:99', src: HOST, type: 0x0800 }, Buffer.alloc(46))],
-    ['a tagged frame on an untagged port', 'vlan_mismatch', udpFrame({ dstMac: LAN, srcMac: HOST, src: '10.0.1.2', dst: '8.8.8.8', vlan: 100 })],
-    ['an IPv4 header cut short', 'ip4_truncated', ethernet({ dst: LAN, src: HOST, type: 0x0800 }, Buffer.alloc(12, 0x45))],
+    [
+      'a multicast destination MAC',
+      'l2_multicast',
+      ethernet({ dst: '01:00:5e:00:00:05', src: HOST, type: 0x0800 }, Buffer.alloc(46)),
+    ],
+    [
+      'a unicast MAC of another host',
+      'l2_not_for_us',
+      ethernet({ dst: '02:00:00:00:99:99', src: HOST, type: 0x0800 }, Buffer.alloc(46)),
+    ],
+    [
+      'a tagged frame on an untagged port',
+      'vlan_mismatch',
+      udpFrame({ dstMac: LAN, srcMac: HOST, src: '10.0.1.2', dst: '8.8.8.8', vlan: 100 }),
+    ],
+    [
+      'an IPv4 header cut short',
+      'ip4_truncated',
+      ethernet({ dst: LAN, src: HOST, type: 0x0800 }, Buffer.alloc(12, 0x45)),
+    ],
     ['IP version 5', 'ip4_bad_version', ip({ version: 5 })],
     ['IHL 4 (16 bytes)', 'ip4_bad_ihl', ip({ ihl: 4 })],
     ['a wrong header checksum', 'ip4_bad_checksum', ip({ checksum: 0x1234 })],
@@ -300,7 +381,8 @@ describe('golden packets: malformed and unwanted frames', () => {
   it('keeps forwarding after a burst of garbage', async () => {
     const garbage = Array.from({ length: 200 }, (_, i) => {
       const b = fromHost('8.8.8.8');
-      b[14 + (i % 30)] ^= 0x5a; // corrupt a byte of the IPv4 or UDP header
+      const k = 14 + (i % 30); // corrupt a byte of the IPv4 or UDP header
+      b.writeUInt8(b.readUInt8(k) ^ 0x5a, k);
       return b;
     });
     await gw.send('lan', ...garbage);
@@ -319,11 +401,16 @@ describe('golden packets: neighbor resolution', () => {
     expect(req.arp).toEqual({ op: 1, sha: LAN, spa: '10.0.1.1', tha: '00:00:00:00:00:00', tpa: '10.0.1.77' });
 
     const mac77 = '02:aa:00:00:00:77';
-    const reply = ethernet({ dst: LAN, src: mac77, type: 0x0806 }, arpPayload({ op: 2, sha: mac77, spa: '10.0.1.77', tha: LAN, tpa: '10.0.1.1' }));
+    const reply = ethernet(
+      { dst: LAN, src: mac77, type: 0x0806 },
+      arpPayload({ op: 2, sha: mac77, spa: '10.0.1.77', tha: LAN, tpa: '10.0.1.1' }),
+    );
     const r2 = await gw.send('lan', reply);
     expect(r2.events).toMatchObject({ arp_received: 1, neighbor_learned: 1, ip4_forwarded: 1 });
     expect(r2.out).toEqual({ lan: [forwarded('10.0.1.77', mac77, LAN)] });
-    expect(gw.svc.neighbors()).toContainEqual(expect.objectContaining({ address: '10.0.1.77', mac: mac77, state: 'resolved' }));
+    expect(gw.svc.neighbors()).toContainEqual(
+      expect.objectContaining({ address: '10.0.1.77', mac: mac77, state: 'resolved' }),
+    );
   });
 
   it('drops the held packet when the neighbor does not answer', async () => {

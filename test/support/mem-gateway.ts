@@ -39,7 +39,11 @@ export class MemGateway {
     const s = this.svc.stats();
     const sum = (pick: (w: (typeof s.workers)[number]) => number[]) => {
       const out: number[] = [];
-      for (const w of s.workers) pick(w).forEach((n, i) => (out[i] = (out[i] ?? 0) + n));
+      for (const w of s.workers) {
+        pick(w).forEach((n, i) => {
+          out[i] = (out[i] ?? 0) + n;
+        });
+      }
       return out;
     };
     return {
@@ -91,7 +95,8 @@ export class MemGateway {
     const out: Record<string, Buffer[]> = {};
     this.ports.forEach((name, i) => {
       const frames: Buffer[] = [];
-      for (let w = 0; w < this.svc.info.workers.length; w++) frames.push(...this.svc.dataplane.memDrain(i, w));
+      for (let w = 0; w < this.svc.info.workers.length; w++)
+        frames.push(...this.svc.dataplane.memDrain(i, w));
       if (frames.length) out[name] = frames;
     });
     return {

@@ -21,7 +21,7 @@ struct AfPacketQueueConfig {
   int ifindex = 0;
   int fanout_group = 0;  // 0: no fanout (a single worker)
   uint32_t block_size = 1u << 18;
-  uint32_t block_count = 16;
+  uint32_t block_count = 64;  // 16 MiB: tens of ms of a 10 Gbit/s burst
   uint32_t tx_frames = 1024;
 };
 

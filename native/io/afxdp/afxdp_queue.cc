@@ -45,8 +45,8 @@ AfXdpQueue::AfXdpQueue(const QueueEnv& env, std::shared_ptr<XskUmem> umem, const
   sc.tx_size = cfg.ring_size;
   sc.libxdp_flags = XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD;
   sc.bind_flags = XDP_USE_NEED_WAKEUP | (cfg.zero_copy ? XDP_ZEROCOPY : XDP_COPY);
-  int e = xsk_socket__create_shared(&xsk_, cfg.ifname.c_str(), cfg.queue_id, umem_->get(), &rx_, &tx_, &fill_,
-                                    &comp_, &sc);
+  int e =
+      xsk_socket__create_shared(&xsk_, cfg.ifname.c_str(), cfg.queue_id, umem_->get(), &rx_, &tx_, &fill_, &comp_, &sc);
   if (e) {
     xsk_ = nullptr;
     throw Error(err::kPortOpen,

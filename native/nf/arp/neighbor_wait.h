@@ -17,9 +17,9 @@ class NeighborWait {
   struct Entry {
     Pkt pkt;
     uint64_t deadline_ns;
-    uint32_t ip;      // the next hop
-    uint16_t port;    // the output port
-    bool forwarded;   // counts as ip4_forwarded once sent
+    uint32_t ip;     // the next hop
+    uint16_t port;   // the output port
+    bool forwarded;  // counts as ip4_forwarded once sent
   };
 
   bool hold(const Pkt& p, uint16_t port, uint32_t ip, uint64_t deadline_ns, bool forwarded) {

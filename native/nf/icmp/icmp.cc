@@ -14,9 +14,7 @@ namespace {
 constexpr uint32_t kIcmpErrorMax = 576;  // whole IP datagram, RFC 1812
 constexpr uint8_t kTtlOwn = 64;
 
-bool isQuery(uint8_t type) {
-  return type == kIcmpEchoRequest || type == kIcmpEchoReply || type == 13 || type == 14;
-}
+bool isQuery(uint8_t type) { return type == kIcmpEchoRequest || type == kIcmpEchoReply || type == 13 || type == 14; }
 
 }  // namespace
 
@@ -68,7 +66,8 @@ void icmpSendError(L3Ctx& c, const Pkt& orig, uint8_t type, uint8_t code, uint16
   Pkt q;
   if (!c.w.pool.allocPkt(&q, orig.port)) return;
   uint32_t quote = olen;
-  if (quote > kIcmpErrorMax - sizeof(Ip4Hdr) - sizeof(IcmpHdr)) quote = kIcmpErrorMax - sizeof(Ip4Hdr) - sizeof(IcmpHdr);
+  if (quote > kIcmpErrorMax - sizeof(Ip4Hdr) - sizeof(IcmpHdr))
+    quote = kIcmpErrorMax - sizeof(Ip4Hdr) - sizeof(IcmpHdr);
 
   Ip4Hdr* ip = reinterpret_cast<Ip4Hdr*>(q.data + sizeof(EthHdr));
   IcmpHdr* icmp = reinterpret_cast<IcmpHdr*>(ip + 1);

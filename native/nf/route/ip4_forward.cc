@@ -85,8 +85,7 @@ void ip4Input(L3Ctx& c, Pkt& p) {
   if (be16(ip->total_len) > out.mtu) {
     // No fragmentation on the fast path: DF packets learn the MTU (RFC 1191),
     // the others are dropped and counted.
-    if (be16(ip->frag_off) & kIp4FlagDf)
-      icmpSendError(c, p, kIcmpDestUnreach, kIcmpCodeFragNeeded, uint16_t(out.mtu));
+    if (be16(ip->frag_off) & kIp4FlagDf) icmpSendError(c, p, kIcmpDestUnreach, kIcmpCodeFragNeeded, uint16_t(out.mtu));
     return c.w.drop(p, Drop::ip4_mtu_exceeded);
   }
   uint16_t old_tp;

@@ -14,8 +14,8 @@ void RouteTable::build(std::vector<NextHop> nexthops, const std::vector<Route>& 
     const NextHop& nh = nexthops[i];
     bool needs_port = nh.kind == NhKind::kConnected || nh.kind == NhKind::kVia || nh.kind == NhKind::kLocal;
     if (needs_port && nh.port >= port_count)
-      throw Error(err::kSnapshot, "next hop " + std::to_string(i) + " names port " + std::to_string(nh.port) +
-                                      " of " + std::to_string(port_count));
+      throw Error(err::kSnapshot, "next hop " + std::to_string(i) + " names port " + std::to_string(nh.port) + " of " +
+                                      std::to_string(port_count));
   }
   std::vector<Lpm4::Route> lpm;
   lpm.reserve(routes.size());
