@@ -5,14 +5,14 @@ import { parseDocument } from 'yaml';
 import { NfvgwError } from '../core/errors.js';
 
 export function parseConfigText(text: string, source = 'configuration'): unknown {
-  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length) {
     throw new NfvgwError(
       'NFVGW_ERR_CONFIG_PARSE',
       `${source} is not valid YAML or JSON`,
       doc.errors.map((e) => ({
         path: e.linePos?.[0] ? `line ${e.linePos[0].line}, column ${e.linePos[0].col}` : source,
-        message: e.message.split('\n')[0] ?? e.message,
+        message: (e.message.split('\n')[0] ?? e.message).replace(/ at line \d+, column \d+:?$/, ''),
       })),
     );
   }

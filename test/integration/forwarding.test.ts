@@ -16,7 +16,11 @@ for (const { type, workers } of matrix) {
   describe(`forwarding on ${type} with ${workers} worker(s) (root, netns)`, () => {
     let g: LabGateway;
     beforeAll(async () => {
-      g = await startLabGateway({ prefix: `nfvgw-t-${type === 'af_xdp' ? 'x' : 'p'}${workers}`, type, workers });
+      g = await startLabGateway({
+        prefix: `nfvgw-t-${type === 'af_xdp' ? 'x' : 'p'}${workers}`,
+        type,
+        workers,
+      });
     });
     afterAll(async () => g?.stop());
 
@@ -57,7 +61,11 @@ for (const { type, workers } of matrix) {
       try {
         const tcp = await iperf(g.lab.hosts[0]!.ns, g.lab.hosts[1]!.ip, { seconds: 2 });
         expect(tcp.bitsPerSecond).toBeGreaterThan(0);
-        const udp = await iperf(g.lab.hosts[0]!.ns, g.lab.hosts[1]!.ip, { seconds: 2, udp: true, bitrate: '20M' });
+        const udp = await iperf(g.lab.hosts[0]!.ns, g.lab.hosts[1]!.ip, {
+          seconds: 2,
+          udp: true,
+          bitrate: '20M',
+        });
         expect(udp.packets).toBeGreaterThan(1000);
         expect(udp.lostPackets).toBe(0);
       } finally {

@@ -67,7 +67,9 @@ export async function sendRaw(ns: string, iface: string, frames: Buffer[]): Prom
     '    line = line.strip()',
     '    if line: s.send(bytes.fromhex(line))',
   ].join('\n');
-  await nsRun(ns, 'python3', ['-c', script], { input: `${frames.map((f) => f.toString('hex')).join('\n')}\n` });
+  await nsRun(ns, 'python3', ['-c', script], {
+    input: `${frames.map((f) => f.toString('hex')).join('\n')}\n`,
+  });
 }
 
 /** The sum over workers of each drop reason, by name. */

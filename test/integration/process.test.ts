@@ -1,0 +1,291 @@
+// `nfvgw run` as an operator runs it: a separate process with its REST API,
+// driven by the `nfvgw` CLI and by HTTP. Bad calls get a clear error and
+// change nothing; metrics are real Prometheus text; SIGTERM and SIGINT stop
+// it cleanly, and a start after SIGKILL cleans what the dead process left.
+// Needs root (network namespaces, XDP, huge pages).
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse, stringify } from 'yaml';
+import { nsRun } from '../../src/lab/exec.js';
+import { type Lab, labDown, labGatewayConfig, labUp } from '../../src/lab/topology.js';
+import { ping } from '../../src/lab/traffic.js';
+import { cli, type GatewayProcess, startGatewayProcess } from '../support/process.js';
+
+const PREFIX = 'nfvgw-t-proc';
+let lab: Lab;
+let dir: string;
+let configPath: string;
+let gw: GatewayProcess | undefined;
+
+async function xdpAttached(iface: string): Promise<boolean> {
+  const out = await nsRun(lab.gwNs, 'ip', ['link', 'show', 'dev', iface]);
+  return /\bxdp/.test(out.stdout);
+}
+
+async function canPing(): Promise<boolean> {
+  return (await ping(lab.hosts[0]!.ns, lab.hosts[1]!.ip, { count: 2 })).received >= 1;
+}
+
+beforeAll(async () => {
+  lab = await labUp({ prefix: PREFIX });
+  dir = mkdtempSync(join(tmpdir(), 'nfvgw-proc-'));
+  configPath = join(dir, 'gateway.yaml');
+  writeFileSync(configPath, stringify(labGatewayConfig(lab)));
+  gw = await startGatewayProcess(configPath);
+});
+
+afterAll(async () => {
+  if (gw && gw.proc.exitCode === null) {
+    gw.proc.kill('SIGTERM');
+    await gw.waitForExit();
+  }
+  await labDown(PREFIX);
+});
+
+describe('nfvgw run and the CLI (root, netns)', () => {
+  it('forwards, and `nfvgw status` shows its ports and workers', async () => {
+    expect(await canPing()).toBe(true);
+    const r = await cli('status', '--api', gw!.listen);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/lan-a\s+af_xdp\s+gw-a\s+nfvgw-t-proc-gw\s+native/);
+    const j = JSON.parse((await cli('status', '--api', gw!.listen, '--json')).stdout);
+    expect(j).toMatchObject({
+      generation: 1,
+      ports: [{ name: 'lan-a' }, { name: 'lan-b' }],
+      workers: [{ id: 0 }],
+    });
+  });
+
+  it('answers /healthz', async () => {
+    const res = await fetch(`${gw!.api}/healthz`);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ status: 'ok', generation: 1 });
+  });
+
+  it('exports Prometheus metrics from the data plane', async () => {
+    const text = await (await fetch(`${gw!.api}/metrics`)).text();
+    const value = (series: string) => {
+      const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+      return line === undefined ? undefined : Number(line.slice(series.length + 1));
+    };
+    expect(value('nfvgw_port_rx_packets_total{port="lan-a",queue="0"}')).toBeGreaterThan(0);
+    expect(value('nfvgw_port_tx_packets_total{port="lan-b",queue="0"}')).toBeGreaterThan(0);
+    expect(value('nfvgw_drops_total{reason="ip4_bad_checksum"}')).toBe(0);
+    expect(value('nfvgw_pipeline_events_total{event="ip4_forwarded"}')).toBeGreaterThan(0);
+    expect(value('nfvgw_worker_burst_size_bucket{worker="0",le="+Inf"}')).toBeGreaterThan(0);
+    expect(value('nfvgw_worker_busy_seconds_total{worker="0"}')).toBeGreaterThan(0);
+    expect(value('nfvgw_config_generation')).toBe(1);
+    expect(value('nfvgw_hugepages_in_use')).toBeGreaterThan(0);
+    expect(value('process_cpu_seconds_total')).toBeGreaterThan(0);
+    expect(text).toContain('# TYPE nfvgw_drops_total counter');
+    expect(text).toContain('# TYPE nfvgw_worker_burst_size histogram');
+  });
+
+  describe('refuses bad API calls with a precise error and changes nothing', () => {
+    const good = () => labGatewayConfig(lab);
+    const cases: {
+      name: string;
+      body: () => string;
+      type?: string;
+      status: number;
+      code: string;
+      path?: string;
+    }[] = [
+      {
+        name: 'malformed JSON',
+        body: () => '{"ports": [',
+        type: 'application/json',
+        status: 400,
+        code: 'NFVGW_ERR_CONFIG_PARSE',
+        path: 'line 1',
+      },
+      {
+        name: 'an unknown field',
+        body: () => stringify({ ...good(), ports: [{ ...good().ports[0], colour: 'red' }, good().ports[1]] }),
+        status: 422,
+        code: 'NFVGW_ERR_CONFIG_INVALID',
+        path: '$.ports[0].colour',
+      },
+      {
+        name: 'a wrong type',
+        body: () => stringify({ ...good(), burst: 'lots' }),
+        status: 422,
+        code: 'NFVGW_ERR_CONFIG_INVALID',
+        path: '$.burst',
+      },
+      {
+        name: 'a dangling next hop',
+        body: () => stringify({ ...good(), routes: [{ destination: '0.0.0.0/0', via: '172.31.0.1' }] }),
+        status: 422,
+        code: 'NFVGW_ERR_CONFIG_INVALID',
+        path: '$.routes[0].via',
+      },
+      {
+        name: 'a change that needs a restart',
+        body: () => stringify({ ...good(), workers: [{}, {}] }),
+        status: 409,
+        code: 'NFVGW_ERR_RESTART_REQUIRED',
+        path: '$.workers',
+      },
+      {
+        name: 'a body over the limit',
+        body: () => `# ${'x'.repeat(17 << 20)}\n`,
+        status: 413,
+        code: 'NFVGW_ERR_BODY_TOO_LARGE',
+      },
+      {
+        name: 'a media type it does not read',
+        body: () => 'ports: []',
+        type: 'text/plain',
+        status: 415,
+        code: 'NFVGW_ERR_UNSUPPORTED_MEDIA_TYPE',
+      },
+      {
+        name: 'an empty body',
+        body: () => '',
+        type: 'application/json',
+        status: 400,
+        code: 'NFVGW_ERR_BAD_REQUEST',
+      },
+    ];
+    for (const c of cases) {
+      it(`PUT /v1/config with ${c.name}: ${c.status} ${c.code}`, async () => {
+        const res = await fetch(`${gw!.api}/v1/config`, {
+          method: 'PUT',
+          headers: { 'content-type': c.type ?? 'application/yaml' },
+          body: c.body(),
+        });
+        expect(res.status).toBe(c.status);
+        const j = (await res.json()) as {
+          error: { code: string; message: string; details: { path: string }[] };
+        };
+        expect(j.error.code).toBe(c.code);
+        expect(j.error.message.length).toBeGreaterThan(5);
+        if (c.path) expect(j.error.details.map((d) => d.path).join(' ')).toContain(c.path);
+      });
+    }
+
+    it('answers unknown routes and bad queries with 404 and 400', async () => {
+      expect((await fetch(`${gw!.api}/v1/nope`)).status).toBe(404);
+      expect((await fetch(`${gw!.api}/v1/routes/lookup?address=10.1`)).status).toBe(400);
+    });
+
+    it('is still at generation 1 and forwarding', async () => {
+      const s = (await (await fetch(`${gw!.api}/v1/status`)).json()) as { generation: number };
+      expect(s.generation).toBe(1);
+      expect(await canPing()).toBe(true);
+    });
+  });
+
+  it('`nfvgw validate` and `nfvgw apply` refuse a bad file, naming the field', async () => {
+    const bad = join(dir, 'bad.yaml');
+    writeFileSync(
+      bad,
+      stringify({ ...labGatewayConfig(lab), routes: [{ destination: '0.0.0.0/0', via: '10.99.0.1' }] }),
+    );
+    const v = await cli('validate', '--config', bad);
+    expect(v.code).toBe(1);
+    expect(v.stderr).toContain('NFVGW_ERR_CONFIG_INVALID');
+    expect(v.stderr).toContain('$.routes[0].via: 10.99.0.1 is not on a subnet of any port');
+    const a = await cli('apply', '--api', gw!.listen, '--config', bad);
+    expect(a.code).toBe(1);
+    expect(a.stderr).toContain('$.routes[0].via');
+    expect(await canPing()).toBe(true);
+  });
+
+  it('`nfvgw apply` changes the running configuration, `nfvgw routes` and `config` show it', async () => {
+    const next = join(dir, 'next.yaml');
+    writeFileSync(
+      next,
+      stringify({ ...labGatewayConfig(lab), routes: [{ destination: '10.50.0.0/16', via: '10.11.2.2' }] }),
+    );
+    expect((await cli('validate', '--config', next)).code).toBe(0);
+    const a = await cli('apply', '--api', gw!.listen, '--config', next);
+    expect(a).toMatchObject({ code: 0, stdout: 'applied: generation 2\n' });
+    const r = await cli('routes', '--api', gw!.listen, '--lookup', '10.50.1.1', '--json');
+    expect(JSON.parse(r.stdout)).toEqual({
+      address: '10.50.1.1',
+      type: 'via',
+      port: 'lan-b',
+      via: '10.11.2.2',
+    });
+    const c = await cli('config', '--api', gw!.listen);
+    expect(parse(c.stdout).routes).toEqual([
+      { destination: '10.50.0.0/16', via: '10.11.2.2', type: 'unicast' },
+    ]);
+    const n = JSON.parse((await cli('neighbors', '--api', gw!.listen, '--json')).stdout) as {
+      address: string;
+    }[];
+    expect(n.map((x) => x.address)).toContain('10.11.2.2');
+  });
+
+  it('stops on SIGTERM: exit 0, XDP programs detached', async () => {
+    expect(await xdpAttached('gw-a')).toBe(true);
+    gw!.proc.kill('SIGTERM');
+    expect(await gw!.waitForExit()).toBe(0);
+    expect(await xdpAttached('gw-a')).toBe(false);
+    expect(await xdpAttached('gw-b')).toBe(false);
+    expect(gw!.logs.map((l) => l.msg)).toContain('gateway stopped');
+  });
+
+  it('after a SIGKILL, the next start removes the program the dead process left behind', async () => {
+    const first = await startGatewayProcess(configPath);
+    first.proc.kill('SIGKILL');
+    await first.waitForExit();
+    expect(await xdpAttached('gw-a')).toBe(true); // nobody detached it
+    gw = await startGatewayProcess(configPath);
+    const warning = await gw.waitForLog((l) => typeof l.msg === 'string' && l.msg.includes('left behind'));
+    expect(warning.level).toBe(40);
+    expect(await canPing()).toBe(true);
+    gw.proc.kill('SIGINT');
+    expect(await gw.waitForExit()).toBe(0);
+    expect(await xdpAttached('gw-a')).toBe(false);
+  });
+
+  describe('without huge pages', () => {
+    // A mount namespace with /proc/sys read-only: the gateway cannot reserve
+    // huge pages, as on a host that does not allow it.
+    const noReserve = [
+      'unshare',
+      '-m',
+      '--propagation',
+      'private',
+      'sh',
+      '-c',
+      'mount --bind /proc/sys /proc/sys && mount -o remount,bind,ro /proc/sys && exec "$@"',
+      'sh',
+    ];
+    let saved: string;
+    beforeAll(() => {
+      saved = readFileSync('/proc/sys/vm/nr_hugepages', 'utf8').trim();
+      writeFileSync('/proc/sys/vm/nr_hugepages', '0');
+    });
+    afterAll(() => writeFileSync('/proc/sys/vm/nr_hugepages', saved));
+
+    it('falls back to normal pages with one clear warning and nfvgw_hugepages_in_use 0', async () => {
+      gw = await startGatewayProcess(configPath, { wrap: noReserve });
+      const warnings = gw.logs.filter((l) => l.level === 40 && String(l.msg).includes('huge pages'));
+      expect(warnings).toHaveLength(1);
+      expect(String(warnings[0]!.msg)).toMatch(/using normal pages/);
+      const text = await (await fetch(`${gw.api}/metrics`)).text();
+      expect(text).toMatch(/^nfvgw_hugepages_in_use 0$/m);
+      expect(text).toMatch(/^nfvgw_memory_bytes\{kind="normal"\} [1-9]/m);
+      expect(await canPing()).toBe(true);
+      gw.proc.kill('SIGTERM');
+      expect(await gw.waitForExit()).toBe(0);
+    });
+
+    it('refuses to start when the configuration requires them', async () => {
+      const strict = join(dir, 'strict.yaml');
+      writeFileSync(strict, stringify({ ...labGatewayConfig(lab), hugepages: 'require' }));
+      const r = await cli('validate', '--config', strict);
+      expect(r.code).toBe(0);
+      await expect(startGatewayProcess(strict, { wrap: noReserve })).rejects.toThrow(
+        /NFVGW_ERR_MEMORY: .*huge pages/,
+      );
+      expect(await xdpAttached('gw-a')).toBe(false);
+    });
+  });
+});
