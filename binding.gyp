@@ -7,7 +7,8 @@
       "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_DEPRECATED", "NAPI_CPP_EXCEPTIONS"],
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++17"],
-      "cflags_cc": ["-isystem", "<!(node -p \"require('path').resolve(require('node-addon-api').include_dir)\")", "-std=c++20", "-O3", "-march=x86-64-v2", "-fno-strict-aliasing", "-fexceptions", "-Wall", "-Wextra", "-Wshadow", "-Wno-missing-field-initializers"],
+      "cflags_cc": ["-isystem", "<!(node -p \"require('path').resolve(require('node-addon-api').include_dir)\")", "-std=c++20", "-O3", "-g", "-march=x86-64-v2", "-fno-strict-aliasing", "-fexceptions", "-flto=auto", "-Wall", "-Wextra", "-Wshadow", "-Wno-missing-field-initializers"],
+      "ldflags": ["-flto=auto", "-O3"],
       "libraries": ["<!@(pkg-config --libs libxdp libbpf)", "-lpthread"]
     },
     {

@@ -63,9 +63,12 @@ class WorkerCtx {
   void consume(const Pkt& p) { pool.free(p.addr); }
 
   // Queues a frame for transmission on `port`; sends when a batch is full.
-  void send(const Pkt& p, uint16_t port) {
+  __attribute__((always_inline)) void send(const Pkt& p, uint16_t port) {
     TxBatch& b = tx_[port];
-    b.pkts[b.n++] = p;
+    TxFrame& f = b.frames[b.n++];
+    f.data = p.data;
+    f.addr = p.addr;
+    f.len = p.len;
     if (b.n == kMaxBurst) flushPort(port);
   }
   void flush() {
@@ -80,14 +83,17 @@ class WorkerCtx {
  private:
   struct TxBatch {
     uint32_t n = 0;
-    Pkt pkts[kMaxBurst];
+    TxFrame frames[kMaxBurst];
   };
-  void flushPort(uint16_t port) {
+  __attribute__((noinline)) void flushPort(uint16_t port) {
     TxBatch& b = tx_[port];
     if (PortQueue* q = queues_[port]) {
-      q->txBurst(b.pkts, b.n);
+      q->txBurst(b.frames, b.n);
     } else {
-      for (uint32_t i = 0; i < b.n; ++i) drop(b.pkts[i], Drop::tx_error);
+      for (uint32_t i = 0; i < b.n; ++i) {
+        stats.drop(Drop::tx_error);
+        pool.free(b.frames[i].addr);
+      }
     }
     b.n = 0;
   }

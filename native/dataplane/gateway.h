@@ -94,6 +94,8 @@ class Gateway {
   size_t workerCount() const { return workers_.size(); }
   const WorkerBase& worker(size_t i) const { return *workers_[i]; }
   const NeighborTable& neighbors() const { return *neigh_; }
+  // For snapshot builds (any thread: the table is lock-free).
+  NeighborTable* mutableNeighbors() { return neigh_.get(); }
   const GatewaySpec& spec() const { return spec_; }
   // Setup warnings (huge-page fallback, unserved queues); the caller logs them.
   const std::vector<std::string>& warnings() const { return warnings_; }

@@ -17,6 +17,8 @@ struct L3Ctx {
   NeighborTable& neigh;
   IcmpLimiter& icmp;
   NeighborWait& wait;
+  // Counted per burst and added to the worker's counter once, not per packet.
+  uint32_t forwarded = 0;
 };
 
 }  // namespace nfvgw

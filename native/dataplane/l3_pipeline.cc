@@ -9,35 +9,61 @@
 
 namespace nfvgw {
 
+// The burst goes through in stages, as VPP does: every header is checked
+// first, then every destination is looked up in one tight loop (independent
+// lookups overlap in the memory system instead of waiting on each other
+// between other work), then each packet is delivered or forwarded.
 void L3Pipeline::process(WorkerCtx& w, Pkt* pkts, uint32_t n) {
   const Snapshot& s = *snap_;
   L3Ctx c{w, s, *neigh_, icmp_, wait_};
+  enum : uint8_t { kDone, kArp, kIp4 };
+  uint8_t next[kMaxBurst];
+  uint32_t dst[kMaxBurst];
+  uint32_t hop[kMaxBurst];
+
   for (uint32_t i = 0; i < n; ++i) {
     if (i + 2 < n) __builtin_prefetch(pkts[i + 2].data);
     Pkt& p = pkts[i];
     const PortL3& port = s.ports[p.port];
     int v = parseEthernet(p, port.mac, port.vlan, port.max_frame);
+    if (v == kL2Ip4)
+      v = parseIp4(p);
+    else if (v == kL2Arp) {
+      next[i] = kArp;
+      continue;
+    }
     if (v < 0) {
       w.drop(p, verdictDrop(v));
+      next[i] = kDone;
       continue;
     }
-    if (v == kL2Arp) {
-      arpInput(c, p);
+    dst[i] = be32(reinterpret_cast<const Ip4Hdr*>(p.l3())->dst);
+    if (ip4IsMartian(dst[i])) {
+      w.drop(p, Drop::ip4_martian_destination);
+      next[i] = kDone;
       continue;
     }
-    v = parseIp4(p);
-    if (v < 0) {
-      w.drop(p, verdictDrop(v));
-      continue;
-    }
-    ip4Input(c, p);
+    next[i] = kIp4;
   }
+
+  for (uint32_t i = 0; i < n; ++i) hop[i] = next[i] == kIp4 ? s.routes.lookupIndex(dst[i]) : 0;
+
+  const std::vector<NextHop>& hops = s.routes.nexthops();
+  for (uint32_t i = 0; i < n; ++i) {
+    if (next[i] == kIp4) {
+      ip4Forward(c, pkts[i], dst[i], hops[hop[i]]);
+    } else if (next[i] == kArp) {
+      arpInput(c, pkts[i]);
+    }
+  }
+  if (c.forwarded) w.stats.event(Event::ip4_forwarded, c.forwarded);
 }
 
 void L3Pipeline::end(WorkerCtx& w) {
   if (!wait_.empty()) {
     L3Ctx c{w, *snap_, *neigh_, icmp_, wait_};
     neighborWaitService(c);
+    if (c.forwarded) w.stats.event(Event::ip4_forwarded, c.forwarded);
   }
   snap_ = nullptr;
 }

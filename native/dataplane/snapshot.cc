@@ -7,7 +7,8 @@
 
 namespace nfvgw {
 
-std::unique_ptr<Snapshot> buildSnapshot(SnapshotSpec spec, const std::vector<PortIdentity>& ports) {
+std::unique_ptr<Snapshot> buildSnapshot(SnapshotSpec spec, const std::vector<PortIdentity>& ports,
+                                        NeighborTable* neighbors) {
   if (spec.ports.size() != ports.size())
     throw Error(err::kSnapshot, "snapshot describes " + std::to_string(spec.ports.size()) + " ports, the gateway has " +
                                     std::to_string(ports.size()));
@@ -28,7 +29,6 @@ std::unique_ptr<Snapshot> buildSnapshot(SnapshotSpec spec, const std::vector<Por
     if (p.mtu < 68) throw Error(err::kSnapshot, "port " + ports[i].name + ": MTU below 68");
     p.addrs = std::move(sp.addrs);
   }
-  s->routes.build(std::move(spec.nexthops), spec.routes, ports.size());
   std::vector<std::pair<uint64_t, StaticNeighbor>> neigh;
   neigh.reserve(spec.neighbors.size());
   for (const auto& n : spec.neighbors) {
@@ -38,6 +38,16 @@ std::unique_ptr<Snapshot> buildSnapshot(SnapshotSpec spec, const std::vector<Por
     neigh.emplace_back(NeighborTable::keyOf(n.port, n.ip), sn);
   }
   s->static_neighbors.build(neigh);
+  for (NextHop& nh : spec.nexthops) {
+    if (nh.kind != NhKind::kVia || nh.port >= ports.size()) continue;
+    if (const StaticNeighbor* sn = s->static_neighbors.find(NeighborTable::keyOf(nh.port, nh.gateway))) {
+      nh.has_static_mac = true;
+      std::copy(sn->mac, sn->mac + 6, nh.static_mac);
+    } else if (neighbors) {
+      nh.neighbor = neighbors->findOrCreate(nh.port, nh.gateway);  // null when full: looked up per packet then
+    }
+  }
+  s->routes.build(std::move(spec.nexthops), spec.routes, ports.size());
   s->neighbor = spec.neighbor;
   s->icmp = spec.icmp;
   return s;

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/flat_map.h"
+#include "nf/arp/neighbor_table.h"
 #include "nf/route/route_table.h"
 
 namespace nfvgw {
@@ -94,7 +95,10 @@ struct PortIdentity {
   uint32_t mtu;  // the interface's
 };
 
-// Throws Error(kSnapshot) when the spec does not fit the ports.
-std::unique_ptr<Snapshot> buildSnapshot(SnapshotSpec spec, const std::vector<PortIdentity>& ports);
+// Throws Error(kSnapshot) when the spec does not fit the ports. Next hops
+// through routers get their entries in `neighbors` (created if new), which
+// is safe while workers run.
+std::unique_ptr<Snapshot> buildSnapshot(SnapshotSpec spec, const std::vector<PortIdentity>& ports,
+                                        NeighborTable* neighbors);
 
 }  // namespace nfvgw

@@ -50,7 +50,7 @@ class PortQueue {
   virtual uint32_t rxBurst(Pkt* pkts, uint32_t max) = 0;
   // Transmits `n` frames. Every frame is consumed: queued to the device, or
   // returned to the pool and counted as a drop.
-  virtual void txBurst(Pkt* pkts, uint32_t n) = 0;
+  virtual void txBurst(TxFrame* frames, uint32_t n) = 0;
   // Upkeep once per loop iteration: reap completions, refill receive rings,
   // push pending transmissions.
   virtual void service() {}

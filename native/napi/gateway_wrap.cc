@@ -52,11 +52,12 @@ class ApplyWorker : public Napi::AsyncWorker {
         keep_alive_(Napi::Persistent(wrap->Value())),
         spec_(std::move(spec)),
         ids_(std::move(ids)),
+        neighbors_(wrap->gateway()->mutableNeighbors()),
         deferred_(d) {}
 
   void Execute() override {
     try {
-      snap_ = buildSnapshot(std::move(spec_), ids_);
+      snap_ = buildSnapshot(std::move(spec_), ids_, neighbors_);
     } catch (const Error& e) {
       code_ = e.code();
       SetError(e.what());
@@ -98,6 +99,7 @@ class ApplyWorker : public Napi::AsyncWorker {
   Napi::ObjectReference keep_alive_;  // the wrap outlives the operation
   SnapshotSpec spec_;
   std::vector<PortIdentity> ids_;
+  NeighborTable* neighbors_;
   Napi::Promise::Deferred deferred_;
   std::unique_ptr<Snapshot> snap_;
   std::string code_;
@@ -129,6 +131,7 @@ Napi::Function GatewayWrap::define(Napi::Env env) {
                          InstanceMethod<&GatewayWrap::memDrain>("memDrain"),
                          InstanceMethod<&GatewayWrap::memPending>("memPending"),
                          InstanceMethod<&GatewayWrap::memReplay>("memReplay"),
+                         InstanceMethod<&GatewayWrap::memSink>("memSink"),
                          InstanceMethod<&GatewayWrap::replayResult>("replayResult"),
                      });
 }
@@ -172,7 +175,7 @@ Napi::Value GatewayWrap::start(const Napi::CallbackInfo& info) {
   Gateway& gw = live(env);
   Napi::Object snap = requireObject(info, 0, "snapshot");
   guard(env, [&] {
-    gw.start(buildSnapshot(toSnapshotSpec(snap), gw.identities()));
+    gw.start(buildSnapshot(toSnapshotSpec(snap), gw.identities(), gw.mutableNeighbors()));
     return 0;
   });
   return env.Undefined();
@@ -429,6 +432,18 @@ Napi::Value GatewayWrap::memReplay(const Napi::CallbackInfo& info) {
     q->setReplay(std::move(frames), uint64_t(count));
     return 0;
   });
+  return env.Undefined();
+}
+
+Napi::Value GatewayWrap::memSink(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Gateway& gw = live(env);
+  if (gw.started()) throw toJs(env, err::kState, "a sink must be set up before start()");
+  uint32_t port = u32(info, 0, "port"), worker = u32(info, 1, "worker");
+  MemQueue* q = gw.memQueue(uint16_t(port), uint16_t(worker));
+  if (!q)
+    badArgument(env, "port " + std::to_string(port) + " worker " + std::to_string(worker) + " is not a mem queue");
+  q->setSink();
   return env.Undefined();
 }
 

@@ -33,6 +33,7 @@ class GatewayWrap : public Napi::ObjectWrap<GatewayWrap> {
   Napi::Value memDrain(const Napi::CallbackInfo& info);
   Napi::Value memPending(const Napi::CallbackInfo& info);
   Napi::Value memReplay(const Napi::CallbackInfo& info);
+  Napi::Value memSink(const Napi::CallbackInfo& info);
   Napi::Value replayResult(const Napi::CallbackInfo& info);
 
   static void cleanupHook(void* self);

@@ -13,6 +13,14 @@ namespace nfvgw {
 
 inline void writeEthernet(Pkt& p, const uint8_t* dst, const uint8_t* src, uint16_t vlan, uint16_t ethertype) {
   uint8_t l2 = vlan ? sizeof(EthHdr) + sizeof(VlanTag) : sizeof(EthHdr);
+  if (l2 == sizeof(EthHdr) && p.l2_len == l2) {
+    // The common case: untagged in and out, only the addresses change.
+    std::memcpy(p.data, dst, 6);
+    std::memcpy(p.data + 6, src, 6);
+    uint16_t t = be16(ethertype);
+    std::memcpy(p.data + 12, &t, 2);
+    return;
+  }
   uint8_t* l3 = p.data + p.l2_len;
   uint8_t* start = l3 - l2;
   int64_t delta = start - p.data;

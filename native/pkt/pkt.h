@@ -32,4 +32,14 @@ struct Pkt {
 
 static_assert(sizeof(Pkt) == 32, "Pkt should stay at 32 bytes");
 
+// What transmission needs of a packet. The TX batches hold these rather
+// than whole descriptors: copying a Pkt whose fields were just written one by
+// one (the L2 rewrite) reads them back with wide loads that cannot be
+// forwarded from the narrow stores, a stall on every forwarded packet.
+struct TxFrame {
+  uint8_t* data;
+  uint64_t addr;
+  uint32_t len;
+};
+
 }  // namespace nfvgw

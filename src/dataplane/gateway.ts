@@ -77,8 +77,14 @@ export class DataplaneGateway {
     return wrap(() => this.#native.memPending(port, worker));
   }
 
+  /** Benchmarks: make `port` receive `count` frames cycling through `frames` (before start()). */
   memReplay(port: number, worker: number, frames: Buffer[], count: number): void {
     wrap(() => this.#native.memReplay(port, worker, frames, count));
+  }
+
+  /** Benchmarks: count what `port` transmits instead of keeping it (before start()). */
+  memSink(port: number, worker: number): void {
+    wrap(() => this.#native.memSink(port, worker));
   }
 
   replayResult(port: number, worker: number): { received: number; startNs: number; doneNs: number } {

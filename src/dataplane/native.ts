@@ -136,6 +136,7 @@ export interface NativeGateway {
   memDrain(port: number, worker: number, max?: number): Buffer[];
   memPending(port: number, worker: number): boolean;
   memReplay(port: number, worker: number, frames: Buffer[], count: number): void;
+  memSink(port: number, worker: number): void;
   replayResult(port: number, worker: number): { received: number; startNs: number; doneNs: number };
 }
 

@@ -22,7 +22,7 @@ namespace nfvgw {
 
 namespace {
 
-constexpr uint32_t kTxFrameSize = 2048;
+constexpr uint32_t kSlotSize = 2048;
 // Where frame data starts in a TX ring slot (packet_mmap.rst: the header,
 // aligned, minus the sockaddr_ll the kernel does not need for TX).
 constexpr uint32_t kTxDataOffset = TPACKET_ALIGN(sizeof(tpacket3_hdr));
@@ -47,16 +47,16 @@ AfPacketQueue::AfPacketQueue(const QueueEnv& env, const AfPacketQueueConfig& cfg
   tpacket_req3 rx{};
   rx.tp_block_size = block_size_;
   rx.tp_block_nr = block_count_;
-  rx.tp_frame_size = kTxFrameSize;
-  rx.tp_frame_nr = block_size_ / kTxFrameSize * block_count_;
+  rx.tp_frame_size = kSlotSize;
+  rx.tp_frame_nr = block_size_ / kSlotSize * block_count_;
   rx.tp_retire_blk_tov = 1;  // ms: hand over a partly filled block quickly when traffic is light
   if (setsockopt(fd_, SOL_PACKET, PACKET_RX_RING, &rx, sizeof(rx))) fail("PACKET_RX_RING");
 
   tpacket_req3 tx{};
   tx.tp_block_size = block_size_;
-  tx.tp_frame_size = kTxFrameSize;
-  tx.tp_block_nr = (tx_frames_ * kTxFrameSize + block_size_ - 1) / block_size_;
-  tx.tp_frame_nr = tx.tp_block_nr * (block_size_ / kTxFrameSize);
+  tx.tp_frame_size = kSlotSize;
+  tx.tp_block_nr = (tx_frames_ * kSlotSize + block_size_ - 1) / block_size_;
+  tx.tp_frame_nr = tx.tp_block_nr * (block_size_ / kSlotSize);
   tx_frames_ = tx.tp_frame_nr;
   if (setsockopt(fd_, SOL_PACKET, PACKET_TX_RING, &tx, sizeof(tx))) fail("PACKET_TX_RING");
 
@@ -150,20 +150,20 @@ uint32_t AfPacketQueue::rxBurst(Pkt* pkts, uint32_t max) {
   return n;
 }
 
-void AfPacketQueue::txBurst(Pkt* pkts, uint32_t n) {
+void AfPacketQueue::txBurst(TxFrame* frames, uint32_t n) {
   FramePool& pool = *env_.pool;
   uint32_t sent = 0;
   uint64_t bytes = 0;
   for (uint32_t i = 0; i < n; ++i) {
-    Pkt& p = pkts[i];
-    uint8_t* slot = tx_ring_ + size_t(tx_head_) * kTxFrameSize;
+    TxFrame& p = frames[i];
+    uint8_t* slot = tx_ring_ + size_t(tx_head_) * kSlotSize;
     tpacket3_hdr* h = reinterpret_cast<tpacket3_hdr*>(slot);
     uint32_t status = __atomic_load_n(&h->tp_status, __ATOMIC_ACQUIRE);
     if (status == TP_STATUS_WRONG_FORMAT) {
       env_.stats->drop(Drop::tx_error);  // a frame the kernel refused earlier
       status = TP_STATUS_AVAILABLE;
     }
-    if (status != TP_STATUS_AVAILABLE || p.len > kTxFrameSize - kTxDataOffset) {
+    if (status != TP_STATUS_AVAILABLE || p.len > kSlotSize - kTxDataOffset) {
       env_.stats->drop(status != TP_STATUS_AVAILABLE ? Drop::tx_ring_full : Drop::tx_error);
       stats.tx_dropped.add();
       pool.free(p.addr);

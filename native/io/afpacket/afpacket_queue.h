@@ -32,7 +32,7 @@ class AfPacketQueue final : public PortQueue {
   ~AfPacketQueue() override;
 
   uint32_t rxBurst(Pkt* pkts, uint32_t max) override;
-  void txBurst(Pkt* pkts, uint32_t n) override;
+  void txBurst(TxFrame* frames, uint32_t n) override;
   int pollFd() const override { return fd_; }
   KernelQueueStats kernelStats() const override;
 

@@ -129,7 +129,7 @@ void AfXdpQueue::kickTx() {
   sendto(fd_, nullptr, 0, MSG_DONTWAIT, nullptr, 0);
 }
 
-void AfXdpQueue::txBurst(Pkt* pkts, uint32_t n) {
+void AfXdpQueue::txBurst(TxFrame* frames, uint32_t n) {
   reapCompletions();
   uint32_t room = xsk_prod_nb_free(&tx_, n);
   uint32_t r = n < room ? n : room;
@@ -138,10 +138,10 @@ void AfXdpQueue::txBurst(Pkt* pkts, uint32_t n) {
   uint64_t bytes = 0;
   for (uint32_t i = 0; i < r; ++i) {
     xdp_desc* d = xsk_ring_prod__tx_desc(&tx_, idx + i);
-    d->addr = pkts[i].addr;
-    d->len = pkts[i].len;
+    d->addr = frames[i].addr;
+    d->len = frames[i].len;
     d->options = 0;
-    bytes += pkts[i].len;
+    bytes += frames[i].len;
   }
   if (r) {
     xsk_ring_prod__submit(&tx_, r);
@@ -153,7 +153,7 @@ void AfXdpQueue::txBurst(Pkt* pkts, uint32_t n) {
   for (uint32_t i = r; i < n; ++i) {
     env_.stats->drop(Drop::tx_ring_full);
     stats.tx_dropped.add();
-    env_.pool->free(pkts[i].addr);
+    env_.pool->free(frames[i].addr);
   }
 }
 

@@ -54,7 +54,7 @@ class AfXdpQueue final : public PortQueue {
   ~AfXdpQueue() override;
 
   uint32_t rxBurst(Pkt* pkts, uint32_t max) override;
-  void txBurst(Pkt* pkts, uint32_t n) override;
+  void txBurst(TxFrame* frames, uint32_t n) override;
   void service() override;
   int pollFd() const override { return fd_; }
   bool txIdle() const override { return tx_outstanding_ == 0; }

@@ -23,6 +23,7 @@ bool MemQueue::inject(const uint8_t* data, uint32_t len) {
   if (!rx_ring_.push(data, len)) return false;
   uint64_t one = 1;
   [[maybe_unused]] ssize_t r = write(event_fd_, &one, sizeof(one));
+  signals_.fetch_add(1, std::memory_order_release);
   return true;
 }
 
@@ -71,8 +72,12 @@ uint32_t MemQueue::rxBurst(Pkt* pkts, uint32_t max) {
       rx_ring_.pop();
       ++n;
     }
-    if (n == 0) {
-      uint64_t v;  // clear the wakeup once the ring is empty
+    uint64_t signals = signals_.load(std::memory_order_acquire);
+    if (n == 0 && signals != seen_signals_) {
+      // Clear the wakeup once the ring is empty. A write that lands after
+      // this read is followed by a new signal, which the next poll sees.
+      seen_signals_ = signals;
+      uint64_t v;
       [[maybe_unused]] ssize_t r = read(event_fd_, &v, sizeof(v));
     }
   }
@@ -83,12 +88,12 @@ uint32_t MemQueue::rxBurst(Pkt* pkts, uint32_t max) {
   return n;
 }
 
-void MemQueue::txBurst(Pkt* pkts, uint32_t n) {
+void MemQueue::txBurst(TxFrame* frames, uint32_t n) {
   FramePool& pool = *env_.pool;
   uint64_t sent = 0, bytes = 0;
   for (uint32_t i = 0; i < n; ++i) {
-    Pkt& p = pkts[i];
-    if (replay_ || tx_ring_.push(p.data, p.len)) {
+    TxFrame& p = frames[i];
+    if (sink_ || tx_ring_.push(p.data, p.len)) {
       ++sent;
       bytes += p.len;
     } else {
@@ -112,6 +117,7 @@ void MemQueue::setReplay(std::vector<std::vector<uint8_t>> templates, uint64_t c
   replay_left_ = count;
   replay_next_ = 0;
   replay_ = true;
+  sink_ = true;
 }
 
 MemQueue::ReplayResult MemQueue::replayResult() const {

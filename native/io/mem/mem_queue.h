@@ -20,7 +20,7 @@ class MemQueue final : public PortQueue {
   ~MemQueue() override;
 
   uint32_t rxBurst(Pkt* pkts, uint32_t max) override;
-  void txBurst(Pkt* pkts, uint32_t n) override;
+  void txBurst(TxFrame* frames, uint32_t n) override;
   int pollFd() const override { return event_fd_; }
 
   // Control thread. inject() returns false when the ring is full or the frame
@@ -42,10 +42,11 @@ class MemQueue final : public PortQueue {
   // True when every injected frame has been taken by the worker.
   bool rxEmpty() const { return rx_ring_.empty(); }
 
-  // Benchmark mode, set before the worker starts: receive `count` frames
-  // cycling through `templates`, and count transmitted frames instead of
-  // keeping them.
+  // Benchmark modes, set before the worker starts. Replay: receive `count`
+  // frames cycling through `templates` (and sink, since nobody collects).
+  // Sink: count transmitted frames instead of keeping them.
   void setReplay(std::vector<std::vector<uint8_t>> templates, uint64_t count);
+  void setSink() { sink_ = true; }
   struct ReplayResult {
     uint64_t received;
     uint64_t start_ns;  // first replayed burst
@@ -59,12 +60,18 @@ class MemQueue final : public PortQueue {
   int event_fd_ = -1;
 
   bool replay_ = false;
+  bool sink_ = false;
   std::vector<std::vector<uint8_t>> templates_;
   uint64_t replay_left_ = 0;
   uint64_t replay_next_ = 0;
   std::atomic<uint64_t> replay_received_{0};
   std::atomic<uint64_t> replay_start_ns_{0};
   std::atomic<uint64_t> replay_done_ns_{0};
+  // Wakeups: inject() bumps `signals_` after writing the eventfd; the worker
+  // reads the eventfd (a syscall) only when it has seen a new signal, not on
+  // every empty poll.
+  std::atomic<uint64_t> signals_{0};
+  uint64_t seen_signals_ = 0;
 };
 
 }  // namespace nfvgw

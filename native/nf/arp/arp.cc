@@ -95,21 +95,13 @@ bool neighborKnown(L3Ctx& c, uint16_t port, uint32_t ip, uint8_t* mac) {
   return true;
 }
 
-bool neighborLookup(L3Ctx& c, uint16_t port, uint32_t ip, uint8_t* mac, Drop* why) {
-  if (const StaticNeighbor* sn = c.s.static_neighbors.find(NeighborTable::keyOf(port, ip))) {
-    macCopy(mac, sn->mac);
-    return true;
-  }
+namespace {
+
+// Resolution once the entry is known: fresh, stale (refresh while using it)
+// or unresolved (ask, at most once per retry interval).
+bool resolveEntry(L3Ctx& c, NeighborTable::Entry* e, uint16_t port, uint32_t ip, uint8_t* mac, Drop* why) {
   const uint64_t now = c.w.now_ns;
   const NeighborSettings& cfg = c.s.neighbor;
-  NeighborTable::Entry* e = c.neigh.find(port, ip);
-  if (!e) {
-    e = c.neigh.findOrCreate(port, ip);
-    if (!e) {
-      *why = Drop::neighbor_table_full;
-      return false;
-    }
-  }
   uint64_t v = e->mac.load(std::memory_order_acquire);
   if (v & NeighborTable::kResolved) {
     uint64_t age = now - e->confirmed_ns.load(std::memory_order_relaxed);
@@ -118,7 +110,6 @@ bool neighborLookup(L3Ctx& c, uint16_t port, uint32_t ip, uint8_t* mac, Drop* wh
       return true;
     }
     if (age < cfg.expire_ns) {
-      // Stale: keep using it, and ask again so it is confirmed or expires.
       if (NeighborTable::claimRequest(e, now, cfg.retry_ns)) sendRequest(c, port, ip);
       NeighborTable::unpackMac(v, mac);
       return true;
@@ -127,6 +118,28 @@ bool neighborLookup(L3Ctx& c, uint16_t port, uint32_t ip, uint8_t* mac, Drop* wh
   if (NeighborTable::claimRequest(e, now, cfg.retry_ns)) sendRequest(c, port, ip);
   *why = Drop::neighbor_unresolved;
   return false;
+}
+
+}  // namespace
+
+bool neighborLookup(L3Ctx& c, uint16_t port, uint32_t ip, uint8_t* mac, Drop* why) {
+  if (const StaticNeighbor* sn = c.s.static_neighbors.find(NeighborTable::keyOf(port, ip))) {
+    macCopy(mac, sn->mac);
+    return true;
+  }
+  NeighborTable::Entry* e = c.neigh.find(port, ip);
+  if (!e) e = c.neigh.findOrCreate(port, ip);
+  if (!e) {
+    *why = Drop::neighbor_table_full;
+    return false;
+  }
+  return resolveEntry(c, e, port, ip, mac, why);
+}
+
+bool nextHopLookup(L3Ctx& c, const NextHop& nh, uint8_t* mac, Drop* why) {
+  if (nextHopKnown(c, nh, mac)) return true;
+  if (nh.neighbor) return resolveEntry(c, nh.neighbor, nh.port, nh.gateway, mac, why);
+  return neighborLookup(c, nh.port, nh.gateway, mac, why);
 }
 
 }  // namespace nfvgw

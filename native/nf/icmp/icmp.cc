@@ -32,18 +32,16 @@ void icmpLocalInput(L3Ctx& c, Pkt& p) {
   // checksum as it is; the type and TTL changes are incremental updates.
   uint16_t old_tc;
   std::memcpy(&old_tc, icmp, 2);
-  icmp->type = kIcmpEchoReply;
-  uint16_t new_tc;
-  std::memcpy(&new_tc, icmp, 2);
+  uint16_t new_tc = uint16_t((old_tc & 0xff00) | kIcmpEchoReply);  // type: the low byte (little-endian)
+  std::memcpy(icmp, &new_tc, 2);
   icmp->csum = csumReplace16(icmp->csum, old_tc, new_tc);
   uint32_t src = ip->src;
   ip->src = ip->dst;
   ip->dst = src;
   uint16_t old_tp;
   std::memcpy(&old_tp, &ip->ttl, 2);
-  ip->ttl = kTtlOwn;
-  uint16_t new_tp;
-  std::memcpy(&new_tp, &ip->ttl, 2);
+  uint16_t new_tp = uint16_t((old_tp & 0xff00) | kTtlOwn);  // TTL: the low byte (little-endian)
+  std::memcpy(&ip->ttl, &new_tp, 2);
   ip->csum = csumReplace16(ip->csum, old_tp, new_tp);
   c.w.stats.event(Event::icmp_echo_reply_sent);
   ip4Output(c, p);

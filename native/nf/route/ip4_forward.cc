@@ -1,6 +1,7 @@
 // IPv4 input, forwarding and local output; see ip4_forward.h.
 #include "nf/route/ip4_forward.h"
 
+#include <bit>
 #include <cstring>
 
 #include "nf/arp/arp.h"
@@ -14,7 +15,7 @@ namespace nfvgw {
 
 namespace {
 
-void sendTo(L3Ctx& c, Pkt& p, uint16_t port, const uint8_t* mac) {
+inline void sendTo(L3Ctx& c, Pkt& p, uint16_t port, const uint8_t* mac) {
   const PortL3& out = c.s.ports[port];
   writeEthernet(p, mac, out.mac, out.vlan, kEthP_Ip4);
   c.w.send(p, port);
@@ -24,21 +25,27 @@ void sendTo(L3Ctx& c, Pkt& p, uint16_t port, const uint8_t* mac) {
 // it. While ARP resolves the next hop the packet waits (NeighborWait); it
 // is dropped when the wait is full or the neighbor table is. `forwarded`
 // says whether it counts as ip4_forwarded.
-void transmit(L3Ctx& c, Pkt& p, const NextHop& nh, uint32_t dst, bool forwarded) {
-  uint8_t mac[6];
-  Drop why;
-  uint32_t next = nh.kind == NhKind::kVia ? nh.gateway : dst;
-  if (neighborLookup(c, nh.port, next, mac, &why)) {
-    sendTo(c, p, nh.port, mac);
-    if (forwarded) c.w.stats.event(Event::ip4_forwarded);
-    return;
-  }
+__attribute__((noinline)) void holdOrDrop(L3Ctx& c, Pkt& p, const NextHop& nh, uint32_t next, bool forwarded,
+                                          Drop why) {
   if (why == Drop::neighbor_unresolved &&
       c.wait.hold(p, nh.port, next, c.w.now_ns + c.s.neighbor.retry_ns, forwarded)) {
     c.w.stats.event(Event::neighbor_wait);
     return;
   }
   c.w.drop(p, why);
+}
+
+__attribute__((always_inline)) inline void transmit(L3Ctx& c, Pkt& p, const NextHop& nh, uint32_t dst, bool forwarded) {
+  uint8_t mac[6];
+  Drop why;
+  const bool via = nh.kind == NhKind::kVia;
+  const uint32_t next = via ? nh.gateway : dst;
+  if (via ? nextHopLookup(c, nh, mac, &why) : neighborLookup(c, nh.port, next, mac, &why)) {
+    sendTo(c, p, nh.port, mac);
+    c.forwarded += forwarded;
+    return;
+  }
+  holdOrDrop(c, p, nh, next, forwarded, why);
 }
 
 void localInput(L3Ctx& c, Pkt& p, const Ip4Hdr* ip) {
@@ -55,11 +62,8 @@ void localInput(L3Ctx& c, Pkt& p, const Ip4Hdr* ip) {
 
 }  // namespace
 
-void ip4Input(L3Ctx& c, Pkt& p) {
+void ip4NotForwarded(L3Ctx& c, Pkt& p, uint32_t dst, const NextHop& nh) {
   Ip4Hdr* ip = reinterpret_cast<Ip4Hdr*>(p.l3());
-  const uint32_t dst = be32(ip->dst);
-  if (ip4IsMartian(dst)) return c.w.drop(p, Drop::ip4_martian_destination);
-  const NextHop& nh = c.s.routes.lookup(dst);
   switch (nh.kind) {
     case NhKind::kLocal:
       return localInput(c, p, ip);
@@ -72,30 +76,22 @@ void ip4Input(L3Ctx& c, Pkt& p) {
       icmpSendError(c, p, kIcmpDestUnreach, kIcmpCodeHostUnreach, 0);
       return c.w.drop(p, Drop::ip4_unreachable);
     case NhKind::kConnected:
-      if (dst == nh.bcast) return c.w.drop(p, Drop::ip4_martian_destination);
-      break;
     case NhKind::kVia:
       break;
   }
+  if (dst == nh.bcast) return c.w.drop(p, Drop::ip4_martian_destination);
   if (ip->ttl <= 1) {
     icmpSendError(c, p, kIcmpTimeExceeded, kIcmpCodeTtlExceeded, 0);
     return c.w.drop(p, Drop::ip4_ttl_expired);
   }
-  const PortL3& out = c.s.ports[nh.port];
-  if (be16(ip->total_len) > out.mtu) {
-    // No fragmentation on the fast path: DF packets learn the MTU (RFC 1191),
-    // the others are dropped and counted.
-    if (be16(ip->frag_off) & kIp4FlagDf) icmpSendError(c, p, kIcmpDestUnreach, kIcmpCodeFragNeeded, uint16_t(out.mtu));
-    return c.w.drop(p, Drop::ip4_mtu_exceeded);
-  }
-  uint16_t old_tp;
-  std::memcpy(&old_tp, &ip->ttl, 2);
-  ip->ttl -= 1;
-  uint16_t new_tp;
-  std::memcpy(&new_tp, &ip->ttl, 2);
-  ip->csum = csumReplace16(ip->csum, old_tp, new_tp);
-  transmit(c, p, nh, dst, true);
+  // No fragmentation on the fast path: DF packets learn the MTU (RFC 1191),
+  // the others are dropped and counted.
+  if (be16(ip->frag_off) & kIp4FlagDf)
+    icmpSendError(c, p, kIcmpDestUnreach, kIcmpCodeFragNeeded, uint16_t(c.s.ports[nh.port].mtu));
+  c.w.drop(p, Drop::ip4_mtu_exceeded);
 }
+
+void ip4TransmitSlow(L3Ctx& c, Pkt& p, const NextHop& nh, uint32_t dst) { transmit(c, p, nh, dst, true); }
 
 void ip4Output(L3Ctx& c, Pkt& p) {
   const Ip4Hdr* ip = reinterpret_cast<const Ip4Hdr*>(p.l3());
@@ -111,7 +107,7 @@ void neighborWaitService(L3Ctx& c) {
     uint8_t mac[6];
     if (neighborKnown(c, e.port, e.ip, mac)) {
       sendTo(c, e.pkt, e.port, mac);
-      if (e.forwarded) c.w.stats.event(Event::ip4_forwarded);
+      c.forwarded += e.forwarded;
       return true;
     }
     if (int64_t(c.w.now_ns - e.deadline_ns) >= 0) {

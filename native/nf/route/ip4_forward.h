@@ -2,14 +2,58 @@
 // resolution and the rewrite for the output port.
 #pragma once
 
+#include <bit>
+#include <cstring>
+
 #include "dataplane/l3_ctx.h"
+#include "nf/arp/arp.h"
+#include "pkt/checksum.h"
+#include "pkt/headers.h"
+#include "pkt/l2.h"
 
 namespace nfvgw {
 
-// A received IPv4 packet whose header has been checked (pkt/parse.h):
+// A received IPv4 packet whose header has been checked (pkt/parse.h) and
+// whose destination `dst` (host order) has been looked up to `nh`:
 // delivers it to the gateway, forwards it, or drops it with its reason and
-// the ICMP error the kernel would send. Consumes p.
-void ip4Input(L3Ctx& c, Pkt& p);
+// the ICMP error the kernel would send. Consumes p. The pipeline looks up a
+// whole burst first (see dataplane/l3_pipeline.cc).
+//
+// The common case (a router or a connected host, TTL left, within the MTU)
+// is inline; everything else is ip4NotForwarded().
+void ip4NotForwarded(L3Ctx& c, Pkt& p, uint32_t dst, const NextHop& nh);
+// Transmission when the next hop is not a known router: connected hosts,
+// stale or unresolved neighbors (resolution, waiting, drops).
+void ip4TransmitSlow(L3Ctx& c, Pkt& p, const NextHop& nh, uint32_t dst);
+
+inline void ip4Transmit(L3Ctx& c, Pkt& p, const NextHop& nh, uint32_t dst) {
+  uint8_t mac[6];
+  if (nh.kind == NhKind::kVia && nextHopKnown(c, nh, mac)) {
+    const PortL3& out = c.s.ports[nh.port];
+    writeEthernet(p, mac, out.mac, out.vlan, kEthP_Ip4);
+    c.w.send(p, nh.port);
+    c.forwarded++;
+    return;
+  }
+  ip4TransmitSlow(c, p, nh, dst);
+}
+
+inline void ip4Forward(L3Ctx& c, Pkt& p, uint32_t dst, const NextHop& nh) {
+  Ip4Hdr* ip = reinterpret_cast<Ip4Hdr*>(p.l3());
+  const bool unicast = nh.kind == NhKind::kVia || (nh.kind == NhKind::kConnected && dst != nh.bcast);
+  if (!unicast || ip->ttl <= 1 || be16(ip->total_len) > c.s.ports[nh.port].mtu) return ip4NotForwarded(c, p, dst, nh);
+  // TTL and protocol are one 16-bit word for the checksum. Compute the new
+  // word in a register and store it whole: a byte store followed by a
+  // 16-bit load of the same bytes stalls store forwarding (a third of the
+  // forwarding time when it was written that way).
+  static_assert(std::endian::native == std::endian::little);
+  uint16_t old_tp;
+  std::memcpy(&old_tp, &ip->ttl, 2);
+  uint16_t new_tp = uint16_t(old_tp - 1);  // TTL is the low byte; it is > 1 here, so no borrow
+  std::memcpy(&ip->ttl, &new_tp, 2);
+  ip->csum = csumReplace16(ip->csum, old_tp, new_tp);
+  ip4Transmit(c, p, nh, dst);
+}
 
 // A packet the gateway itself originates (echo reply, ICMP error): routes it
 // and sends it without touching its TTL. Consumes p.

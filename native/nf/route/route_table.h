@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "nf/arp/neighbor_table.h"
 #include "nf/route/lpm4.h"
 
 namespace nfvgw {
@@ -27,6 +28,12 @@ struct NextHop {
   uint16_t port = 0;
   uint32_t gateway = 0;  // kVia: the router's address (host order)
   uint32_t bcast = 0;    // kConnected: the subnet's broadcast address, never forwarded
+  // kVia: the router's link-layer address, found when the snapshot is built
+  // (VPP's adjacency): a static MAC, or the learned neighbor entry (entries
+  // never move), so forwarding through a router needs no hash lookup.
+  bool has_static_mac = false;
+  uint8_t static_mac[6] = {};
+  NeighborTable::Entry* neighbor = nullptr;
 };
 
 class RouteTable {
