@@ -8,9 +8,11 @@
 // The generator is nfvgw's own port code: a mem port replaying 64-byte UDP
 // frames patched to an AF_XDP socket on h1's interface, pinned to core 0 in
 // busy mode. The sink counts at the XDP hook of h2, so counting costs the
-// same whoever forwarded. The kernel gets its best setup here: static
-// neighbors, and RPS moving its forwarding work to core 1, the core nfvgw
-// gets.
+// same whoever forwarded. The kernel runs twice: as installed, and tuned
+// with RPS moving its forwarding to the core nfvgw gets (static neighbors
+// both times). On veth, AF_XDP works in copy mode: the frame is copied into
+// the UMEM on receive (in the sender's softirq, on the generator's core)
+// and out of it on transmit; a NIC with zero-copy AF_XDP does neither.
 import { compile } from '../src/config/compile.js';
 import { validateConfig } from '../src/config/validate.js';
 import { DataplaneGateway } from '../src/dataplane/gateway.js';
@@ -26,6 +28,12 @@ const PREFIX = 'nfvgw-bench';
 
 async function macOf(ns: string, iface: string): Promise<string> {
   return (await nsRun(ns, 'cat', [`/sys/class/net/${iface}/address`])).stdout.trim();
+}
+
+/** Receive packet steering on the gateway's ingress: `mask` of CPUs, 0 for off. */
+async function setRps(lab: Lab, mask: number): Promise<void> {
+  const file = `/sys/class/net/${lab.ports[0]!.iface}/queues/rx-0/rps_cpus`;
+  await nsRun(lab.gwNs, 'sh', ['-c', `echo ${mask.toString(16)} > ${file}`]);
 }
 
 async function sinkCount(): Promise<number> {
@@ -117,7 +125,9 @@ export async function e2eL3fwd(
       );
     }
 
-    // The Linux kernel as the router.
+    // The Linux kernel as the router: as installed (RPS off, so its
+    // forwarding runs on the sender's core, as our XDP receive does), and
+    // tuned (RPS moving its forwarding to the core nfvgw gets).
     await kernelRouting(lab, true);
     await nsRun(lab.gwNs, 'ip', [
       'neigh',
@@ -130,11 +140,10 @@ export async function e2eL3fwd(
       'nud',
       'permanent',
     ]);
-    await nsRun(lab.gwNs, 'sh', [
-      '-c',
-      `echo ${(1 << core).toString(16)} > /sys/class/net/${lab.ports[0]!.iface}/queues/rx-0/rps_cpus`,
-    ]);
     const kernel = await measure(lab, templates, seconds);
+    await setRps(lab, 1 << core);
+    const kernelRps = await measure(lab, templates, seconds);
+    await setRps(lab, 0);
     await kernelRouting(lab, false);
 
     // nfvgw as the router.
@@ -157,8 +166,11 @@ export async function e2eL3fwd(
         ns_per_pkt: round(1e3 / mpps, 1),
         kernel_mpps: round(kernel.delivered / 1e6),
         ratio_to_kernel: round(ours.delivered / kernel.delivered),
+        kernel_rps_mpps: round(kernelRps.delivered / 1e6),
+        ratio_to_kernel_rps: round(ours.delivered / kernelRps.delivered),
         offered_mpps: round(ours.offered / 1e6),
         kernel_offered_mpps: round(kernel.offered / 1e6),
+        kernel_rps_offered_mpps: round(kernelRps.offered / 1e6),
         transport,
         seconds,
         core,

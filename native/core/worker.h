@@ -115,6 +115,8 @@ class WorkerBase {
   virtual void addQueue(uint16_t port, std::unique_ptr<PortQueue> q) = 0;
   virtual PortQueue* queue(uint16_t port) const = 0;
   virtual void wake() = 0;
+  // The worker's clock (WorkerCtx::now_ns), for its queues.
+  virtual const uint64_t* clock() const = 0;
 };
 
 // Pipeline: begin(ctx) at the start of an iteration (takes the snapshot),
@@ -161,6 +163,7 @@ class Worker final : public WorkerBase {
     wake();
     thread_.join();
   }
+  const uint64_t* clock() const override { return &ctx_.now_ns; }
   void wake() override {
     uint64_t one = 1;
     [[maybe_unused]] ssize_t r = write(wake_fd_, &one, sizeof(one));
@@ -200,6 +203,7 @@ class Worker final : public WorkerBase {
     while (running_.load(std::memory_order_acquire)) {
       ctx_.now_ns = t0;
       stats_.heartbeat_ns.set(t0);
+      stats_.pool_free.set(pool_.available());
       pipeline_.begin(ctx_);
       uint32_t work = 0;
       for (PortQueue* q : rxq) {

@@ -27,6 +27,7 @@ struct alignas(64) WorkerStats {
   Counter idle_loops;
   Counter sleeps;        // times the adaptive mode blocked in poll()
   Counter heartbeat_ns;  // last loop iteration, for stall detection
+  Counter pool_free;     // free frames in the worker pool (a gauge, set every iteration)
   Counter burst_hist[kBurstBins];
   Counter burst_sum;  // packets received in bursts (the histogram's sum)
 

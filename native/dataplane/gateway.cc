@@ -168,7 +168,7 @@ void Gateway::createWorkers() {
     std::shared_ptr<XskUmem> umem;
     for (size_t i = 0; i < nports; ++i) {
       const PortState& st = ports_[i];
-      QueueEnv env{&worker->pool(), &worker->mutableStats(), uint16_t(i), uint16_t(w)};
+      QueueEnv env{&worker->pool(), &worker->mutableStats(), worker->clock(), uint16_t(i), uint16_t(w)};
       const std::string where = describe(st.spec) + " queue " + std::to_string(w);
       switch (st.spec.kind) {
         case PortKind::kAfXdp: {
@@ -181,6 +181,7 @@ void Gateway::createWorkers() {
           cfg.xsks_map_fd = xdp_[i]->xsksMapFd();
           cfg.zero_copy = st.zero_copy;
           cfg.ring_size = st.spec.ring_size;
+          cfg.tx_drain_ns = uint64_t(spec_.tx_drain_us) * 1000;
           worker->addQueue(uint16_t(i), std::make_unique<AfXdpQueue>(env, umem, cfg));
           break;
         }
@@ -192,6 +193,7 @@ void Gateway::createWorkers() {
           cfg.fanout_group = spec_.workers.size() > 1 ? int((uint32_t(getpid()) * 31 + uint32_t(i)) & 0xffff) : 0;
           if (cfg.fanout_group == 0 && spec_.workers.size() > 1) cfg.fanout_group = 1;
           cfg.tx_frames = st.spec.ring_size;
+          cfg.tx_drain_ns = uint64_t(spec_.tx_drain_us) * 1000;
           worker->addQueue(uint16_t(i), std::make_unique<AfPacketQueue>(env, cfg));
           break;
         }

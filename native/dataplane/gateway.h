@@ -57,6 +57,7 @@ struct GatewaySpec {
   uint32_t neighbor_capacity = 65536;
   PipelineKind pipeline = PipelineKind::kL3;
   uint32_t idle_spin_us = 200;
+  uint32_t tx_drain_us = 50;  // longest a frame waits for a batched TX kick
 };
 
 // What the control plane can read about an opened port.

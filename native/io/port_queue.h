@@ -26,8 +26,9 @@ struct QueueStats {
 // What the kernel counted for a queue (AF_XDP: XDP_STATISTICS; AF_PACKET:
 // PACKET_STATISTICS). Read on the control thread.
 struct KernelQueueStats {
-  uint64_t rx_dropped = 0;  // dropped for lack of room (ring or fill ring full/empty)
-  uint64_t rx_invalid = 0;  // invalid descriptors
+  uint64_t rx_dropped = 0;     // dropped: receive ring full, or no room in the socket
+  uint64_t rx_fill_empty = 0;  // AF_XDP: frames dropped because the fill ring had no free buffer
+  uint64_t rx_invalid = 0;     // invalid descriptors
   uint64_t tx_invalid = 0;
 };
 
@@ -35,9 +36,17 @@ struct KernelQueueStats {
 struct QueueEnv {
   FramePool* pool;
   WorkerStats* stats;
-  uint16_t port;   // port index
-  uint16_t queue;  // queue index on the device (= worker index)
+  const uint64_t* now_ns;  // the worker's clock, read once per loop iteration
+  uint16_t port;           // port index
+  uint16_t queue;          // queue index on the device (= worker index)
 };
+
+// Kicking the kernel to transmit is a system call; in copy mode the kernel
+// does the whole transmission inside it. Kicks are batched: when this many
+// frames wait, or when the oldest has waited the drain time (STYLE: "a TX
+// drain on a timer", as DPDK's l2fwd does). The worker does not sleep while
+// frames wait, so the last ones always go out.
+inline constexpr uint32_t kTxKickBatch = 32;
 
 class PortQueue {
  public:

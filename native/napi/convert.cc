@@ -134,6 +134,7 @@ GatewaySpec toGatewaySpec(const Napi::Object& o) {
       o, "pipeline", w, {{"l3", PipelineKind::kL3}, {"floor", PipelineKind::kFloor}, {"patch", PipelineKind::kPatch}},
       PipelineKind::kL3);
   s.idle_spin_us = uint32_t(numberOr(o, "idleSpinUs", w, 0, 1000000, 200));
+  s.tx_drain_us = uint32_t(numberOr(o, "txDrainUs", w, 0, 10000, 50));
   return s;
 }
 

@@ -264,6 +264,7 @@ Napi::Value GatewayWrap::stats(const Napi::CallbackInfo& info) {
     w.Set("sleeps", double(ws.sleeps.get()));
     uint64_t hb = ws.heartbeat_ns.get();
     w.Set("heartbeatAgeMs", hb ? double(now - hb) / 1e6 : -1.0);
+    w.Set("poolFree", double(ws.pool_free.get()));
     Napi::Array hist = Napi::Array::New(env, kBurstBins);
     for (uint32_t b = 0; b < kBurstBins; ++b) hist.Set(b, double(ws.burst_hist[b].get()));
     w.Set("burstHistogram", hist);
@@ -295,6 +296,7 @@ Napi::Value GatewayWrap::stats(const Napi::CallbackInfo& info) {
       qo.Set("txBytes", double(q->stats.tx_bytes.get()));
       qo.Set("txDropped", double(q->stats.tx_dropped.get()));
       qo.Set("kernelRxDropped", double(ks.rx_dropped));
+      qo.Set("kernelRxFillEmpty", double(ks.rx_fill_empty));
       qo.Set("kernelRxInvalid", double(ks.rx_invalid));
       qo.Set("kernelTxInvalid", double(ks.tx_invalid));
       queues.Set(queues.Length(), qo);

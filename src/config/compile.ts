@@ -30,6 +30,7 @@ export function staticPart(cfg: Config) {
   return {
     workers: cfg.workers,
     burst: cfg.burst,
+    txDrainUs: cfg.txDrainUs,
     hugepages: cfg.hugepages,
     ports: cfg.ports.map((p) => ({
       name: p.name,
@@ -52,6 +53,7 @@ export function compile(cfg: Config, opts: { bpfDir: string; generation: number 
   const spec: GatewaySpec = {
     bpfDir: opts.bpfDir,
     burst: cfg.burst,
+    txDrainUs: cfg.txDrainUs,
     hugepages: cfg.hugepages,
     workers: cfg.workers.map((w) => ({ core: w.core ?? -1, pollMode: w.pollMode })),
     ports: cfg.ports.map((p, i) => ({

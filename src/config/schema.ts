@@ -72,6 +72,12 @@ export const ConfigSchema = z.strictObject({
     .default([{ pollMode: 'adaptive' }]),
   /** Frames received per poll (1-64). */
   burst: z.number().int().min(1).max(64).default(32),
+  /**
+   * The longest a frame waits before the kernel is told to transmit it
+   * (microseconds). Kicks are batched (32 frames, or this long): fewer system
+   * calls under load, at most this much added latency. 0 kicks every burst.
+   */
+  txDrainUs: z.number().int().min(0).max(10_000).default(50),
   /** auto: 2 MiB huge pages, reserved if needed, normal pages otherwise (with a warning); require; off. */
   hugepages: z.enum(['auto', 'require', 'off']).default('auto'),
   ports: z.array(PortSchema).min(1).max(1024),

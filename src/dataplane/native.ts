@@ -27,6 +27,7 @@ export interface GatewaySpec {
   /** Benchmarks only: `floor` swaps MACs and sends frames back (the in-memory floor); `patch` sends port i's frames out of port i^1 (the traffic generator). */
   pipeline?: 'l3' | 'floor' | 'patch';
   idleSpinUs?: number;
+  txDrainUs?: number;
 }
 
 export interface SnapshotSpec {

@@ -141,7 +141,7 @@ export class GatewayService {
       if (changes.length) {
         throw new NfvgwError(
           'NFVGW_ERR_RESTART_REQUIRED',
-          'ports, workers, burst and hugepages are fixed while the gateway runs; restart it to change them',
+          'ports, workers, burst, txDrainUs and hugepages are fixed while the gateway runs; restart it to change them',
           changes,
         );
       }
@@ -267,7 +267,7 @@ function staticChanges(cur: Config, next: Config): { path: string; message: stri
   const a = staticPart(cur);
   const b = staticPart(next);
   const out: { path: string; message: string }[] = [];
-  for (const key of ['workers', 'burst', 'hugepages'] as const) {
+  for (const key of ['workers', 'burst', 'txDrainUs', 'hugepages'] as const) {
     if (JSON.stringify(a[key]) !== JSON.stringify(b[key])) out.push({ path: `$.${key}`, message: 'changed' });
   }
   if (a.ports.length !== b.ports.length) {

@@ -30,7 +30,11 @@ constexpr uint32_t kTxDataOffset = TPACKET_ALIGN(sizeof(tpacket3_hdr));
 }  // namespace
 
 AfPacketQueue::AfPacketQueue(const QueueEnv& env, const AfPacketQueueConfig& cfg)
-    : PortQueue(env), block_size_(cfg.block_size), block_count_(cfg.block_count), tx_frames_(cfg.tx_frames) {
+    : PortQueue(env),
+      block_size_(cfg.block_size),
+      block_count_(cfg.block_count),
+      tx_frames_(cfg.tx_frames),
+      tx_drain_ns_(cfg.tx_drain_ns) {
   auto fail = [&](const std::string& what) {
     int e = errno;
     if (map_) munmap(map_, map_len_);
@@ -180,12 +184,23 @@ void AfPacketQueue::txBurst(TxFrame* frames, uint32_t n) {
     pool.free(p.addr);
   }
   if (sent) {
-    // One kick for the burst; with MSG_DONTWAIT the kernel sends what is
-    // queued and returns. Failures show up as slots that do not come back.
-    send(fd_, nullptr, 0, MSG_DONTWAIT);
+    if (tx_unkicked_ == 0) tx_waiting_since_ = *env_.now_ns;
+    tx_unkicked_ += sent;
     stats.tx_packets.add(sent);
     stats.tx_bytes.add(bytes);
+    if (tx_unkicked_ >= kTxKickBatch) kickTx();
   }
+}
+
+void AfPacketQueue::kickTx() {
+  // With MSG_DONTWAIT the kernel sends everything queued and returns.
+  // Failures show up as slots that do not come back (counted on reuse).
+  send(fd_, nullptr, 0, MSG_DONTWAIT);
+  tx_unkicked_ = 0;
+}
+
+void AfPacketQueue::service() {
+  if (tx_unkicked_ && *env_.now_ns - tx_waiting_since_ >= tx_drain_ns_) kickTx();
 }
 
 KernelQueueStats AfPacketQueue::kernelStats() const {

@@ -23,6 +23,7 @@ struct AfPacketQueueConfig {
   uint32_t block_size = 1u << 18;
   uint32_t block_count = 64;  // 16 MiB: tens of ms of a 10 Gbit/s burst
   uint32_t tx_frames = 1024;
+  uint64_t tx_drain_ns = 50000;
 };
 
 class AfPacketQueue final : public PortQueue {
@@ -33,12 +34,15 @@ class AfPacketQueue final : public PortQueue {
 
   uint32_t rxBurst(Pkt* pkts, uint32_t max) override;
   void txBurst(TxFrame* frames, uint32_t n) override;
+  void service() override;
   int pollFd() const override { return fd_; }
+  bool txIdle() const override { return tx_unkicked_ == 0; }
   KernelQueueStats kernelStats() const override;
 
  private:
   tpacket_block_desc* block(uint32_t i) const;
   void releaseBlock();
+  void kickTx();
 
   int fd_ = -1;
   uint8_t* map_ = nullptr;
@@ -53,6 +57,9 @@ class AfPacketQueue final : public PortQueue {
   uint8_t* tx_ring_ = nullptr;
   uint32_t tx_frames_;
   uint32_t tx_head_ = 0;
+  uint32_t tx_unkicked_ = 0;  // frames in the ring the kernel has not been told about
+  uint64_t tx_waiting_since_ = 0;
+  uint64_t tx_drain_ns_;
   // PACKET_STATISTICS resets on read, so the control thread accumulates.
   mutable uint64_t kernel_drops_ = 0;
 };

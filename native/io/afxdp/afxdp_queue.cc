@@ -39,7 +39,7 @@ XskUmem::~XskUmem() {
 }
 
 AfXdpQueue::AfXdpQueue(const QueueEnv& env, std::shared_ptr<XskUmem> umem, const AfXdpQueueConfig& cfg)
-    : PortQueue(env), umem_(std::move(umem)), fill_size_(umem_->ringSize()) {
+    : PortQueue(env), umem_(std::move(umem)), fill_size_(umem_->ringSize()), tx_drain_ns_(cfg.tx_drain_ns) {
   xsk_socket_config sc{};
   sc.rx_size = cfg.ring_size;
   sc.tx_size = cfg.ring_size;
@@ -124,6 +124,7 @@ void AfXdpQueue::reapCompletions() {
 }
 
 void AfXdpQueue::kickTx() {
+  tx_waiting_since_ = *env_.now_ns;
   if (!xsk_ring_prod__needs_wakeup(&tx_)) return;
   // EAGAIN/EBUSY/ENOBUFS mean "try again later": the next service() will.
   sendto(fd_, nullptr, 0, MSG_DONTWAIT, nullptr, 0);
@@ -145,10 +146,11 @@ void AfXdpQueue::txBurst(TxFrame* frames, uint32_t n) {
   }
   if (r) {
     xsk_ring_prod__submit(&tx_, r);
+    if (tx_outstanding_ == 0) tx_waiting_since_ = *env_.now_ns;
     tx_outstanding_ += r;
     stats.tx_packets.add(r);
     stats.tx_bytes.add(bytes);
-    kickTx();
+    if (tx_outstanding_ >= kTxKickBatch) kickTx();
   }
   for (uint32_t i = r; i < n; ++i) {
     env_.stats->drop(Drop::tx_ring_full);
@@ -159,9 +161,11 @@ void AfXdpQueue::txBurst(TxFrame* frames, uint32_t n) {
 
 void AfXdpQueue::service() {
   reapCompletions();
-  // In copy mode one sendto() transmits a bounded batch, so keep kicking
-  // while frames wait.
-  if (tx_outstanding_) kickTx();
+  // Kick when a batch is full or the oldest waiting frame has waited long
+  // enough; in copy mode one sendto() transmits a bounded batch, so frames
+  // still waiting after a kick get another.
+  if (tx_outstanding_ && (tx_outstanding_ >= kTxKickBatch || *env_.now_ns - tx_waiting_since_ >= tx_drain_ns_))
+    kickTx();
   refill();
 }
 
@@ -170,7 +174,8 @@ KernelQueueStats AfXdpQueue::kernelStats() const {
   xdp_statistics st{};
   socklen_t len = sizeof(st);
   if (getsockopt(fd_, SOL_XDP, XDP_STATISTICS, &st, &len) == 0) {
-    ks.rx_dropped = st.rx_dropped + st.rx_ring_full + st.rx_fill_ring_empty_descs;
+    ks.rx_dropped = st.rx_dropped + st.rx_ring_full;
+    ks.rx_fill_empty = st.rx_fill_ring_empty_descs;
     ks.rx_invalid = st.rx_invalid_descs;
     ks.tx_invalid = st.tx_invalid_descs;
   }

@@ -45,6 +45,7 @@ struct AfXdpQueueConfig {
   int xsks_map_fd = -1;
   bool zero_copy = false;
   uint32_t ring_size = 2048;  // RX and TX rings
+  uint64_t tx_drain_ns = 50000;
 };
 
 class AfXdpQueue final : public PortQueue {
@@ -79,6 +80,8 @@ class AfXdpQueue final : public PortQueue {
   uint32_t fill_size_;
   uint32_t fill_outstanding_ = 0;  // frames given to the kernel to receive into
   uint32_t tx_outstanding_ = 0;    // frames sent and not yet completed
+  uint64_t tx_drain_ns_;
+  uint64_t tx_waiting_since_ = 0;  // when frames began to wait for a kick (0: none wait)
 };
 
 }  // namespace nfvgw
