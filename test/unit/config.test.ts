@@ -223,3 +223,17 @@ describe('compilation', () => {
     expect(c.spec.ports.map((p) => p.mac)).toEqual(['02:00:00:00:00:01', '02:00:00:00:00:02']);
   });
 });
+
+describe('examples', () => {
+  it('examples/lab.yaml is valid', async () => {
+    const { loadConfigFile } = await import('../../src/config/load.js');
+    expect(validateConfig(await loadConfigFile('examples/lab.yaml')).ports).toHaveLength(2);
+  });
+
+  it('examples/gateway.yaml is valid (on a machine with its cores)', async () => {
+    const { loadConfigFile } = await import('../../src/config/load.js');
+    const doc = (await loadConfigFile('examples/gateway.yaml')) as { workers: { core?: number }[] };
+    const cfg = validateConfig({ ...doc, workers: doc.workers.map(({ core: _core, ...w }) => w) });
+    expect(cfg.routes).toHaveLength(3);
+  });
+});
