@@ -110,6 +110,16 @@ uint32_t u32(const Napi::CallbackInfo& info, size_t i, const char* what) {
   return info[i].As<Napi::Number>().Uint32Value();
 }
 
+// The (port, worker) mem queue named by the first two arguments.
+MemQueue* memQueueArg(const Napi::CallbackInfo& info, const Gateway& gw) {
+  uint32_t port = u32(info, 0, "port"), worker = u32(info, 1, "worker");
+  MemQueue* q = gw.memQueue(uint16_t(port), uint16_t(worker));
+  if (!q)
+    badArgument(info.Env(),
+                "port " + std::to_string(port) + " worker " + std::to_string(worker) + " is not a mem queue");
+  return q;
+}
+
 Napi::Object requireObject(const Napi::CallbackInfo& info, size_t i, const char* what) {
   if (info.Length() <= i || !info[i].IsObject()) badArgument(info.Env(), std::string(what) + " must be an object");
   return info[i].As<Napi::Object>();
@@ -382,10 +392,7 @@ Napi::Value GatewayWrap::neighbors(const Napi::CallbackInfo& info) {
 Napi::Value GatewayWrap::memInject(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Gateway& gw = live(env);
-  uint32_t port = u32(info, 0, "port"), worker = u32(info, 1, "worker");
-  MemQueue* q = gw.memQueue(uint16_t(port), uint16_t(worker));
-  if (!q)
-    badArgument(env, "port " + std::to_string(port) + " worker " + std::to_string(worker) + " is not a mem queue");
+  MemQueue* q = memQueueArg(info, gw);
   auto frames = toFrames(info[2], "frames");
   uint32_t n = 0;
   for (auto& f : frames) {
@@ -398,11 +405,8 @@ Napi::Value GatewayWrap::memInject(const Napi::CallbackInfo& info) {
 Napi::Value GatewayWrap::memDrain(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Gateway& gw = live(env);
-  uint32_t port = u32(info, 0, "port"), worker = u32(info, 1, "worker");
   uint32_t max = info.Length() > 2 && info[2].IsNumber() ? info[2].As<Napi::Number>().Uint32Value() : 1u << 20;
-  MemQueue* q = gw.memQueue(uint16_t(port), uint16_t(worker));
-  if (!q)
-    badArgument(env, "port " + std::to_string(port) + " worker " + std::to_string(worker) + " is not a mem queue");
+  MemQueue* q = memQueueArg(info, gw);
   Napi::Array out = Napi::Array::New(env);
   q->drain(max,
            [&](const uint8_t* d, uint32_t len) { out.Set(out.Length(), Napi::Buffer<uint8_t>::Copy(env, d, len)); });
@@ -412,10 +416,7 @@ Napi::Value GatewayWrap::memDrain(const Napi::CallbackInfo& info) {
 Napi::Value GatewayWrap::memPending(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Gateway& gw = live(env);
-  uint32_t port = u32(info, 0, "port"), worker = u32(info, 1, "worker");
-  MemQueue* q = gw.memQueue(uint16_t(port), uint16_t(worker));
-  if (!q)
-    badArgument(env, "port " + std::to_string(port) + " worker " + std::to_string(worker) + " is not a mem queue");
+  MemQueue* q = memQueueArg(info, gw);
   return Napi::Boolean::New(env, !q->rxEmpty());
 }
 
@@ -423,10 +424,7 @@ Napi::Value GatewayWrap::memReplay(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Gateway& gw = live(env);
   if (gw.started()) throw toJs(env, err::kState, "replay must be set up before start()");
-  uint32_t port = u32(info, 0, "port"), worker = u32(info, 1, "worker");
-  MemQueue* q = gw.memQueue(uint16_t(port), uint16_t(worker));
-  if (!q)
-    badArgument(env, "port " + std::to_string(port) + " worker " + std::to_string(worker) + " is not a mem queue");
+  MemQueue* q = memQueueArg(info, gw);
   auto frames = toFrames(info[2], "frames");
   if (info.Length() < 4 || !info[3].IsNumber()) badArgument(env, "count must be a number");
   double count = info[3].As<Napi::Number>().DoubleValue();
@@ -441,10 +439,7 @@ Napi::Value GatewayWrap::memSink(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Gateway& gw = live(env);
   if (gw.started()) throw toJs(env, err::kState, "a sink must be set up before start()");
-  uint32_t port = u32(info, 0, "port"), worker = u32(info, 1, "worker");
-  MemQueue* q = gw.memQueue(uint16_t(port), uint16_t(worker));
-  if (!q)
-    badArgument(env, "port " + std::to_string(port) + " worker " + std::to_string(worker) + " is not a mem queue");
+  MemQueue* q = memQueueArg(info, gw);
   q->setSink();
   return env.Undefined();
 }
@@ -452,10 +447,7 @@ Napi::Value GatewayWrap::memSink(const Napi::CallbackInfo& info) {
 Napi::Value GatewayWrap::replayResult(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Gateway& gw = live(env);
-  uint32_t port = u32(info, 0, "port"), worker = u32(info, 1, "worker");
-  MemQueue* q = gw.memQueue(uint16_t(port), uint16_t(worker));
-  if (!q)
-    badArgument(env, "port " + std::to_string(port) + " worker " + std::to_string(worker) + " is not a mem queue");
+  MemQueue* q = memQueueArg(info, gw);
   MemQueue::ReplayResult r = q->replayResult();
   Napi::Object o = Napi::Object::New(env);
   o.Set("received", double(r.received));
