@@ -4,6 +4,7 @@
 // it cleanly, and a start after SIGKILL cleans what the dead process left.
 // Needs root (network namespaces, XDP, huge pages).
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -22,6 +23,35 @@ let gw: GatewayProcess | undefined;
 async function xdpAttached(iface: string): Promise<boolean> {
   const out = await nsRun(lab.gwNs, 'ip', ['link', 'show', 'dev', iface]);
   return /\bxdp/.test(out.stdout);
+}
+
+// A PUT that takes the answer even when the server gives it before the
+// body is in (413) and closes the connection. A body over 1 MiB is declared
+// in full but only its first 64 KiB are sent: the server judges the length
+// from the header, and nothing large is left unread when it closes (which
+// would reset the connection and could lose the answer).
+function put(url: string, body: string, type: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const length = Buffer.byteLength(body);
+    const req = request(url, { method: 'PUT', headers: { 'content-type': type, 'content-length': length } });
+    let answered = false;
+    req.on('response', (res) => {
+      answered = true;
+      let text = '';
+      res.on('data', (d: Buffer) => {
+        text += d.toString();
+      });
+      res.on('end', () => {
+        resolve({ status: res.statusCode ?? 0, body: text });
+        req.destroy();
+      });
+    });
+    req.on('error', (e) => {
+      if (!answered) reject(e);
+    });
+    if (length > 1 << 20) req.write(body.slice(0, 64 << 10));
+    else req.end(body);
+  });
 }
 
 async function canPing(): Promise<boolean> {
