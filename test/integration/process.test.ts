@@ -182,13 +182,9 @@ describe('nfvgw run and the CLI (root, netns)', () => {
     ];
     for (const c of cases) {
       it(`PUT /v1/config with ${c.name}: ${c.status} ${c.code}`, async () => {
-        const res = await fetch(`${gw!.api}/v1/config`, {
-          method: 'PUT',
-          headers: { 'content-type': c.type ?? 'application/yaml' },
-          body: c.body(),
-        });
+        const res = await put(`${gw!.api}/v1/config`, c.body(), c.type ?? 'application/yaml');
         expect(res.status).toBe(c.status);
-        const j = (await res.json()) as {
+        const j = JSON.parse(res.body) as {
           error: { code: string; message: string; details: { path: string }[] };
         };
         expect(j.error.code).toBe(c.code);
