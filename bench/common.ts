@@ -6,8 +6,9 @@ import { availableParallelism } from 'node:os';
 
 export interface BenchResult {
   bench: string;
-  mpps: number;
-  ns_per_pkt: number;
+  /** Packet scenarios: millions of packets per second and nanoseconds per packet. */
+  mpps?: number;
+  ns_per_pkt?: number;
   /** Our ns/packet divided by the in-memory floor's (lower is better, 1 is the floor). */
   ratio_to_floor?: number;
   /** Our delivered packets per second divided by the kernel's (higher is better). */

@@ -1,6 +1,8 @@
 // `npm run bench -- [--json] [scenario...]`: runs the benchmark scenarios and
 // prints one line per result (a JSON object per line with --json). Later
 // issues add scenarios to SCENARIOS.
+
+import { apiStatus } from './api.js';
 import { type BenchResult, round } from './common.js';
 import { e2eL3fwd } from './e2e.js';
 import { pipelineL3fwd } from './pipeline.js';
@@ -9,9 +11,13 @@ export const SCENARIOS: Record<string, () => Promise<BenchResult[]>> = {
   'pipeline-l3fwd': () => pipelineL3fwd(),
   'e2e-l3fwd': () => e2eL3fwd({ transport: 'af_xdp' }),
   'e2e-l3fwd-af_packet': () => e2eL3fwd({ transport: 'af_packet' }),
+  'api-status': () => apiStatus(),
 };
 
 function human(r: BenchResult): string {
+  if (r.mpps === undefined) {
+    return `${r.bench.padEnd(22)} ${String(r.requests_per_sec).padStart(8)} requests/s  p50 ${r.latency_p50_ms} ms  p99 ${r.latency_p99_ms} ms`;
+  }
   const extra = [
     r.ratio_to_floor !== undefined ? `${r.ratio_to_floor}x the floor's ns/packet` : '',
     r.ratio_to_kernel !== undefined

@@ -323,17 +323,8 @@ Napi::Value GatewayWrap::stats(const Napi::CallbackInfo& info) {
   mem.Set("reservedPages", double(hm.reserved_pages));
   o.Set("memory", mem);
 
-  uint32_t resolved = 0, incomplete = 0;
   const NeighborTable& nt = gw.neighbors();
-  for (uint32_t i = 0; i < nt.capacity(); ++i) {
-    const auto& e = nt.at(i);
-    if (!e.key.load(std::memory_order_relaxed)) continue;
-    if (e.mac.load(std::memory_order_relaxed) & NeighborTable::kResolved) {
-      ++resolved;
-    } else {
-      ++incomplete;
-    }
-  }
+  uint32_t resolved = nt.resolved(), incomplete = nt.created() - nt.resolved();
   Napi::Object neigh = Napi::Object::New(env);
   neigh.Set("resolved", resolved);
   neigh.Set("incomplete", incomplete);

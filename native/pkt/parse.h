@@ -72,4 +72,25 @@ inline int parseIp4(Pkt& p) {
   return 0;
 }
 
+// The TCP or UDP header of a checked IPv4 packet, for the stages that look
+// at ports (local delivery now; conntrack and NAT later): the header is in
+// the packet, a UDP length fits it, a TCP data offset is at least 20 bytes.
+// Fragments other than the first carry no L4 header. Returns 0 or a drop.
+inline int parseL4(const Pkt& p) {
+  const Ip4Hdr* ip = reinterpret_cast<const Ip4Hdr*>(p.l3());
+  if (be16(ip->frag_off) & kIp4FragOffsetMask) return 0;
+  uint32_t l4_len = be16(ip->total_len) - p.l3_len;
+  const uint8_t* l4 = p.l3() + p.l3_len;
+  if (ip->proto == kIpProtoUdp) {
+    if (l4_len < sizeof(UdpHdr)) return dropVerdict(Drop::l4_truncated);
+    uint32_t ulen = be16(reinterpret_cast<const UdpHdr*>(l4)->len);
+    if (ulen < sizeof(UdpHdr) || ulen > l4_len) return dropVerdict(Drop::l4_truncated);
+  } else if (ip->proto == kIpProtoTcp) {
+    if (l4_len < sizeof(TcpHdr)) return dropVerdict(Drop::l4_truncated);
+    uint32_t off = uint32_t(reinterpret_cast<const TcpHdr*>(l4)->off_res >> 4) * 4;
+    if (off < sizeof(TcpHdr) || off > l4_len) return dropVerdict(Drop::l4_truncated);
+  }
+  return 0;
+}
+
 }  // namespace nfvgw

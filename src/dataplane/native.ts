@@ -80,6 +80,7 @@ export interface QueueStats {
   txBytes: number;
   txDropped: number;
   kernelRxDropped: number;
+  kernelRxFillEmpty: number;
   kernelRxInvalid: number;
   kernelTxInvalid: number;
 }
@@ -92,6 +93,7 @@ export interface WorkerStats {
   idleLoops: number;
   sleeps: number;
   heartbeatAgeMs: number;
+  poolFree: number;
   burstHistogram: number[];
   burstSum: number;
   /** Indexed like `dropReasons`. */

@@ -89,6 +89,12 @@ export class MetricsExporter {
       'counter',
       perQueue((q) => q.kernelRxDropped),
     ).register(r);
+    new ExternalMetric(
+      'nfvgw_port_kernel_rx_fill_empty_total',
+      'AF_XDP: frames the kernel dropped because the fill ring had no free buffer',
+      'counter',
+      perQueue((q) => q.kernelRxFillEmpty),
+    ).register(r);
     new ExternalMetric('nfvgw_port_info', 'Ports and how they are attached (value 1)', 'gauge', () =>
       info.ports.map((p) => ({
         labels: {

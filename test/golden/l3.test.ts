@@ -192,6 +192,18 @@ describe('golden packets: ICMP for the gateway', () => {
     expect(d.icmp).toMatchObject({ type: 3, code: 3, checksumOk: true });
   });
 
+  it('drops a truncated UDP header to its address (l4_truncated)', async () => {
+    const bad = udp({ src: '10.0.1.2', dst: '10.0.1.1', sport: 1, dport: 2, data: Buffer.alloc(4) });
+    bad.writeUInt16BE(200, 4); // a UDP length beyond the packet
+    const frame = ethernet(
+      { dst: LAN, src: HOST, type: 0x0800 },
+      ipv4({ src: '10.0.1.2', dst: '10.0.1.1', proto: 17 }, bad),
+    );
+    const r = await gw.send('lan', frame);
+    expect(r.drops).toEqual({ l4_truncated: 1 });
+    expect(r.out).toEqual({});
+  });
+
   it('drops TCP to its address without an answer', async () => {
     const seg = tcp({ src: '10.0.1.2', dst: '10.0.1.1', sport: 40000, dport: 22 });
     const frame = ethernet(

@@ -47,7 +47,9 @@ describe('hitless configuration changes (root, netns, af_xdp)', () => {
       expect(t.bitsPerSecond).toBeGreaterThan(0);
       expect(t.seconds).toBeGreaterThan(5);
       expect(g.svc.status().drops.total).toBe(0);
-      const kernelDrops = g.svc.stats().ports.flatMap((p) => p.queues.map((q) => q.kernelRxDropped + q.txDropped));
+      const kernelDrops = g.svc
+        .stats()
+        .ports.flatMap((p) => p.queues.map((q) => q.kernelRxDropped + q.txDropped));
       expect(kernelDrops.every((n) => n === 0)).toBe(true);
     } finally {
       await udpServer.stop();

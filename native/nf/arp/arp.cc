@@ -62,7 +62,7 @@ void arpInput(L3Ctx& c, Pkt& p) {
   // the port's subnets so that nobody can fill the table from afar.
   if (spa != 0 && onLink(pl, spa) && !macIsMulticast(a->sha)) {
     NeighborTable::Entry* e = for_us ? c.neigh.findOrCreate(port, spa) : c.neigh.find(port, spa);
-    if (e && NeighborTable::learn(e, a->sha, c.w.now_ns)) c.w.stats.event(Event::neighbor_learned);
+    if (e && c.neigh.learn(e, a->sha, c.w.now_ns)) c.w.stats.event(Event::neighbor_learned);
   }
 
   if (!for_us) return c.w.drop(p, Drop::arp_not_for_us);

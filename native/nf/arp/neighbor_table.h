@@ -64,7 +64,10 @@ class NeighborTable {
       uint64_t cur = entries_[i].key.load(std::memory_order_acquire);
       if (cur == k) return &entries_[i];
       if (cur == 0) {
-        if (entries_[i].key.compare_exchange_strong(cur, k, std::memory_order_acq_rel)) return &entries_[i];
+        if (entries_[i].key.compare_exchange_strong(cur, k, std::memory_order_acq_rel)) {
+          created_.fetch_add(1, std::memory_order_relaxed);
+          return &entries_[i];
+        }
         if (cur == k) return &entries_[i];
       }
     }
@@ -79,12 +82,18 @@ class NeighborTable {
   static void unpackMac(uint64_t v, uint8_t* m) { std::memcpy(m, &v, 6); }
 
   // Records a MAC heard for the entry; returns true when it is new or changed.
-  static bool learn(Entry* e, const uint8_t* mac, uint64_t now) {
+  bool learn(Entry* e, const uint8_t* mac, uint64_t now) {
     uint64_t v = packMac(mac);
     uint64_t old = e->mac.exchange(v, std::memory_order_acq_rel);
     e->confirmed_ns.store(now, std::memory_order_relaxed);
+    if (!(old & kResolved)) resolved_.fetch_add(1, std::memory_order_relaxed);
     return old != v;
   }
+
+  // Entries never go away or back to unresolved, so two counters kept on
+  // the rare paths (creation, first answer) give the state counts.
+  uint32_t created() const { return created_.load(std::memory_order_relaxed); }
+  uint32_t resolved() const { return resolved_.load(std::memory_order_relaxed); }
 
   // True for the one caller that should send an ARP request now.
   static bool claimRequest(Entry* e, uint64_t now, uint64_t interval) {
@@ -99,6 +108,8 @@ class NeighborTable {
  private:
   std::unique_ptr<Entry[]> entries_;
   uint32_t mask_;
+  std::atomic<uint32_t> created_{0};
+  std::atomic<uint32_t> resolved_{0};
 };
 
 }  // namespace nfvgw

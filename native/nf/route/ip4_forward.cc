@@ -49,6 +49,7 @@ __attribute__((always_inline)) inline void transmit(L3Ctx& c, Pkt& p, const Next
 }
 
 void localInput(L3Ctx& c, Pkt& p, const Ip4Hdr* ip) {
+  if (int v = parseL4(p); v < 0) return c.w.drop(p, verdictDrop(v));
   switch (ip->proto) {
     case kIpProtoIcmp:
       return icmpLocalInput(c, p);
