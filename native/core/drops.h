@@ -8,15 +8,24 @@
 #include <cstdint>
 
 #include "io/io_drops.h"
+#include "nf/acl/acl_drops.h"
 #include "nf/arp/arp_drops.h"
 #include "nf/icmp/icmp_drops.h"
 #include "nf/route/route_drops.h"
+#include "nf/vpc/vpc_drops.h"
+#include "nf/vxlan/vxlan_drops.h"
 #include "pkt/parse_drops.h"
 
-#define NFVGW_DROPS(X) \
-  NFVGW_IO_DROPS(X) NFVGW_PARSE_DROPS(X) NFVGW_ARP_DROPS(X) NFVGW_ICMP_DROPS(X) NFVGW_ROUTE_DROPS(X)
-#define NFVGW_EVENTS(X) \
-  NFVGW_IO_EVENTS(X) NFVGW_PARSE_EVENTS(X) NFVGW_ARP_EVENTS(X) NFVGW_ICMP_EVENTS(X) NFVGW_ROUTE_EVENTS(X)
+#define NFVGW_DROPS(X)                                                                                \
+  NFVGW_IO_DROPS(X)                                                                                   \
+  NFVGW_PARSE_DROPS(X)                                                                                \
+  NFVGW_ARP_DROPS(X) NFVGW_ICMP_DROPS(X) NFVGW_ROUTE_DROPS(X) NFVGW_VXLAN_DROPS(X) NFVGW_VPC_DROPS(X) \
+      NFVGW_ACL_DROPS(X)
+#define NFVGW_EVENTS(X)                                                                                    \
+  NFVGW_IO_EVENTS(X)                                                                                       \
+  NFVGW_PARSE_EVENTS(X)                                                                                    \
+  NFVGW_ARP_EVENTS(X) NFVGW_ICMP_EVENTS(X) NFVGW_ROUTE_EVENTS(X) NFVGW_VXLAN_EVENTS(X) NFVGW_VPC_EVENTS(X) \
+      NFVGW_ACL_EVENTS(X)
 
 namespace nfvgw {
 

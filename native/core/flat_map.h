@@ -3,6 +3,7 @@
 // synchronisation. Open addressing with linear probing at load <= 1/2.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 

@@ -5,6 +5,7 @@
 
 #include "nf/arp/arp.h"
 #include "nf/route/ip4_forward.h"
+#include "nf/vpc/overlay.h"
 #include "pkt/parse.h"
 
 namespace nfvgw {
@@ -16,7 +17,8 @@ namespace nfvgw {
 void L3Pipeline::process(WorkerCtx& w, Pkt* pkts, uint32_t n) {
   const Snapshot& s = *snap_;
   L3Ctx c{w, s, *neigh_, icmp_, wait_};
-  enum : uint8_t { kDone, kArp, kIp4 };
+  enum : uint8_t { kDone, kArp, kIp4, kOverlay };
+  const OverlayTables& ov = s.overlay;
   uint8_t next[kMaxBurst];
   uint32_t dst[kMaxBurst];
   uint32_t hop[kMaxBurst];
@@ -44,6 +46,15 @@ void L3Pipeline::process(WorkerCtx& w, Pkt* pkts, uint32_t n) {
       continue;
     }
     next[i] = kIp4;
+    if (ov.enabled && dst[i] == ov.vtep_ip && p.port == ov.port) {
+      // VXLAN to the gateway's VTEP address: the overlay takes it.
+      const Ip4Hdr* ip = reinterpret_cast<const Ip4Hdr*>(p.l3());
+      const uint8_t* l4 = p.l3() + p.l3_len;
+      uint16_t dport;
+      if (ip->proto == kIpProtoUdp && be16(ip->total_len) >= p.l3_len + sizeof(UdpHdr) &&
+          (std::memcpy(&dport, l4 + 2, 2), be16(dport) == ov.udp_port))
+        next[i] = kOverlay;
+    }
   }
 
   for (uint32_t i = 0; i < n; ++i) hop[i] = next[i] == kIp4 ? s.routes.lookupIndex(dst[i]) : 0;
@@ -52,6 +63,8 @@ void L3Pipeline::process(WorkerCtx& w, Pkt* pkts, uint32_t n) {
   for (uint32_t i = 0; i < n; ++i) {
     if (next[i] == kIp4) {
       ip4Forward(c, pkts[i], dst[i], hops[hop[i]]);
+    } else if (next[i] == kOverlay) {
+      overlayInput(c, pkts[i]);
     } else if (next[i] == kArp) {
       arpInput(c, pkts[i]);
     }

@@ -48,6 +48,9 @@ std::unique_ptr<Snapshot> buildSnapshot(SnapshotSpec spec, const std::vector<Por
     }
   }
   s->routes.build(std::move(spec.nexthops), spec.routes, ports.size());
+  if (spec.overlay)
+    s->overlay =
+        OverlayTables::build(std::move(*spec.overlay), ports.size(), s->routes, s->static_neighbors, neighbors);
   s->neighbor = spec.neighbor;
   s->icmp = spec.icmp;
   return s;

@@ -7,12 +7,14 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "core/flat_map.h"
 #include "nf/arp/neighbor_table.h"
 #include "nf/route/route_table.h"
+#include "nf/vpc/vpc_tables.h"
 
 namespace nfvgw {
 
@@ -42,10 +44,6 @@ struct PortL3 {
   }
 };
 
-struct StaticNeighbor {
-  uint8_t mac[6];
-};
-
 struct NeighborSettings {
   uint64_t reachable_ns = 30'000'000'000ull;  // after this, refresh with an ARP request
   uint64_t expire_ns = 90'000'000'000ull;     // after this without an answer, treat as unresolved
@@ -64,6 +62,7 @@ struct Snapshot {
   FlatMap64<StaticNeighbor> static_neighbors;  // key: NeighborTable::keyOf(port, ip)
   NeighborSettings neighbor;
   IcmpSettings icmp;
+  OverlayTables overlay;  // enabled when the configuration has VPCs
 };
 
 // What the control plane hands over (converted from JS on the JS thread);
@@ -86,6 +85,7 @@ struct SnapshotSpec {
   std::vector<Neighbor> neighbors;
   NeighborSettings neighbor;
   IcmpSettings icmp;
+  std::optional<OverlaySpec> overlay;
 };
 
 // What a snapshot takes from the opened ports.

@@ -78,6 +78,123 @@ E choice(const Napi::Object& o, const char* name, const std::string& where,
   badArgument(o.Env(), where + "." + name + " must be one of " + names);
 }
 
+struct RouteArrays {
+  Napi::Uint32Array table, prefix, target;
+  Napi::Uint8Array length;
+};
+
+RouteArrays routeArrays(const Napi::Object& o, const char* name, const std::string& where) {
+  Napi::Object r = field(o, name, where).As<Napi::Object>();
+  const std::string w = where + "." + name;
+  Napi::Value t = r.Get("table"), p = r.Get("prefix"), l = r.Get("length"), g = r.Get("target");
+  if (!t.IsTypedArray() || !p.IsTypedArray() || !l.IsTypedArray() || !g.IsTypedArray() ||
+      t.As<Napi::TypedArray>().TypedArrayType() != napi_uint32_array ||
+      p.As<Napi::TypedArray>().TypedArrayType() != napi_uint32_array ||
+      l.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array ||
+      g.As<Napi::TypedArray>().TypedArrayType() != napi_uint32_array)
+    badArgument(o.Env(), w + " must hold Uint32Array table, prefix, target and Uint8Array length");
+  RouteArrays a{t.As<Napi::Uint32Array>(), p.As<Napi::Uint32Array>(), g.As<Napi::Uint32Array>(),
+                l.As<Napi::Uint8Array>()};
+  size_t n = a.table.ElementLength();
+  if (a.prefix.ElementLength() != n || a.length.ElementLength() != n || a.target.ElementLength() != n)
+    badArgument(o.Env(), w + " arrays must be of one length");
+  return a;
+}
+
+std::vector<OverlaySpec::Route> routes(const RouteArrays& a) {
+  std::vector<OverlaySpec::Route> out(a.table.ElementLength());
+  for (size_t i = 0; i < out.size(); ++i) out[i] = {a.table[i], a.prefix[i], a.length[i], a.target[i]};
+  return out;
+}
+
+std::vector<AclRule> aclRules(const Napi::Array& rules, const std::string& where) {
+  std::vector<AclRule> out;
+  for (uint32_t i = 0; i < rules.Length(); ++i) {
+    std::string rw = where + "[" + std::to_string(i) + "]";
+    Napi::Object r = element(rules, i, where);
+    Napi::Value allow = r.Get("allow");
+    if (!allow.IsBoolean()) badArgument(r.Env(), rw + ".allow must be a boolean");
+    uint8_t len = uint8_t(number(r, "length", rw, 0, 32));
+    out.push_back({allow.As<Napi::Boolean>().Value(), int16_t(number(r, "proto", rw, -1, 255)),
+                   uint16_t(number(r, "portLo", rw, 0, 65535)), uint16_t(number(r, "portHi", rw, 0, 65535)),
+                   uint32_t(number(r, "prefix", rw, 0, 4294967295.0)), len == 0 ? 0 : ~uint32_t(0) << (32 - len)});
+    out.back().prefix &= out.back().mask;
+  }
+  return out;
+}
+
+OverlaySpec toOverlaySpec(const Napi::Object& o, const std::string& w) {
+  Napi::Env env = o.Env();
+  OverlaySpec s;
+  s.port = uint16_t(number(o, "port", w, 0, 65535));
+  s.vtep_ip = uint32_t(number(o, "vtepIp", w, 0, 4294967295.0));
+  s.udp_port = uint16_t(number(o, "udpPort", w, 1, 65535));
+  parseMac(env, string(o, "routerMac", w), s.router_mac, w + ".routerMac");
+  Napi::Array vnis = array(o, "vnis", w);
+  for (uint32_t i = 0; i < vnis.Length(); ++i) {
+    Napi::Value v = vnis.Get(i);
+    if (!v.IsNumber()) badArgument(env, w + ".vnis[" + std::to_string(i) + "] must be a number");
+    s.vnis.push_back(v.As<Napi::Number>().Uint32Value());
+  }
+  Napi::Array subnets = array(o, "subnets", w);
+  for (uint32_t i = 0; i < subnets.Length(); ++i) {
+    std::string sw = w + ".subnets[" + std::to_string(i) + "]";
+    Napi::Object x = element(subnets, i, w + ".subnets");
+    s.subnets.push_back(
+        {uint32_t(number(x, "vpc", sw, 0, 4294967295.0)), uint32_t(number(x, "prefix", sw, 0, 4294967295.0)),
+         uint32_t(number(x, "length", sw, 0, 32)), uint32_t(number(x, "gateway", sw, 0, 4294967295.0)),
+         uint32_t(number(x, "routeTable", sw, 0, 4294967295.0)), int32_t(number(x, "acl", sw, -1, 2147483647))});
+  }
+  Napi::Array enis = array(o, "enis", w);
+  for (uint32_t i = 0; i < enis.Length(); ++i) {
+    std::string ew = w + ".enis[" + std::to_string(i) + "]";
+    Napi::Object x = element(enis, i, w + ".enis");
+    OverlaySpec::EniSpec e;
+    e.vpc = uint32_t(number(x, "vpc", ew, 0, 4294967295.0));
+    e.subnet = uint32_t(number(x, "subnet", ew, 0, 4294967295.0));
+    parseMac(env, string(x, "mac", ew), e.mac, ew + ".mac");
+    e.vtep = uint32_t(number(x, "vtep", ew, 0, 4294967295.0));
+    Napi::Array ips = array(x, "ips", ew);
+    for (uint32_t j = 0; j < ips.Length(); ++j) {
+      Napi::Value v = ips.Get(j);
+      if (!v.IsNumber()) badArgument(env, ew + ".ips[" + std::to_string(j) + "] must be a number");
+      e.ips.push_back(uint32_t(v.As<Napi::Number>().DoubleValue()));
+    }
+    s.enis.push_back(std::move(e));
+  }
+  Napi::Array targets = array(o, "targets", w);
+  for (uint32_t i = 0; i < targets.Length(); ++i) {
+    std::string tw = w + ".targets[" + std::to_string(i) + "]";
+    Napi::Object x = element(targets, i, w + ".targets");
+    OverlayTarget t;
+    t.kind = choice<OverlayKind>(x, "kind", tw,
+                                 {{"none", OverlayKind::kNone},
+                                  {"local", OverlayKind::kLocal},
+                                  {"peering", OverlayKind::kPeering},
+                                  {"transit", OverlayKind::kTransit},
+                                  {"eni", OverlayKind::kEni},
+                                  {"blackhole", OverlayKind::kBlackhole},
+                                  {"attachment", OverlayKind::kAttachment}},
+                                 OverlayKind::kNone);
+    t.vpc = uint32_t(numberOr(x, "vpc", tw, 0, 4294967295.0, 0));
+    t.tgw = uint32_t(numberOr(x, "tgw", tw, 0, 4294967295.0, 0));
+    t.eni = uint32_t(numberOr(x, "eni", tw, 0, 4294967295.0, 0));
+    s.targets.push_back(t);
+  }
+  s.route_tables = uint32_t(number(o, "routeTables", w, 0, 16777216));
+  s.routes = routes(routeArrays(o, "routes", w));
+  s.transit_gateways = uint32_t(number(o, "transitGateways", w, 0, 16777216));
+  s.transit_routes = routes(routeArrays(o, "transitRoutes", w));
+  Napi::Array acls = array(o, "acls", w);
+  for (uint32_t i = 0; i < acls.Length(); ++i) {
+    std::string aw = w + ".acls[" + std::to_string(i) + "]";
+    Napi::Object x = element(acls, i, w + ".acls");
+    s.acls.push_back(
+        {aclRules(array(x, "inbound", aw), aw + ".inbound"), aclRules(array(x, "outbound", aw), aw + ".outbound")});
+  }
+  return s;
+}
+
 }  // namespace
 
 std::string macString(const uint8_t* m) {
@@ -210,6 +327,8 @@ SnapshotSpec toSnapshotSpec(const Napi::Object& o) {
     s.neighbor.expire_ns = uint64_t(number(ns, "expireMs", nw, 1, 86400000)) * 1000000;
     s.neighbor.retry_ns = uint64_t(number(ns, "retryMs", nw, 1, 86400000)) * 1000000;
   }
+  Napi::Value ov = o.Get("overlay");
+  if (ov.IsObject()) s.overlay = toOverlaySpec(ov.As<Napi::Object>(), w + ".overlay");
   Napi::Value iv = o.Get("icmp");
   if (iv.IsObject()) {
     Napi::Object ic = iv.As<Napi::Object>();

@@ -4,6 +4,7 @@
 // Connected and local routes are derived here from the port addresses, so
 // one route lookup in the data plane classifies every packet.
 import type { GatewaySpec, SnapshotSpec } from '../dataplane/native.js';
+import { compileOverlay } from './compile-vpc.js';
 import { broadcastOf, networkOf, parseIp4, parsePrefix } from './ip.js';
 import type { Config } from './schema.js';
 
@@ -156,6 +157,7 @@ export function compile(cfg: Config, opts: { bpfDir: string; generation: number 
     })),
     icmp: { errorsPerSecond: cfg.icmp.errorsPerSecond, burst: cfg.icmp.burst },
     neighborTimers: { ...cfg.neighborTimers },
+    overlay: compileOverlay(cfg, portIndex),
   };
   return { spec, snapshot, routes };
 }

@@ -63,6 +63,125 @@ export const NeighborSchema = z.strictObject({
   mac,
 });
 
+// --- The VPC overlay: VXLAN, VPCs, subnets, ENIs, route tables, peering,
+// transit, network ACLs. Identifiers are like the cloud's: vpc-a, subnet-1.
+const id = z
+  .string()
+  .regex(/^[a-z][a-z0-9-]{0,62}$/, 'must be 1-63 characters of a-z, 0-9 and -, starting with a letter');
+
+export const VpcSchema = z.strictObject({
+  id,
+  /** The VXLAN network identifier that carries this VPC's traffic (24 bits). */
+  vni: z.number().int().min(1).max(16_777_215),
+  /** The VPC's address ranges; VPCs may overlap each other, the VNI keeps them apart. */
+  cidrs: z.array(prefix).min(1).max(5),
+});
+
+export const SubnetSchema = z.strictObject({
+  id,
+  vpc: id,
+  /** Inside one of the VPC's CIDRs; its first host address is the subnet's gateway. */
+  cidr: prefix,
+  routeTable: id,
+  /** Stateless rules for traffic entering and leaving the subnet; none: everything allowed. */
+  networkAcl: id.optional(),
+});
+
+export const EniSchema = z.strictObject({
+  id,
+  subnet: id,
+  mac,
+  /** The primary private address, in the subnet. */
+  ip: ip4,
+  secondaryIps: z.array(ip4).max(49).default([]),
+  /** The underlay address of the hypervisor (VTEP) the ENI is attached to; absent: detached. */
+  vtep: ip4.optional(),
+  /** 1 to 5 security groups of the ENI's VPC (their rules are enforced with connection tracking). */
+  securityGroups: z.array(id).min(1).max(5),
+});
+
+const routeTarget = z
+  .string()
+  .regex(
+    /^(blackhole|igw|(peering|transit|eni|nat):[a-z][a-z0-9-]{0,62})$/,
+    'must be blackhole, igw, or peering:<id>, transit:<id>, eni:<id>, nat:<id>',
+  );
+
+export const VpcRouteSchema = z.strictObject({
+  destination: prefix,
+  /** Where the traffic goes; the VPC's own CIDRs are routed locally without a route. */
+  target: routeTarget,
+});
+
+export const RouteTableSchema = z.strictObject({
+  id,
+  vpc: id,
+  routes: z.array(VpcRouteSchema).default([]),
+});
+
+export const PeeringSchema = z.strictObject({
+  id,
+  /** The two VPCs; each needs a route to the other to use it. Not transitive. */
+  vpcs: z.tuple([id, id]),
+});
+
+export const TransitGatewaySchema = z.strictObject({
+  id,
+  /** The VPCs attached to the hub. */
+  attachments: z.array(id).min(1).max(5000),
+  routes: z
+    .array(
+      z.strictObject({
+        destination: prefix,
+        /** vpc:<id> (an attachment) or blackhole. */
+        target: z.string().regex(/^(blackhole|vpc:[a-z][a-z0-9-]{0,62})$/, 'must be vpc:<id> or blackhole'),
+      }),
+    )
+    .default([]),
+});
+
+const portRange = z
+  .union([
+    z.number().int().min(0).max(65535),
+    z.string().regex(/^\d{1,5}(-\d{1,5})?$/, 'must be a port or a range like 1024-65535'),
+  ])
+  .optional();
+
+export const AclRuleSchema = z.strictObject({
+  /** Evaluated in ascending order; the first match decides. */
+  rule: z.number().int().min(1).max(32766),
+  action: z.enum(['allow', 'deny']),
+  /** all, tcp, udp, icmp, or an IP protocol number. */
+  protocol: z.union([z.enum(['all', 'tcp', 'udp', 'icmp']), z.number().int().min(0).max(255)]).default('all'),
+  /** TCP and UDP only: the destination port or range. */
+  ports: portRange,
+  /** The remote side: the source for inbound rules, the destination for outbound ones. */
+  cidr: prefix,
+});
+
+export const NetworkAclSchema = z.strictObject({
+  id,
+  vpc: id,
+  /** No rule matching is an implicit deny. */
+  inbound: z.array(AclRuleSchema).max(40).default([]),
+  outbound: z.array(AclRuleSchema).max(40).default([]),
+});
+
+export const SecurityGroupSchema = z.strictObject({
+  id,
+  vpc: id,
+  description: z.string().max(255).optional(),
+});
+
+export const OverlaySchema = z.strictObject({
+  /** The underlay port: VXLAN arrives and leaves there; its first address is the gateway's VTEP address. */
+  port: name,
+  /** The VXLAN UDP port. */
+  udpPort: z.number().int().min(1).max(65535).default(4789),
+  /** The MAC the VMs see as their subnets' gateway. */
+  routerMac: mac.default('02:00:5e:10:00:01'),
+});
+
 export const ConfigSchema = z.strictObject({
   /** One worker thread per entry; AF_XDP ports need one queue per worker. */
   workers: z
@@ -91,6 +210,15 @@ export const ConfigSchema = z.strictObject({
       burst: z.number().int().min(0).max(1_000_000).default(50),
     })
     .prefault({}),
+  overlay: OverlaySchema.optional(),
+  vpcs: z.array(VpcSchema).default([]),
+  subnets: z.array(SubnetSchema).default([]),
+  enis: z.array(EniSchema).default([]),
+  routeTables: z.array(RouteTableSchema).default([]),
+  peerings: z.array(PeeringSchema).default([]),
+  transitGateways: z.array(TransitGatewaySchema).default([]),
+  networkAcls: z.array(NetworkAclSchema).default([]),
+  securityGroups: z.array(SecurityGroupSchema).default([]),
   neighborTimers: z
     .strictObject({
       /** A learned neighbor is refreshed with an ARP request after this long. */
@@ -109,3 +237,4 @@ export type ConfigInput = z.input<typeof ConfigSchema>;
 export type Config = z.output<typeof ConfigSchema>;
 export type PortConfig = z.output<typeof PortSchema>;
 export type RouteConfig = z.output<typeof RouteSchema>;
+export type AclRuleConfig = z.output<typeof AclRuleSchema>;

@@ -8,6 +8,7 @@ import type { z } from 'zod';
 import { type ErrorDetail, NfvgwError } from '../core/errors.js';
 import { broadcastOf, contains, formatPrefix, networkOf, overlaps, parseIp4, parsePrefix } from './ip.js';
 import { type Config, ConfigSchema } from './schema.js';
+import { vpcIssues } from './validate-vpc.js';
 
 export function jsonPath(path: ReadonlyArray<PropertyKey>): string {
   let out = '$';
@@ -141,6 +142,7 @@ function semanticIssues(cfg: Config): ErrorDetail[] {
 
   if (cfg.neighborTimers.expireMs < cfg.neighborTimers.reachableMs)
     add(['neighborTimers', 'expireMs'], 'must not be shorter than reachableMs');
+  vpcIssues(cfg, add);
   return out;
 }
 

@@ -43,6 +43,56 @@ export interface SnapshotSpec {
   neighbors: { port: number; ip: number; mac: string }[];
   icmp: { errorsPerSecond: number; burst: number };
   neighborTimers: { reachableMs: number; expireMs: number; retryMs: number };
+  overlay?: OverlaySpec;
+}
+
+/** Route tables by index, as typed arrays (a hundred thousand routes are not a hundred thousand objects). */
+export interface RouteArrays {
+  table: Uint32Array;
+  prefix: Uint32Array;
+  length: Uint8Array;
+  target: Uint32Array;
+}
+
+export interface AclRuleSpec {
+  allow: boolean;
+  /** IP protocol, -1 for any. */
+  proto: number;
+  portLo: number;
+  portHi: number;
+  prefix: number;
+  length: number;
+}
+
+/** The VPC overlay, compiled: everything by index. */
+export interface OverlaySpec {
+  port: number;
+  vtepIp: number;
+  udpPort: number;
+  routerMac: string;
+  /** The VNI of each VPC. */
+  vnis: number[];
+  subnets: {
+    vpc: number;
+    prefix: number;
+    length: number;
+    gateway: number;
+    routeTable: number;
+    acl: number;
+  }[];
+  enis: { vpc: number; subnet: number; mac: string; vtep: number; ips: number[] }[];
+  /** Route targets shared by the VPC and transit tables; 0 is "no route". */
+  targets: {
+    kind: 'none' | 'local' | 'peering' | 'transit' | 'eni' | 'blackhole' | 'attachment';
+    vpc?: number;
+    tgw?: number;
+    eni?: number;
+  }[];
+  routeTables: number;
+  routes: RouteArrays;
+  transitGateways: number;
+  transitRoutes: RouteArrays;
+  acls: { inbound: AclRuleSpec[]; outbound: AclRuleSpec[] }[];
 }
 
 export interface PortInfo {

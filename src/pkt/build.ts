@@ -184,3 +184,33 @@ export function udpFrame(o: {
   const l3 = ipv4({ src: o.src, dst: o.dst, proto: 17, ttl: o.ttl ?? 64, df: o.df }, l4);
   return ethernet({ dst: o.dstMac, src: o.srcMac, type: 0x0800, vlan: o.vlan }, l3);
 }
+
+/** A VXLAN packet from a VTEP carrying `inner` (a whole Ethernet frame). */
+export function vxlanFrame(o: {
+  dstMac: string;
+  srcMac: string;
+  src: string;
+  dst: string;
+  vni: number;
+  inner: Uint8Array;
+  sport?: number;
+  dport?: number;
+  flags?: number;
+  ttl?: number;
+}): Buffer {
+  const vx = Buffer.alloc(8);
+  vx[0] = o.flags ?? 0x08;
+  vx.writeUIntBE(o.vni, 4, 3);
+  const l4 = udp({
+    src: o.src,
+    dst: o.dst,
+    sport: o.sport ?? 50000,
+    dport: o.dport ?? 4789,
+    data: Buffer.concat([vx, o.inner]),
+    zeroChecksum: true,
+  });
+  return ethernet(
+    { dst: o.dstMac, src: o.srcMac, type: 0x0800 },
+    ipv4({ src: o.src, dst: o.dst, proto: 17, ttl: o.ttl ?? 64, df: true }, l4),
+  );
+}

@@ -82,3 +82,33 @@ export function decode(frame: Buffer): Decoded {
   }
   return d;
 }
+
+export interface DecodedVxlan {
+  outer: Decoded;
+  sport: number;
+  dport: number;
+  udpChecksum: number;
+  flags: number;
+  vni: number;
+  inner: Decoded;
+  innerFrame: Buffer;
+}
+
+/** A VXLAN packet: the outer headers, the VNI, and the inner frame decoded. */
+export function decodeVxlan(frame: Buffer): DecodedVxlan {
+  const outer = decode(frame);
+  if (!outer.ip || !outer.udp) throw new Error('not a UDP/IPv4 frame');
+  const l4 = outer.l3.subarray(outer.ip.headerLength);
+  const vx = l4.subarray(8, 16);
+  const innerFrame = Buffer.from(l4.subarray(16, outer.l3.readUInt16BE(2) - outer.ip.headerLength));
+  return {
+    outer,
+    sport: outer.udp.sport,
+    dport: outer.udp.dport,
+    udpChecksum: outer.udp.checksum,
+    flags: vx[0]!,
+    vni: vx.readUIntBE(4, 3),
+    inner: decode(innerFrame),
+    innerFrame,
+  };
+}

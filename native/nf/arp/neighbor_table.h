@@ -24,6 +24,11 @@
 
 namespace nfvgw {
 
+// A neighbor configured by hand (snapshot tables, keyed like the learned ones).
+struct StaticNeighbor {
+  uint8_t mac[6];
+};
+
 class NeighborTable {
  public:
   struct Entry {

@@ -47,38 +47,38 @@ void icmpLocalInput(L3Ctx& c, Pkt& p) {
   ip4Output(c, p);
 }
 
-void icmpSendError(L3Ctx& c, const Pkt& orig, uint8_t type, uint8_t code, uint16_t mtu) {
+bool icmpErrorAllowed(L3Ctx& c, const Pkt& orig) {
   const Ip4Hdr* oip = reinterpret_cast<const Ip4Hdr*>(orig.l3());
-  if (be16(oip->frag_off) & kIp4FragOffsetMask) return;
-  uint32_t olen = be16(oip->total_len);
+  if (be16(oip->frag_off) & kIp4FragOffsetMask) return false;
   if (oip->proto == kIpProtoIcmp) {
-    if (olen < orig.l3_len + 1u || !isQuery(orig.l3()[orig.l3_len])) return;
+    uint32_t olen = be16(oip->total_len);
+    if (olen < orig.l3_len + 1u || !isQuery(orig.l3()[orig.l3_len])) return false;
   }
-  const uint32_t dst = be32(oip->src);
-  const uint32_t src = c.s.ports[orig.port].sourceFor(dst);
-  if (src == 0) return;
   if (!c.icmp.allow(c.w.now_ns, c.s.icmp.errors_per_sec, c.s.icmp.burst)) {
     c.w.stats.event(Event::icmp_error_ratelimited);
-    return;
+    return false;
   }
-  Pkt q;
-  if (!c.w.pool.allocPkt(&q, orig.port)) return;
-  uint32_t quote = olen;
-  if (quote > kIcmpErrorMax - sizeof(Ip4Hdr) - sizeof(IcmpHdr))
-    quote = kIcmpErrorMax - sizeof(Ip4Hdr) - sizeof(IcmpHdr);
+  return true;
+}
 
-  Ip4Hdr* ip = reinterpret_cast<Ip4Hdr*>(q.data + sizeof(EthHdr));
+uint32_t icmpWriteError(uint8_t* l3, const Pkt& orig, uint32_t src, uint8_t type, uint8_t code, uint16_t mtu) {
+  const Ip4Hdr* oip = reinterpret_cast<const Ip4Hdr*>(orig.l3());
+  uint32_t quote = be16(oip->total_len);
+  const uint32_t room = kIcmpErrorMax - sizeof(Ip4Hdr) - sizeof(IcmpHdr);
+  if (quote > room) quote = room;
+  Ip4Hdr* ip = reinterpret_cast<Ip4Hdr*>(l3);
   IcmpHdr* icmp = reinterpret_cast<IcmpHdr*>(ip + 1);
+  const uint32_t total = sizeof(Ip4Hdr) + sizeof(IcmpHdr) + quote;
   ip->ver_ihl = 0x45;
   ip->tos = 0xc0;  // internetwork control, as Linux sends its ICMP errors
-  ip->total_len = be16(uint16_t(sizeof(Ip4Hdr) + sizeof(IcmpHdr) + quote));
+  ip->total_len = be16(uint16_t(total));
   ip->id = 0;
   ip->frag_off = 0;
   ip->ttl = kTtlOwn;
   ip->proto = kIpProtoIcmp;
   ip->csum = 0;
   ip->src = be32(src);
-  ip->dst = be32(dst);
+  ip->dst = oip->src;
   ip->csum = csum(ip, sizeof(Ip4Hdr));
   icmp->type = type;
   icmp->code = code;
@@ -87,9 +87,18 @@ void icmpSendError(L3Ctx& c, const Pkt& orig, uint8_t type, uint8_t code, uint16
   icmp->seq = be16(mtu);
   std::memcpy(icmp + 1, oip, quote);
   icmp->csum = csum(icmp, sizeof(IcmpHdr) + quote);
+  return total;
+}
+
+void icmpSendError(L3Ctx& c, const Pkt& orig, uint8_t type, uint8_t code, uint16_t mtu) {
+  const uint32_t dst = be32(reinterpret_cast<const Ip4Hdr*>(orig.l3())->src);
+  const uint32_t src = c.s.ports[orig.port].sourceFor(dst);
+  if (src == 0 || !icmpErrorAllowed(c, orig)) return;
+  Pkt q;
+  if (!c.w.pool.allocPkt(&q, orig.port)) return;
   q.l2_len = sizeof(EthHdr);
   q.l3_len = sizeof(Ip4Hdr);
-  q.len = sizeof(EthHdr) + sizeof(Ip4Hdr) + sizeof(IcmpHdr) + quote;
+  q.len = sizeof(EthHdr) + icmpWriteError(q.data + sizeof(EthHdr), orig, src, type, code, mtu);
   c.w.stats.event(Event::icmp_error_sent);
   ip4Output(c, q);
 }

@@ -20,4 +20,11 @@ void icmpLocalInput(L3Ctx& c, Pkt& p);
 // `mtu` is the next-hop MTU of a fragmentation-needed error, 0 otherwise.
 void icmpSendError(L3Ctx& c, const Pkt& orig, uint8_t type, uint8_t code, uint16_t mtu);
 
+// The parts icmpSendError is made of, for the overlay's errors as well:
+// whether an error may be sent about `orig` at all (not about an ICMP error,
+// not about a non-first fragment; the rate limit included), and writing the
+// error's IPv4 header, ICMP header and quote at `l3`. Returns the IP length.
+bool icmpErrorAllowed(L3Ctx& c, const Pkt& orig);
+uint32_t icmpWriteError(uint8_t* l3, const Pkt& orig, uint32_t src, uint8_t type, uint8_t code, uint16_t mtu);
+
 }  // namespace nfvgw

@@ -1,0 +1,121 @@
+// Building the overlay tables from their spec; see vpc_tables.h.
+#include "nf/vpc/vpc_tables.h"
+
+#include <algorithm>
+#include <string>
+#include <unordered_map>
+
+#include "core/error.h"
+
+namespace nfvgw {
+
+namespace {
+
+void check(bool ok, const std::string& what) {
+  if (!ok) throw Error(err::kSnapshot, "overlay: " + what);
+}
+
+std::vector<Lpm4> buildTables(uint32_t count, const std::vector<OverlaySpec::Route>& routes, size_t targets,
+                              const char* what) {
+  std::vector<std::vector<Lpm4::Route>> per(count);
+  for (const auto& r : routes) {
+    check(r.table < count, std::string(what) + " route names table " + std::to_string(r.table));
+    check(r.target < targets, std::string(what) + " route names target " + std::to_string(r.target));
+    check(r.length <= 32, std::string(what) + " route with prefix length > 32");
+    per[r.table].push_back({r.prefix, r.length, r.target});
+  }
+  std::vector<Lpm4> tables(count);
+  for (uint32_t t = 0; t < count; ++t) tables[t].build(per[t], 0);
+  return tables;
+}
+
+}  // namespace
+
+OverlayTables OverlayTables::build(OverlaySpec spec, size_t port_count, const RouteTable& underlay,
+                                   const FlatMap64<StaticNeighbor>& statics, NeighborTable* neighbors) {
+  OverlayTables o;
+  o.enabled = true;
+  check(spec.port < port_count, "the underlay port index is out of range");
+  check(spec.vnis.size() < (1u << 15), "at most 32767 VPCs");
+  o.port = spec.port;
+  o.vtep_ip = spec.vtep_ip;
+  o.udp_port = spec.udp_port;
+  std::copy(spec.router_mac, spec.router_mac + 6, o.router_mac);
+  o.vnis = spec.vnis;
+
+  std::vector<std::pair<uint64_t, uint32_t>> by_vni;
+  for (uint32_t v = 0; v < o.vnis.size(); ++v) {
+    check(o.vnis[v] > 0 && o.vnis[v] < (1u << 24), "VNI out of range");
+    by_vni.emplace_back(o.vnis[v] | kMarker, v);
+  }
+  o.vpc_by_vni_.build(by_vni);
+
+  for (const auto& s : spec.subnets) {
+    check(s.vpc < o.vnis.size() && s.route_table < spec.route_tables && s.length <= 32 &&
+              (s.acl < 0 || size_t(s.acl) < spec.acls.size()),
+          "subnet with an index out of range");
+    uint32_t mask = s.length == 0 ? 0 : ~uint32_t(0) << (32 - s.length);
+    o.subnets.push_back({s.vpc, s.prefix & mask, mask, s.gateway, s.route_table, s.acl});
+  }
+
+  o.targets = std::move(spec.targets);
+  for (const OverlayTarget& t : o.targets) {
+    check((t.kind != OverlayKind::kLocal && t.kind != OverlayKind::kPeering && t.kind != OverlayKind::kAttachment) ||
+              t.vpc < o.vnis.size(),
+          "target names a VPC out of range");
+    check(t.kind != OverlayKind::kTransit || t.tgw < spec.transit_gateways,
+          "target names a transit gateway out of range");
+    check(t.kind != OverlayKind::kEni || t.eni < spec.enis.size(), "target names an ENI out of range");
+  }
+  if (o.targets.empty()) o.targets.push_back({});
+  o.route_tables = buildTables(spec.route_tables, spec.routes, o.targets.size(), "VPC");
+  o.transit_tables = buildTables(spec.transit_gateways, spec.transit_routes, o.targets.size(), "transit");
+  o.route_count_ = spec.routes.size() + spec.transit_routes.size();
+
+  for (auto& a : spec.acls) o.acls.push_back({std::move(a.inbound), std::move(a.outbound)});
+
+  // One adjacency per distinct VTEP: how the underlay reaches it.
+  std::vector<std::pair<uint64_t, uint32_t>> by_mac, by_ip;
+  std::unordered_map<uint32_t, uint32_t> vtep_index;  // VTEP -> adjacency
+  for (uint32_t i = 0; i < spec.enis.size(); ++i) {
+    const auto& e = spec.enis[i];
+    check(e.vpc < o.vnis.size() && e.subnet < o.subnets.size() && o.subnets[e.subnet].vpc == e.vpc,
+          "ENI " + std::to_string(i) + " with a VPC or subnet out of range");
+    Eni eni{e.vpc, e.subnet, {}, e.vtep, 0};
+    std::copy(e.mac, e.mac + 6, eni.mac);
+    if (e.vtep) {
+      if (auto known = vtep_index.find(e.vtep); known != vtep_index.end()) {
+        eni.underlay = known->second;
+      } else {
+        UnderlayAdj adj;
+        adj.vtep = e.vtep;
+        const NextHop& nh = underlay.lookup(e.vtep);
+        if (nh.kind == NhKind::kConnected || nh.kind == NhKind::kVia) {
+          adj.routable = true;
+          adj.port = nh.port;
+          adj.next_ip = nh.kind == NhKind::kVia ? nh.gateway : e.vtep;
+          if (nh.kind == NhKind::kVia && nh.has_static_mac) {
+            adj.has_static_mac = true;
+            std::copy(nh.static_mac, nh.static_mac + 6, adj.static_mac);
+          } else if (const StaticNeighbor* sn = statics.find(NeighborTable::keyOf(adj.port, adj.next_ip))) {
+            adj.has_static_mac = true;
+            std::copy(sn->mac, sn->mac + 6, adj.static_mac);
+          } else if (neighbors) {
+            adj.neighbor = neighbors->findOrCreate(adj.port, adj.next_ip);
+          }
+        }
+        eni.underlay = uint32_t(o.underlay.size());
+        vtep_index.emplace(e.vtep, eni.underlay);
+        o.underlay.push_back(adj);
+      }
+    }
+    o.enis.push_back(eni);
+    by_mac.emplace_back(macKey(e.vpc, e.mac), i);
+    for (uint32_t ip : e.ips) by_ip.emplace_back(kMarker | (uint64_t(e.vpc) << 32) | ip, i);
+  }
+  o.eni_by_mac_.build(by_mac);
+  o.eni_by_ip_.build(by_ip);
+  return o;
+}
+
+}  // namespace nfvgw

@@ -1,0 +1,139 @@
+// The VPC overlay's tables in a snapshot: VPCs by VNI, subnets, ENIs by MAC
+// and by address, one route table per subnet association, transit gateway
+// tables, network ACLs, and how to reach each hypervisor (VTEP) on the
+// underlay. Built from the control plane's OverlaySpec off the fast path;
+// read-only afterwards.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "core/flat_map.h"
+#include "nf/acl/network_acl.h"
+#include "nf/arp/neighbor_table.h"
+#include "nf/route/lpm4.h"
+#include "nf/route/route_table.h"
+
+namespace nfvgw {
+
+enum class OverlayKind : uint8_t { kNone, kLocal, kPeering, kTransit, kEni, kBlackhole, kAttachment };
+
+struct OverlayTarget {
+  OverlayKind kind = OverlayKind::kNone;
+  uint32_t vpc = 0;  // kLocal, kPeering (the peer), kAttachment
+  uint32_t tgw = 0;  // kTransit
+  uint32_t eni = 0;  // kEni (an appliance)
+};
+
+struct VpcSubnet {
+  uint32_t vpc;
+  uint32_t prefix;
+  uint32_t mask;
+  uint32_t gateway;  // the subnet's first host address: the VMs' router
+  uint32_t route_table;
+  int32_t acl;  // -1: none
+};
+
+struct Eni {
+  uint32_t vpc;
+  uint32_t subnet;
+  uint8_t mac[6];
+  uint32_t vtep;      // 0: detached
+  uint32_t underlay;  // index of the VTEP's UnderlayAdj
+};
+
+// How to reach one VTEP on the underlay, resolved when the snapshot is built
+// (as router next hops are, see NextHop): encapsulation needs no lookup.
+struct UnderlayAdj {
+  uint32_t vtep = 0;
+  bool routable = false;
+  uint16_t port = 0;
+  uint32_t next_ip = 0;  // the VTEP itself, or the underlay router towards it
+  bool has_static_mac = false;
+  uint8_t static_mac[6] = {};
+  NeighborTable::Entry* neighbor = nullptr;
+};
+
+// What the control plane hands over (src/dataplane/native.ts OverlaySpec).
+struct OverlaySpec {
+  struct Subnet {
+    uint32_t vpc, prefix, length, gateway, route_table;
+    int32_t acl;
+  };
+  struct EniSpec {
+    uint32_t vpc, subnet;
+    uint8_t mac[6];
+    uint32_t vtep;
+    std::vector<uint32_t> ips;
+  };
+  struct Route {
+    uint32_t table, prefix;
+    uint8_t length;
+    uint32_t target;
+  };
+  struct Acl {
+    std::vector<AclRule> inbound, outbound;
+  };
+  uint16_t port = 0;
+  uint32_t vtep_ip = 0;
+  uint16_t udp_port = 4789;
+  uint8_t router_mac[6] = {};
+  std::vector<uint32_t> vnis;
+  std::vector<Subnet> subnets;
+  std::vector<EniSpec> enis;
+  std::vector<OverlayTarget> targets;
+  uint32_t route_tables = 0;
+  std::vector<Route> routes;
+  uint32_t transit_gateways = 0;
+  std::vector<Route> transit_routes;
+  std::vector<Acl> acls;
+};
+
+class OverlayTables {
+ public:
+  bool enabled = false;
+  uint16_t port = 0;
+  uint32_t vtep_ip = 0;
+  uint16_t udp_port = 4789;
+  uint8_t router_mac[6] = {};
+  std::vector<uint32_t> vnis;  // per VPC
+  std::vector<VpcSubnet> subnets;
+  std::vector<Eni> enis;
+  std::vector<OverlayTarget> targets;
+  std::vector<Lpm4> route_tables;  // values: target indexes
+  std::vector<Lpm4> transit_tables;
+  std::vector<NetworkAcl> acls;
+  std::vector<UnderlayAdj> underlay;
+
+  const uint32_t* vpcByVni(uint32_t vni) const { return vpc_by_vni_.find(vni | kMarker); }
+  const Eni* eniByMac(uint32_t vpc, const uint8_t* mac) const {
+    const uint32_t* i = eni_by_mac_.find(macKey(vpc, mac));
+    return i ? &enis[*i] : nullptr;
+  }
+  // Index of the ENI holding `ip` in `vpc`, or -1.
+  int64_t eniByIp(uint32_t vpc, uint32_t ip) const {
+    const uint32_t* i = eni_by_ip_.find(kMarker | (uint64_t(vpc) << 32) | ip);
+    return i ? int64_t(*i) : -1;
+  }
+  size_t routeCount() const { return route_count_; }
+
+  // Throws Error(kSnapshot) when an index is out of range. `underlay`,
+  // `statics` and `neighbors` are the snapshot's, to resolve the VTEPs.
+  static OverlayTables build(OverlaySpec spec, size_t port_count, const RouteTable& underlay,
+                             const FlatMap64<StaticNeighbor>& statics, NeighborTable* neighbors);
+
+ private:
+  static constexpr uint64_t kMarker = uint64_t(1) << 63;  // keys are never 0
+  static uint64_t macKey(uint32_t vpc, const uint8_t* mac) {
+    uint64_t m = 0;
+    for (int i = 0; i < 6; ++i) m = (m << 8) | mac[i];
+    return kMarker | (uint64_t(vpc) << 48) | m;
+  }
+
+  FlatMap64<uint32_t> vpc_by_vni_;
+  FlatMap64<uint32_t> eni_by_mac_;
+  FlatMap64<uint32_t> eni_by_ip_;
+  size_t route_count_ = 0;
+};
+
+}  // namespace nfvgw

@@ -1,0 +1,267 @@
+// The rules of the VPC model that span fields: every reference resolves,
+// addresses sit where they must (subnets in their VPC, ENIs in their
+// subnet), nothing is claimed twice, and every route target means something.
+// Reports through `add(path, message)`, like the rest of validation.
+import {
+  broadcastOf,
+  contains,
+  formatPrefix,
+  networkOf,
+  overlaps,
+  type Prefix,
+  parseIp4,
+  parsePrefix,
+} from './ip.js';
+import type { Config } from './schema.js';
+
+type Add = (path: ReadonlyArray<PropertyKey>, message: string) => void;
+
+/** "80" or "1024-65535" or 80 to [lo, hi]; null when the range is backwards or out of bounds. */
+export function parsePorts(ports: number | string | undefined): [number, number] | null {
+  if (ports === undefined) return [0, 65535];
+  const parts = typeof ports === 'number' ? [ports] : ports.split('-').map(Number);
+  const lo = parts[0]!;
+  const hi = parts[1] ?? lo;
+  if (lo > 65535 || hi > 65535 || lo > hi) return null;
+  return [lo, hi];
+}
+
+/** The subnet's gateway: its first host address. */
+export function subnetGateway(p: Prefix): number {
+  return (networkOf(p.ip, p.len) + 1) >>> 0;
+}
+
+function uniqueIds<T extends { id: string }>(items: T[], path: string, add: Add): Map<string, number> {
+  const index = new Map<string, number>();
+  items.forEach((item, i) => {
+    const other = index.get(item.id);
+    if (other !== undefined) add([path, i, 'id'], `${item.id} is already ${path}[${other}]`);
+    else index.set(item.id, i);
+  });
+  return index;
+}
+
+function checkNetworkForm(text: string, path: ReadonlyArray<PropertyKey>, add: Add): Prefix {
+  const p = parsePrefix(text)!;
+  if (networkOf(p.ip, p.len) !== p.ip) {
+    add(
+      path,
+      `${text} has host bits set (did you mean ${formatPrefix({ ip: networkOf(p.ip, p.len), len: p.len })}?)`,
+    );
+  }
+  return { ip: networkOf(p.ip, p.len), len: p.len };
+}
+
+export function vpcIssues(cfg: Config, add: Add): void {
+  const vpcs = uniqueIds(cfg.vpcs, 'vpcs', add);
+  const subnets = uniqueIds(cfg.subnets, 'subnets', add);
+  const enis = uniqueIds(cfg.enis, 'enis', add);
+  const tables = uniqueIds(cfg.routeTables, 'routeTables', add);
+  const peerings = uniqueIds(cfg.peerings, 'peerings', add);
+  const tgws = uniqueIds(cfg.transitGateways, 'transitGateways', add);
+  const acls = uniqueIds(cfg.networkAcls, 'networkAcls', add);
+  const sgs = uniqueIds(cfg.securityGroups, 'securityGroups', add);
+  const ref = (map: Map<string, number>, value: string, path: ReadonlyArray<PropertyKey>, what: string) => {
+    const i = map.get(value);
+    if (i === undefined) add(path, `no ${what} is named ${value}`);
+    return i;
+  };
+
+  if (cfg.vpcs.length && !cfg.overlay)
+    add(['overlay'], 'VPCs need an overlay section naming the underlay port');
+  if (cfg.overlay) {
+    const port = cfg.ports.findIndex((p) => p.name === cfg.overlay!.port);
+    if (port < 0) add(['overlay', 'port'], `no port is named ${cfg.overlay.port}`);
+    else if (!cfg.ports[port]!.addresses.length)
+      add(['overlay', 'port'], `port ${cfg.overlay.port} has no address to use as the VTEP address`);
+  }
+
+  const vnis = new Map<number, number>();
+  const vpcCidrs: Prefix[][] = cfg.vpcs.map((v, i) => {
+    const other = vnis.get(v.vni);
+    if (other !== undefined) add(['vpcs', i, 'vni'], `VNI ${v.vni} is already vpcs[${other}]`);
+    else vnis.set(v.vni, i);
+    const cidrs = v.cidrs.map((c, j) => checkNetworkForm(c, ['vpcs', i, 'cidrs', j], add));
+    cidrs.forEach((c, j) => {
+      for (let k = 0; k < j; k++)
+        if (overlaps(c, cidrs[k]!))
+          add(['vpcs', i, 'cidrs', j], `${v.cidrs[j]} overlaps ${v.cidrs[k]} of the same VPC`);
+    });
+    return cidrs;
+  });
+
+  // Subnets: inside their VPC, not overlapping their siblings, with tables and ACLs of the same VPC.
+  const subnetCidr: (Prefix | undefined)[] = [];
+  const subnetVpc: (number | undefined)[] = [];
+  cfg.subnets.forEach((s, i) => {
+    const vpc = ref(vpcs, s.vpc, ['subnets', i, 'vpc'], 'VPC');
+    subnetVpc[i] = vpc;
+    const cidr = checkNetworkForm(s.cidr, ['subnets', i, 'cidr'], add);
+    subnetCidr[i] = cidr;
+    if (cidr.len > 28)
+      add(['subnets', i, 'cidr'], `a subnet needs at least /28 (network, gateway, hosts, broadcast)`);
+    if (vpc !== undefined) {
+      if (!vpcCidrs[vpc]!.some((c) => c.len <= cidr.len && contains(c, cidr.ip)))
+        add(['subnets', i, 'cidr'], `${s.cidr} is not inside the CIDRs of ${s.vpc}`);
+      for (let k = 0; k < i; k++) {
+        if (subnetVpc[k] === vpc && subnetCidr[k] && overlaps(cidr, subnetCidr[k]!))
+          add(['subnets', i, 'cidr'], `${s.cidr} overlaps subnets[${k}] (${cfg.subnets[k]!.id})`);
+      }
+    }
+    const table = ref(tables, s.routeTable, ['subnets', i, 'routeTable'], 'route table');
+    if (table !== undefined && vpc !== undefined && cfg.routeTables[table]!.vpc !== s.vpc)
+      add(
+        ['subnets', i, 'routeTable'],
+        `${s.routeTable} belongs to ${cfg.routeTables[table]!.vpc}, not ${s.vpc}`,
+      );
+    if (s.networkAcl !== undefined) {
+      const acl = ref(acls, s.networkAcl, ['subnets', i, 'networkAcl'], 'network ACL');
+      if (acl !== undefined && vpc !== undefined && cfg.networkAcls[acl]!.vpc !== s.vpc)
+        add(
+          ['subnets', i, 'networkAcl'],
+          `${s.networkAcl} belongs to ${cfg.networkAcls[acl]!.vpc}, not ${s.vpc}`,
+        );
+    }
+  });
+
+  // ENIs: addresses in their subnet and unique in the VPC, MACs unique.
+  const ipOwner = new Map<string, string>();
+  const macOwner = new Map<string, number>();
+  cfg.enis.forEach((e, i) => {
+    const subnet = ref(subnets, e.subnet, ['enis', i, 'subnet'], 'subnet');
+    const mac = e.mac.toLowerCase();
+    const other = macOwner.get(mac);
+    if (other !== undefined) add(['enis', i, 'mac'], `${e.mac} is already the MAC of enis[${other}]`);
+    else macOwner.set(mac, i);
+    if (Number.parseInt(mac.slice(0, 2), 16) & 1) add(['enis', i, 'mac'], `${e.mac} is a multicast MAC`);
+    if (e.vtep !== undefined) {
+      const v = parseIp4(e.vtep)!;
+      if (v >>> 24 === 0 || v >>> 24 === 127 || v >>> 24 >= 224)
+        add(['enis', i, 'vtep'], `${e.vtep} cannot be a VTEP address`);
+    }
+    if (subnet === undefined) return;
+    const cidr = subnetCidr[subnet];
+    const vpc = cfg.subnets[subnet]!.vpc;
+    [e.ip, ...e.secondaryIps].forEach((text, j) => {
+      const path = j === 0 ? ['enis', i, 'ip'] : ['enis', i, 'secondaryIps', j - 1];
+      const ip = parseIp4(text)!;
+      if (cidr) {
+        if (!contains(cidr, ip)) add(path, `${text} is not in subnet ${e.subnet} (${formatPrefix(cidr)})`);
+        else if (ip === cidr.ip || ip === broadcastOf(cidr.ip, cidr.len))
+          add(path, `${text} is the network or broadcast address of ${e.subnet}`);
+        else if (ip === subnetGateway(cidr)) add(path, `${text} is the gateway address of ${e.subnet}`);
+      }
+      const key = `${vpc}/${ip}`;
+      const owner = ipOwner.get(key);
+      if (owner !== undefined) add(path, `${text} is already used by ${owner} in ${vpc}`);
+      else ipOwner.set(key, e.id);
+    });
+    e.securityGroups.forEach((g, j) => {
+      const sg = ref(sgs, g, ['enis', i, 'securityGroups', j], 'security group');
+      if (sg !== undefined && cfg.securityGroups[sg]!.vpc !== vpc)
+        add(['enis', i, 'securityGroups', j], `${g} belongs to ${cfg.securityGroups[sg]!.vpc}, not ${vpc}`);
+    });
+    if (new Set(e.securityGroups).size !== e.securityGroups.length)
+      add(['enis', i, 'securityGroups'], 'a group is listed twice');
+  });
+
+  // Peerings: two different VPCs whose address space does not overlap.
+  const peered = new Set<string>();
+  cfg.peerings.forEach((p, i) => {
+    const a = ref(vpcs, p.vpcs[0], ['peerings', i, 'vpcs', 0], 'VPC');
+    const b = ref(vpcs, p.vpcs[1], ['peerings', i, 'vpcs', 1], 'VPC');
+    if (a === undefined || b === undefined) return;
+    if (a === b) add(['peerings', i, 'vpcs'], 'a VPC cannot peer with itself');
+    const key = [p.vpcs[0], p.vpcs[1]].sort().join('/');
+    if (peered.has(key)) add(['peerings', i, 'vpcs'], `${p.vpcs[0]} and ${p.vpcs[1]} are already peered`);
+    peered.add(key);
+    for (const x of vpcCidrs[a]!)
+      for (const y of vpcCidrs[b]!)
+        if (overlaps(x, y))
+          add(
+            ['peerings', i, 'vpcs'],
+            `${p.vpcs[0]} and ${p.vpcs[1]} overlap (${formatPrefix(x)}, ${formatPrefix(y)}): they cannot peer`,
+          );
+  });
+
+  // Transit gateways: attachments exist, routes go to attachments.
+  cfg.transitGateways.forEach((t, i) => {
+    const attached = new Set<string>();
+    t.attachments.forEach((v, j) => {
+      ref(vpcs, v, ['transitGateways', i, 'attachments', j], 'VPC');
+      if (attached.has(v)) add(['transitGateways', i, 'attachments', j], `${v} is attached twice`);
+      attached.add(v);
+    });
+    const seen = new Set<string>();
+    t.routes.forEach((r, j) => {
+      const d = checkNetworkForm(r.destination, ['transitGateways', i, 'routes', j, 'destination'], add);
+      const key = formatPrefix(d);
+      if (seen.has(key)) add(['transitGateways', i, 'routes', j, 'destination'], `${key} is routed twice`);
+      seen.add(key);
+      if (r.target.startsWith('vpc:') && !attached.has(r.target.slice(4)))
+        add(['transitGateways', i, 'routes', j, 'target'], `${r.target.slice(4)} is not attached to ${t.id}`);
+    });
+  });
+
+  // Route tables: every target resolves.
+  cfg.routeTables.forEach((t, i) => {
+    const vpc = ref(vpcs, t.vpc, ['routeTables', i, 'vpc'], 'VPC');
+    const seen = new Set<string>();
+    t.routes.forEach((r, j) => {
+      const path = ['routeTables', i, 'routes', j];
+      const d = checkNetworkForm(r.destination, [...path, 'destination'], add);
+      const key = formatPrefix(d);
+      if (seen.has(key)) add([...path, 'destination'], `${key} is already in ${t.id}`);
+      seen.add(key);
+      if (vpc !== undefined && vpcCidrs[vpc]!.some((c) => c.ip === d.ip && c.len === d.len))
+        add([...path, 'destination'], `${key} is a CIDR of ${t.vpc}, routed locally without a route`);
+      const [kind, target] = r.target.split(':') as [string, string | undefined];
+      if (kind === 'peering') {
+        const p = ref(peerings, target!, [...path, 'target'], 'peering');
+        if (p === undefined) return;
+        const pair = cfg.peerings[p]!.vpcs;
+        if (!pair.includes(t.vpc)) {
+          add([...path, 'target'], `${target} does not connect ${t.vpc}`);
+          return;
+        }
+        const peer = vpcs.get(pair[0] === t.vpc ? pair[1] : pair[0]);
+        if (peer !== undefined && !vpcCidrs[peer]!.some((c) => c.len <= d.len && contains(c, d.ip)))
+          add([...path, 'destination'], `${key} is not inside the CIDRs of the peer ${cfg.vpcs[peer]!.id}`);
+      } else if (kind === 'transit') {
+        const g = ref(tgws, target!, [...path, 'target'], 'transit gateway');
+        if (g !== undefined && !cfg.transitGateways[g]!.attachments.includes(t.vpc))
+          add([...path, 'target'], `${t.vpc} is not attached to ${target}`);
+      } else if (kind === 'eni') {
+        const e = ref(enis, target!, [...path, 'target'], 'ENI');
+        if (e !== undefined) {
+          const s = subnets.get(cfg.enis[e]!.subnet);
+          if (s !== undefined && cfg.subnets[s]!.vpc !== t.vpc)
+            add([...path, 'target'], `${target} is not in ${t.vpc}`);
+        }
+      } else if (kind === 'nat' || kind === 'igw') {
+        add([...path, 'target'], `${r.target}: NAT gateways and the internet gateway are not available yet`);
+      }
+    });
+  });
+
+  // Network ACLs: unique rule numbers, ports only where there are ports.
+  cfg.networkAcls.forEach((a, i) => {
+    ref(vpcs, a.vpc, ['networkAcls', i, 'vpc'], 'VPC');
+    for (const dir of ['inbound', 'outbound'] as const) {
+      const numbers = new Map<number, number>();
+      a[dir].forEach((r, j) => {
+        const path = ['networkAcls', i, dir, j];
+        const other = numbers.get(r.rule);
+        if (other !== undefined) add([...path, 'rule'], `rule ${r.rule} is already ${dir}[${other}]`);
+        else numbers.set(r.rule, j);
+        checkNetworkForm(r.cidr, [...path, 'cidr'], add);
+        if (r.ports !== undefined) {
+          if (r.protocol !== 'tcp' && r.protocol !== 'udp')
+            add([...path, 'ports'], 'ports apply to tcp and udp rules only');
+          else if (!parsePorts(r.ports)) add([...path, 'ports'], `${r.ports} is not a port range`);
+        }
+      });
+    }
+  });
+  cfg.securityGroups.forEach((g, i) => ref(vpcs, g.vpc, ['securityGroups', i, 'vpc'], 'VPC'));
+}
