@@ -16,16 +16,27 @@
 #include "nf/vxlan/vxlan_drops.h"
 #include "pkt/parse_drops.h"
 
-#define NFVGW_DROPS(X)                                                                                \
-  NFVGW_IO_DROPS(X)                                                                                   \
-  NFVGW_PARSE_DROPS(X)                                                                                \
-  NFVGW_ARP_DROPS(X) NFVGW_ICMP_DROPS(X) NFVGW_ROUTE_DROPS(X) NFVGW_VXLAN_DROPS(X) NFVGW_VPC_DROPS(X) \
-      NFVGW_ACL_DROPS(X)
-#define NFVGW_EVENTS(X)                                                                                    \
-  NFVGW_IO_EVENTS(X)                                                                                       \
-  NFVGW_PARSE_EVENTS(X)                                                                                    \
-  NFVGW_ARP_EVENTS(X) NFVGW_ICMP_EVENTS(X) NFVGW_ROUTE_EVENTS(X) NFVGW_VXLAN_EVENTS(X) NFVGW_VPC_EVENTS(X) \
-      NFVGW_ACL_EVENTS(X)
+// One module per line; the formatter would fold them.
+// clang-format off
+#define NFVGW_DROPS(X) \
+  NFVGW_IO_DROPS(X)    \
+  NFVGW_PARSE_DROPS(X) \
+  NFVGW_ARP_DROPS(X)   \
+  NFVGW_ICMP_DROPS(X)  \
+  NFVGW_ROUTE_DROPS(X) \
+  NFVGW_VXLAN_DROPS(X) \
+  NFVGW_VPC_DROPS(X)   \
+  NFVGW_ACL_DROPS(X)
+#define NFVGW_EVENTS(X) \
+  NFVGW_IO_EVENTS(X)    \
+  NFVGW_PARSE_EVENTS(X) \
+  NFVGW_ARP_EVENTS(X)   \
+  NFVGW_ICMP_EVENTS(X)  \
+  NFVGW_ROUTE_EVENTS(X) \
+  NFVGW_VXLAN_EVENTS(X) \
+  NFVGW_VPC_EVENTS(X)   \
+  NFVGW_ACL_EVENTS(X)
+// clang-format on
 
 namespace nfvgw {
 

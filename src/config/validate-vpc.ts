@@ -263,5 +263,7 @@ export function vpcIssues(cfg: Config, add: Add): void {
       });
     }
   });
-  cfg.securityGroups.forEach((g, i) => ref(vpcs, g.vpc, ['securityGroups', i, 'vpc'], 'VPC'));
+  cfg.securityGroups.forEach((g, i) => {
+    ref(vpcs, g.vpc, ['securityGroups', i, 'vpc'], 'VPC');
+  });
 }
