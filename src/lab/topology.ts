@@ -60,11 +60,19 @@ async function namespaces(): Promise<string[]> {
     .filter(Boolean);
 }
 
-// `ip netns exec NS` bind-mounts /etc/netns/NS/resolv.conf over the real
-// one: an empty file keeps lab hosts from sending DNS queries anywhere.
-function isolateResolver(ns: string): void {
+/**
+ * A new lab namespace: loopback up, IPv6 off (no router solicitations and
+ * neighbor discovery noise in the counters), and an empty resolver:
+ * `ip netns exec NS` bind-mounts /etc/netns/NS/resolv.conf over the real one,
+ * so lab hosts send no DNS queries anywhere.
+ */
+export async function createNs(ns: string): Promise<void> {
+  await run('ip', ['netns', 'add', ns]);
   mkdirSync(`/etc/netns/${ns}`, { recursive: true });
   writeFileSync(`/etc/netns/${ns}/resolv.conf`, '# nfvgw lab: no DNS\n');
+  await sysctl(ns, 'net.ipv6.conf.all.disable_ipv6=1');
+  await sysctl(ns, 'net.ipv6.conf.default.disable_ipv6=1');
+  await nsRun(ns, 'ip', ['link', 'set', 'lo', 'up']);
 }
 
 /** Removes every namespace of the lab named `prefix`, and the processes in them. */
@@ -85,7 +93,7 @@ export async function labDown(prefix = 'nfvgw'): Promise<string[]> {
   return mine;
 }
 
-async function sysctl(ns: string, kv: string) {
+export async function sysctl(ns: string, kv: string) {
   await nsRun(ns, 'sysctl', ['-qw', kv]);
 }
 
@@ -94,7 +102,7 @@ async function sysctl(ns: string, kv: string) {
 // leaves checksums unfinished for the receiver to trust, and veth skips XDP
 // for frames from a TSO-capable peer. A physical NIC delivers finished,
 // MTU-sized frames; so does the lab with these off.
-async function offloadsOff(ns: string, iface: string) {
+export async function offloadsOff(ns: string, iface: string) {
   await nsRun(
     ns,
     'ethtool',
@@ -105,7 +113,7 @@ async function offloadsOff(ns: string, iface: string) {
   );
 }
 
-async function macOf(ns: string, iface: string): Promise<string> {
+export async function macOf(ns: string, iface: string): Promise<string> {
   const out = await nsRun(ns, 'cat', [`/sys/class/net/${iface}/address`]);
   return out.stdout.trim();
 }
@@ -120,11 +128,8 @@ export async function labUp(opts: LabOptions = {}): Promise<Lab> {
 
   const gwNs = `${prefix}-gw`;
   const lab: Lab = { prefix, scenario, gwNs, ports: [], hosts: [], queues };
-  await run('ip', ['netns', 'add', gwNs]);
+  await createNs(gwNs);
   await sysctl(gwNs, 'net.ipv4.ip_forward=0');
-  await sysctl(gwNs, 'net.ipv6.conf.all.disable_ipv6=1');
-  await sysctl(gwNs, 'net.ipv6.conf.default.disable_ipv6=1');
-  await nsRun(gwNs, 'ip', ['link', 'set', 'lo', 'up']);
 
   const sides = [
     { host: 'h1', iface: 'gw-a', subnet: '10.11.1' },
@@ -132,10 +137,7 @@ export async function labUp(opts: LabOptions = {}): Promise<Lab> {
   ];
   for (const s of sides) {
     const ns = `${prefix}-${s.host}`;
-    await run('ip', ['netns', 'add', ns]);
-    isolateResolver(ns);
-    await sysctl(ns, 'net.ipv6.conf.all.disable_ipv6=1');
-    await sysctl(ns, 'net.ipv6.conf.default.disable_ipv6=1');
+    await createNs(ns);
     const q = ['numrxqueues', String(queues), 'numtxqueues', String(queues)];
     await run('ip', [
       'link',
@@ -155,7 +157,6 @@ export async function labUp(opts: LabOptions = {}): Promise<Lab> {
     ]);
     await offloadsOff(gwNs, s.iface);
     await offloadsOff(ns, 'eth0');
-    await nsRun(ns, 'ip', ['link', 'set', 'lo', 'up']);
     await nsRun(ns, 'ip', ['addr', 'add', `${s.subnet}.2/24`, 'dev', 'eth0']);
     await nsRun(ns, 'ip', ['link', 'set', 'eth0', 'up']);
     await nsRun(gwNs, 'ip', ['link', 'set', s.iface, 'up']);

@@ -559,3 +559,22 @@ describe('overlay: configuration changes', () => {
     await gw.svc.replaceConfig(config);
   });
 });
+
+describe('overlay: the subnet gateway', () => {
+  it('answers ping for the subnet gateway address', async () => {
+    const { icmp } = await import('../../src/pkt/build.js');
+    const data = Buffer.from('ping the router');
+    const req = ethernet(
+      { dst: ROUTER, src: ENI.a1.mac, type: 0x0800 },
+      ipv4({ src: ENI.a1.ip, dst: '10.1.1.1', proto: 1, id: 7 }, icmp({ type: 8, id: 9, seq: 1, data })),
+    );
+    const r = await gw.send('underlay', fromEni('a1', req));
+    expect(r.drops).toEqual({});
+    const v = sentTo(r.out, 'a1');
+    const reply = ethernet(
+      { dst: ENI.a1.mac, src: ROUTER, type: 0x0800 },
+      ipv4({ src: '10.1.1.1', dst: ENI.a1.ip, proto: 1, id: 7 }, icmp({ type: 0, id: 9, seq: 1, data })),
+    );
+    expect(v.innerFrame.equals(reply)).toBe(true);
+  });
+});

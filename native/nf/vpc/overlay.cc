@@ -195,6 +195,39 @@ void overlayArp(L3Ctx& c, Pkt& p, Pkt& in, uint32_t vpc, const Eni& src) {
   encapsulate(c, p, in, src, o.vnis[vpc]);
 }
 
+// An echo request to the subnet's gateway address: answered, so that a VM
+// (or its operator) can ping its router. True when it was one.
+bool gatewayEcho(L3Ctx& c, Pkt& p, Pkt& in, const Eni& src, uint32_t vpc) {
+  Ip4Hdr* ip = reinterpret_cast<Ip4Hdr*>(in.l3());
+  if (ip->proto != kIpProtoIcmp || (be16(ip->frag_off) & (kIp4FlagMf | kIp4FragOffsetMask))) return false;
+  const uint32_t len = be16(ip->total_len) - in.l3_len;
+  IcmpHdr* icmp = reinterpret_cast<IcmpHdr*>(in.l3() + in.l3_len);
+  if (len < sizeof(IcmpHdr) || icmp->type != kIcmpEchoRequest || icmp->code != 0) return false;
+  if (csum(icmp, len) != 0) {
+    c.w.drop(p, Drop::icmp_bad_checksum);
+    return true;
+  }
+  uint16_t old_tc, new_tc;
+  std::memcpy(&old_tc, icmp, 2);
+  new_tc = uint16_t((old_tc & 0xff00) | kIcmpEchoReply);  // type: the low byte (little-endian)
+  std::memcpy(icmp, &new_tc, 2);
+  icmp->csum = csumReplace16(icmp->csum, old_tc, new_tc);
+  const uint32_t a = ip->src;  // swapping the addresses leaves the IP checksum as it is
+  ip->src = ip->dst;
+  ip->dst = a;
+  uint16_t old_tp, new_tp;
+  std::memcpy(&old_tp, &ip->ttl, 2);
+  new_tp = uint16_t((old_tp & 0xff00) | 64);
+  std::memcpy(&ip->ttl, &new_tp, 2);
+  ip->csum = csumReplace16(ip->csum, old_tp, new_tp);
+  EthHdr* eth = reinterpret_cast<EthHdr*>(in.data);
+  macCopy(eth->dst, src.mac);
+  macCopy(eth->src, c.s.overlay.router_mac);
+  c.w.stats.event(Event::icmp_echo_reply_sent);
+  encapsulate(c, p, in, src, c.s.overlay.vnis[vpc]);
+  return true;
+}
+
 // The destination port for the ACLs: TCP and UDP first fragments only.
 bool l4DestPort(const Pkt& in, uint16_t* port) {
   const Ip4Hdr* ip = reinterpret_cast<const Ip4Hdr*>(in.l3());
@@ -258,6 +291,7 @@ void overlayInput(L3Ctx& c, Pkt& p) {
 
   // Addressed to the router: the source subnet's route table decides.
   const VpcSubnet& from = o.subnets[src->subnet];
+  if (idst == from.gateway && gatewayEcho(c, p, in, *src, vpc)) return;
   const OverlayTarget* t = &o.targets[o.route_tables[from.route_table].lookup(idst)];
   int64_t dst_index = -1;
   switch (t->kind) {
