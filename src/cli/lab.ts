@@ -4,7 +4,9 @@ import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { labDown, labGatewayConfig, labUp, SCENARIOS, type Scenario } from '../lab/topology.js';
+import { labDown, labGatewayConfig, labUp, SCENARIOS } from '../lab/topology.js';
+import { vpcLabUp } from '../lab/vpc.js';
+import { VPC_SCENARIO, vpcScenarioConfig } from '../lab/vpc-scenario.js';
 
 export async function labCommand(
   action: string | undefined,
@@ -20,24 +22,40 @@ export async function labCommand(
     for (const [name, what] of Object.entries(SCENARIOS)) console.log(`${name}\t${what}`);
     return;
   }
-  if (action !== 'up')
+  if (action !== 'up') {
     throw new Error('usage: nfvgw lab up|down|list [--scenario NAME] [--prefix P] [--queues N]');
-  const queues = opts.queues ?? 1;
-  const lab = await labUp({ prefix, scenario: (opts.scenario ?? 'l3') as Scenario, queues });
-  const workers = Array.from({ length: queues }, () => ({ pollMode: 'adaptive' as const }));
-  const config = labGatewayConfig(lab, { type: opts.type ?? 'af_xdp', workers });
+  }
+  const scenario = opts.scenario ?? 'l3';
+  if (!(scenario in SCENARIOS))
+    throw new Error(`unknown scenario ${scenario}: ${Object.keys(SCENARIOS).join(', ')}`);
   const out = opts.out ?? join(tmpdir(), `${prefix}-lab.yaml`);
-  writeFileSync(
-    out,
-    `# nfvgw configuration for the lab "${prefix}" (scenario ${lab.scenario})\n${stringify(config)}`,
-  );
-  console.log(`lab ${prefix} is up (scenario ${lab.scenario}, ${queues} queue(s) per link):`);
-  for (const p of lab.ports)
+  const header = `# nfvgw configuration for the lab "${prefix}" (scenario ${scenario})\n`;
+  const type = opts.type ?? 'af_xdp';
+
+  if (scenario === 'vpc') {
+    const lab = await vpcLabUp({ ...VPC_SCENARIO, prefix });
+    writeFileSync(out, header + stringify(vpcScenarioConfig(lab, { type })));
     console.log(
-      `  ${lab.gwNs}:${p.iface}  <->  ${p.peer.ns}:${p.peer.iface} ${p.peer.ip}/${p.peer.prefixLen} (via ${p.ip})`,
+      `lab ${prefix} is up (scenario vpc): gateway ${lab.gwNs}:${lab.gwIface} ${lab.gwIp} on underlay ${lab.ulNs}`,
     );
+    for (const [name, hv] of lab.hypervisors) console.log(`  hypervisor ${name}: ${hv.ns} ${hv.ip}`);
+    for (const vm of lab.vms.values())
+      console.log(`  VM ${vm.name}: ${vm.ns} ${vm.ip} (VNI ${vm.vni}, on ${vm.hv})`);
+  } else {
+    const queues = opts.queues ?? 1;
+    const lab = await labUp({ prefix, queues });
+    const workers = Array.from({ length: queues }, () => ({ pollMode: 'adaptive' as const }));
+    writeFileSync(out, header + stringify(labGatewayConfig(lab, { type, workers })));
+    console.log(`lab ${prefix} is up (scenario l3, ${queues} queue(s) per link):`);
+    for (const p of lab.ports) {
+      console.log(
+        `  ${lab.gwNs}:${p.iface}  <->  ${p.peer.ns}:${p.peer.iface} ${p.peer.ip}/${p.peer.prefixLen} (via ${p.ip})`,
+      );
+    }
+  }
+  const [from, to] = scenario === 'vpc' ? [`${prefix}-a1`, '10.1.2.10'] : [`${prefix}-h1`, '10.11.2.2'];
   console.log(`gateway configuration: ${out}`);
   console.log(`next:   nfvgw run --config ${out}`);
-  console.log(`        ip netns exec ${lab.hosts[0]!.ns} ping ${lab.hosts[1]!.ip}`);
+  console.log(`        ip netns exec ${from} ping ${to}`);
   console.log(`finally: nfvgw lab down${prefix === 'nfvgw' ? '' : ` --prefix ${prefix}`}`);
 }

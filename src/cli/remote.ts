@@ -44,6 +44,11 @@ export async function statusCommand(opts: { api?: string; json?: boolean }): Pro
   const drops = Object.entries(s.drops.byReason).map(([reason, packets]) => ({ reason, packets }));
   console.log(`drops: ${s.drops.total}`);
   if (drops.length) console.log(table(drops));
+  const events = Object.entries(s.events).map(([event, count]) => ({ event, count }));
+  if (events.length) {
+    console.log('');
+    console.log(table(events));
+  }
   for (const w of s.warnings) console.log(`warning: ${w}`);
 }
 

@@ -42,12 +42,12 @@ export interface Lab {
 
 export const SCENARIOS = {
   l3: 'two hosts on two subnets, the gateway routing between them',
+  vpc: 'VPCs on three hypervisors with kernel VXLAN VTEPs, the gateway as their hub (see vpc-scenario.ts)',
 } as const;
 export type Scenario = keyof typeof SCENARIOS;
 
 export interface LabOptions {
   prefix?: string;
-  scenario?: Scenario;
   /** Queues per veth (AF_XDP needs one per gateway worker). */
   queues?: number;
 }
@@ -120,10 +120,8 @@ export async function macOf(ns: string, iface: string): Promise<string> {
 
 export async function labUp(opts: LabOptions = {}): Promise<Lab> {
   const prefix = opts.prefix ?? 'nfvgw';
-  const scenario = opts.scenario ?? 'l3';
+  const scenario = 'l3';
   const queues = opts.queues ?? 1;
-  if (!(scenario in SCENARIOS))
-    throw new Error(`unknown scenario ${scenario}: ${Object.keys(SCENARIOS).join(', ')}`);
   await labDown(prefix);
 
   const gwNs = `${prefix}-gw`;

@@ -51,7 +51,20 @@ export const UNDERLAY_MTU = 1600;
 /** Plugs VM `vm` into its hypervisor's bridge for its VNI (used to build and to move VMs). */
 async function plugVm(lab: VpcLab, vm: VpcLabVm): Promise<void> {
   const hv = lab.hypervisors.get(vm.hv)!;
-  await run('ip', ['link', 'add', vm.name, 'netns', hv.ns, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', vm.ns]);
+  await run('ip', [
+    'link',
+    'add',
+    vm.name,
+    'netns',
+    hv.ns,
+    'type',
+    'veth',
+    'peer',
+    'name',
+    'eth0',
+    'netns',
+    vm.ns,
+  ]);
   await offloadsOff(hv.ns, vm.name);
   await offloadsOff(vm.ns, 'eth0');
   await nsRun(hv.ns, 'ip', ['link', 'set', vm.name, 'master', `br${vm.vni}`, 'up']);
@@ -70,8 +83,22 @@ async function ensureVni(lab: VpcLab, hvName: string, vni: number): Promise<void
   // from a MAC that is no ENI's, counted as spoofed.
   await nsRun(hv.ns, 'ip', ['link', 'add', `br${vni}`, 'type', 'bridge', 'mcast_snooping', '0']);
   await nsRun(hv.ns, 'ip', [
-    'link', 'add', `vx${vni}`, 'type', 'vxlan', 'id', String(vni), 'local', hv.ip, 'remote', lab.gwIp,
-    'dstport', '4789', 'nolearning', 'dev', 'eth0',
+    'link',
+    'add',
+    `vx${vni}`,
+    'type',
+    'vxlan',
+    'id',
+    String(vni),
+    'local',
+    hv.ip,
+    'remote',
+    lab.gwIp,
+    'dstport',
+    '4789',
+    'nolearning',
+    'dev',
+    'eth0',
   ]);
   await nsRun(hv.ns, 'ip', ['link', 'set', `vx${vni}`, 'mtu', '1500', 'master', `br${vni}`, 'up']);
   await offloadsOff(hv.ns, `vx${vni}`);
@@ -95,7 +122,20 @@ export async function vpcLabUp(spec: VpcLabSpec): Promise<VpcLab> {
   await nsRun(lab.ulNs, 'ip', ['link', 'add', 'br0', 'type', 'bridge']);
   await nsRun(lab.ulNs, 'ip', ['link', 'set', 'br0', 'mtu', String(UNDERLAY_MTU), 'up']);
   const plugUnderlay = async (ns: string, iface: string, port: string) => {
-    await run('ip', ['link', 'add', iface, 'netns', ns, 'type', 'veth', 'peer', 'name', port, 'netns', lab.ulNs]);
+    await run('ip', [
+      'link',
+      'add',
+      iface,
+      'netns',
+      ns,
+      'type',
+      'veth',
+      'peer',
+      'name',
+      port,
+      'netns',
+      lab.ulNs,
+    ]);
     await offloadsOff(ns, iface);
     await offloadsOff(lab.ulNs, port);
     await nsRun(ns, 'ip', ['link', 'set', iface, 'mtu', String(UNDERLAY_MTU)]);

@@ -35,6 +35,8 @@ export interface GatewayStatus {
   ports: PortStatus[];
   workers: { id: number; core: number | null; pollMode: string; hugePages: boolean; busyPercent: number }[];
   drops: { total: number; byReason: Record<string, number> };
+  /** Pipeline events that happened (ARP answers, VXLAN packets, ...), summed over workers. */
+  events: Record<string, number>;
   neighbors: { resolved: number; incomplete: number };
   routes: number;
   hugepagesInUse: number;
@@ -172,17 +174,16 @@ export class GatewayService {
 
   status(): GatewayStatus {
     const s = this.#dp.stats();
-    const reasons = loadAddon().dropReasons;
-    const byReason: Record<string, number> = {};
-    let total = 0;
-    for (const w of s.workers) {
-      w.drops.forEach((n, i) => {
-        if (!n) return;
-        const name = reasons[i]!.name;
-        byReason[name] = (byReason[name] ?? 0) + n;
-        total += n;
-      });
-    }
+    const addon = loadAddon();
+    const byReason = sumByName(
+      s.workers.map((w) => w.drops),
+      addon.dropReasons,
+    );
+    const events = sumByName(
+      s.workers.map((w) => w.events),
+      addon.events,
+    );
+    const total = Object.values(byReason).reduce((a, n) => a + n, 0);
     const ports = this.#info.ports.map((p, i): PortStatus => {
       const q = s.ports[i]!.queues;
       const sum = (k: 'rxPackets' | 'rxBytes' | 'txPackets' | 'txBytes') => q.reduce((a, x) => a + x[k], 0);
@@ -221,6 +222,7 @@ export class GatewayService {
         };
       }),
       drops: { total, byReason },
+      events,
       neighbors: { resolved: s.neighbors.resolved, incomplete: s.neighbors.incomplete },
       routes: s.routes,
       hugepagesInUse: Math.round(s.memory.hugeBytes / (2 << 20)),
@@ -261,6 +263,17 @@ export class GatewayService {
     this.#dp.close();
     this.#log.info('gateway stopped');
   }
+}
+
+/** Per-worker counter arrays summed by name, zeros left out. */
+function sumByName(perWorker: number[][], names: { name: string }[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const counts of perWorker) {
+    counts.forEach((n, i) => {
+      if (n) out[names[i]!.name] = (out[names[i]!.name] ?? 0) + n;
+    });
+  }
+  return out;
 }
 
 function staticChanges(cur: Config, next: Config): { path: string; message: string }[] {
