@@ -1,8 +1,8 @@
-// The receiving end of the end-to-end benchmark: counts and drops the
-// benchmark's UDP datagrams (destination port 9, "discard") at the XDP hook
-// of the receiving host, so that counting costs the same, and as little as
-// possible, whether nfvgw or the Linux kernel forwarded them. Everything
-// else (ARP above all) passes to the host's stack.
+// The receiving end of the end-to-end benchmarks: counts and drops the
+// benchmark's UDP datagrams (destination port 9, "discard", or 4789, VXLAN)
+// at the XDP hook of the receiving host, so that counting costs the same,
+// and as little as possible, whether nfvgw or the Linux kernel forwarded
+// them. Everything else (ARP above all) passes to the host's stack.
 // The libbpf headers need the kernel types first: keep this order.
 // clang-format off
 #include <linux/bpf.h>

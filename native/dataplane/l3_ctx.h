@@ -17,8 +17,15 @@ struct L3Ctx {
   NeighborTable& neigh;
   IcmpLimiter& icmp;
   NeighborWait& wait;
-  // Counted per burst and added to the worker's counter once, not per packet.
-  uint32_t forwarded = 0;
+  // Events are counted per burst here and added to the worker's counters
+  // once (flush()), not per packet.
+  uint32_t events[kEventCount] = {};
+
+  void event(Event e) { ++events[uint32_t(e)]; }
+  void flush() {
+    for (uint32_t i = 0; i < kEventCount; ++i)
+      if (events[i]) w.stats.events[i].add(events[i]);
+  }
 };
 
 }  // namespace nfvgw

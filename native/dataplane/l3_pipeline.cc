@@ -60,23 +60,26 @@ void L3Pipeline::process(WorkerCtx& w, Pkt* pkts, uint32_t n) {
   for (uint32_t i = 0; i < n; ++i) hop[i] = next[i] == kIp4 ? s.routes.lookupIndex(dst[i]) : 0;
 
   const std::vector<NextHop>& hops = s.routes.nexthops();
+  Pkt* overlay[kMaxBurst];
+  uint32_t overlay_n = 0;
   for (uint32_t i = 0; i < n; ++i) {
     if (next[i] == kIp4) {
       ip4Forward(c, pkts[i], dst[i], hops[hop[i]]);
     } else if (next[i] == kOverlay) {
-      overlayInput(c, pkts[i]);
+      overlay[overlay_n++] = &pkts[i];
     } else if (next[i] == kArp) {
       arpInput(c, pkts[i]);
     }
   }
-  if (c.forwarded) w.stats.event(Event::ip4_forwarded, c.forwarded);
+  if (overlay_n) overlayInput(c, overlay, overlay_n);
+  c.flush();
 }
 
 void L3Pipeline::end(WorkerCtx& w) {
   if (!wait_.empty()) {
     L3Ctx c{w, *snap_, *neigh_, icmp_, wait_};
     neighborWaitService(c);
-    if (c.forwarded) w.stats.event(Event::ip4_forwarded, c.forwarded);
+    c.flush();
   }
   snap_ = nullptr;
 }

@@ -1,6 +1,8 @@
 // Building a snapshot from its spec; see snapshot.h.
 #include "dataplane/snapshot.h"
 
+#include <algorithm>
+
 #include "core/error.h"
 #include "nf/arp/neighbor_table.h"
 #include "pkt/pkt.h"
@@ -48,9 +50,16 @@ std::unique_ptr<Snapshot> buildSnapshot(SnapshotSpec spec, const std::vector<Por
     }
   }
   s->routes.build(std::move(spec.nexthops), spec.routes, ports.size());
-  if (spec.overlay)
+  if (spec.overlay) {
+    std::vector<UnderlayPort> underlay_ports;
+    for (const PortL3& p : s->ports) {
+      UnderlayPort u{{}, p.vlan, p.mtu};
+      std::copy(p.mac, p.mac + 6, u.mac);
+      underlay_ports.push_back(u);
+    }
     s->overlay =
-        OverlayTables::build(std::move(*spec.overlay), ports.size(), s->routes, s->static_neighbors, neighbors);
+        OverlayTables::build(std::move(*spec.overlay), underlay_ports, s->routes, s->static_neighbors, neighbors);
+  }
   s->neighbor = spec.neighbor;
   s->icmp = spec.icmp;
   return s;

@@ -42,7 +42,7 @@ __attribute__((always_inline)) inline void transmit(L3Ctx& c, Pkt& p, const Next
   const uint32_t next = via ? nh.gateway : dst;
   if (via ? nextHopLookup(c, nh, mac, &why) : neighborLookup(c, nh.port, next, mac, &why)) {
     sendTo(c, p, nh.port, mac);
-    c.forwarded += forwarded;
+    if (forwarded) c.event(Event::ip4_forwarded);
     return;
   }
   holdOrDrop(c, p, nh, next, forwarded, why);
@@ -108,7 +108,7 @@ void neighborWaitService(L3Ctx& c) {
     uint8_t mac[6];
     if (neighborKnown(c, e.port, e.ip, mac)) {
       sendTo(c, e.pkt, e.port, mac);
-      c.forwarded += e.forwarded;
+      if (e.forwarded) c.event(Event::ip4_forwarded);
       return true;
     }
     if (int64_t(c.w.now_ns - e.deadline_ns) >= 0) {

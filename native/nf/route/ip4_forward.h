@@ -32,7 +32,7 @@ inline void ip4Transmit(L3Ctx& c, Pkt& p, const NextHop& nh, uint32_t dst) {
     const PortL3& out = c.s.ports[nh.port];
     writeEthernet(p, mac, out.mac, out.vlan, kEthP_Ip4);
     c.w.send(p, nh.port);
-    c.forwarded++;
+    c.event(Event::ip4_forwarded);
     return;
   }
   ip4TransmitSlow(c, p, nh, dst);

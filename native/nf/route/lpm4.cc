@@ -92,7 +92,9 @@ struct Lpm4::Builder {
 };
 
 void Lpm4::build(const std::vector<Route>& routes, uint32_t default_value) {
-  dp_bits_ = routes.size() > 4096 ? 16 : 8;
+  // A table of a handful of routes (a small VPC) keeps to a 1 KiB top level;
+  // a larger one takes 256 KiB and saves a level on every lookup.
+  dp_bits_ = routes.size() > 64 ? 16 : 8;
   dp_shift_ = 32 - dp_bits_;
   dp_.assign(size_t(1) << dp_bits_, 0);
   nodes_.clear();

@@ -33,7 +33,7 @@ class Lpm4 {
   // route covers look up `default_value`.
   void build(const std::vector<Route>& routes, uint32_t default_value);
 
-  uint32_t lookup(uint32_t addr) const {
+  __attribute__((always_inline)) uint32_t lookup(uint32_t addr) const {
     uint32_t e = dp_[addr >> dp_shift_];
     if (e & kLeaf) return e & ~kLeaf;
     const Node* n = &nodes_[e];

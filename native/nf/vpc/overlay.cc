@@ -24,8 +24,6 @@ namespace nfvgw {
 
 namespace {
 
-constexpr uint8_t kOuterTtl = 64;
-
 // The inner frame of a VXLAN packet as a descriptor of its own (same buffer).
 Pkt innerView(const Pkt& p, uint8_t* inner, uint32_t len) {
   Pkt in = p;
@@ -40,32 +38,38 @@ Pkt innerView(const Pkt& p, uint8_t* inner, uint32_t len) {
 }
 
 // The outer UDP source port, from the inner flow (RFC 7348 section 5: the
-// entropy receivers spread flows with), in 49152-65535.
+// entropy receivers spread flows with), in 49152-65535: addresses, protocol
+// and, for TCP and UDP, ports (`ports` as stored, 0 for other protocols),
+// mixed by one multiplication.
+uint16_t entropyPort(uint32_t src, uint32_t dst, uint8_t proto, uint32_t ports) {
+  uint64_t h = ((uint64_t(src) << 32) | dst) ^ proto;
+  h += uint64_t(ports) << 17;
+  h *= 0x9e3779b97f4a7c15ull;
+  return uint16_t(49152 + ((h ^ (h >> 32)) >> 18 & 16383));
+}
+
+// The same for any inner frame the gateway sends (replies, ICMP errors).
 uint16_t flowPort(const Pkt& in) {
   const uint8_t* d = in.data;
-  uint64_t h = 0;
   uint16_t type;
   std::memcpy(&type, d + 12, 2);
   if (be16(type) == kEthP_Ip4 && in.len >= sizeof(EthHdr) + sizeof(Ip4Hdr)) {
     const Ip4Hdr* ip = reinterpret_cast<const Ip4Hdr*>(d + sizeof(EthHdr));
-    h = ((uint64_t(ip->src) << 32) | ip->dst) ^ (uint64_t(ip->proto) << 56);
     const uint32_t ihl = ip->headerLen();
+    uint32_t ports = 0;
     if ((ip->proto == kIpProtoTcp || ip->proto == kIpProtoUdp) && !(be16(ip->frag_off) & kIp4FragOffsetMask) &&
-        in.len >= sizeof(EthHdr) + ihl + 4) {
-      uint32_t ports;
+        in.len >= sizeof(EthHdr) + ihl + 4)
       std::memcpy(&ports, d + sizeof(EthHdr) + ihl, 4);
-      h ^= uint64_t(ports) * 0x9e3779b97f4a7c15ull;
-    }
-  } else {
-    uint64_t a = 0, b = 0;
-    std::memcpy(&a, d, 6);
-    std::memcpy(&b, d + 6, 6);
-    h = a ^ (b << 7);
+    return entropyPort(ip->src, ip->dst, ip->proto, ports);
   }
-  return uint16_t(49152 + (hash64(h) & 16383));
+  uint32_t a, b;
+  std::memcpy(&a, d + 2, 4);
+  std::memcpy(&b, d + 8, 4);
+  return entropyPort(a, b, 0, 0);
 }
 
-bool underlayKnown(const L3Ctx& c, const UnderlayAdj& adj, uint8_t* mac) {
+// The underlay MAC address towards `adj`, when known.
+__attribute__((always_inline)) inline bool underlayKnown(const L3Ctx& c, const UnderlayAdj& adj, uint8_t* mac) {
   if (adj.has_static_mac) {
     std::memcpy(mac, adj.static_mac, 6);
     return true;
@@ -81,49 +85,58 @@ bool underlayKnown(const L3Ctx& c, const UnderlayAdj& adj, uint8_t* mac) {
   return false;
 }
 
-// Writes the outer headers in front of the inner frame `in` (in p's
-// buffer) and sends p to `dst`'s VTEP with `vni`. Consumes p.
-void encapsulate(L3Ctx& c, Pkt& p, const Pkt& in, const Eni& dst, uint32_t vni) {
-  const OverlayTables& o = c.s.overlay;
-  if (!dst.vtep) return c.w.drop(p, Drop::overlay_eni_detached);
-  const UnderlayAdj& adj = o.underlay[dst.underlay];
-  if (!adj.routable) return c.w.drop(p, Drop::ip4_no_route);
-  uint8_t* inner = in.data;
-  const uint32_t outer_len = kVxlanOuterL3 + in.len;
-  VxlanHdr* vx = reinterpret_cast<VxlanHdr*>(inner - sizeof(VxlanHdr));
-  UdpHdr* udp = reinterpret_cast<UdpHdr*>(inner - sizeof(VxlanHdr) - sizeof(UdpHdr));
-  Ip4Hdr* ip = reinterpret_cast<Ip4Hdr*>(inner - kVxlanOuterL3);
-  vxlanWrite(vx, vni);
-  udp->sport = be16(flowPort(in));
-  udp->dport = be16(o.udp_port);
-  udp->len = be16(uint16_t(in.len + sizeof(UdpHdr) + sizeof(VxlanHdr)));
-  udp->csum = 0;  // allowed for VXLAN over IPv4 (RFC 7348 section 5)
-  ip->ver_ihl = 0x45;
-  ip->tos = 0;
-  ip->total_len = be16(uint16_t(outer_len));
-  ip->id = 0;
-  ip->frag_off = be16(kIp4FlagDf);  // never fragmented: oversize frames were refused before
-  ip->ttl = kOuterTtl;
-  ip->proto = kIpProtoUdp;
-  ip->csum = 0;
-  ip->src = be32(o.vtep_ip);
-  ip->dst = be32(dst.vtep);
-  ip->csum = ip4HeaderCsum(ip, sizeof(Ip4Hdr));
-  uint8_t* start = reinterpret_cast<uint8_t*>(ip) - sizeof(EthHdr);
+// Writes the outer IPv4, UDP and VXLAN headers towards `adj` in front of
+// the inner frame (`inner`, `inner_len` bytes, in p's buffer) and makes p
+// that IPv4 packet, with room for an Ethernet header in front.
+__attribute__((always_inline)) inline void writeOuter(Pkt& p, uint8_t* inner, uint32_t inner_len,
+                                                      const UnderlayAdj& adj, uint32_t vni, uint16_t sport) {
+  uint8_t* l3 = inner - kVxlanOuterL3;
+  std::memcpy(l3, adj.outer, kVxlanOuterL3);
+  Ip4Hdr* ip = reinterpret_cast<Ip4Hdr*>(l3);
+  UdpHdr* udp = reinterpret_cast<UdpHdr*>(l3 + sizeof(Ip4Hdr));
+  const uint16_t total = be16(uint16_t(kVxlanOuterL3 + inner_len));
+  ip->total_len = total;
+  ip->csum = csumFold(adj.csum_partial + total);
+  udp->sport = be16(sport);
+  udp->len = be16(uint16_t(inner_len + sizeof(UdpHdr) + sizeof(VxlanHdr)));
+  const uint32_t vni_word = be32(vni << 8);  // the VNI and the reserved byte after it
+  std::memcpy(l3 + sizeof(Ip4Hdr) + sizeof(UdpHdr) + 4, &vni_word, 4);
+  uint8_t* start = l3 - sizeof(EthHdr);
   p.addr = uint64_t(int64_t(p.addr) + (start - p.data));
   p.data = start;
   p.l2_len = sizeof(EthHdr);
   p.l3_len = sizeof(Ip4Hdr);
-  p.len = sizeof(EthHdr) + outer_len;
-  c.w.stats.event(Event::vxlan_encapsulated);
-  uint8_t mac[6];
-  if (underlayKnown(c, adj, mac)) {
-    const PortL3& out = c.s.ports[adj.port];
-    writeEthernet(p, mac, out.mac, out.vlan, kEthP_Ip4);
-    c.w.send(p, adj.port);
-    return;
+  p.len = sizeof(EthHdr) + kVxlanOuterL3 + inner_len;
+}
+
+// Sends an encapsulated p (writeOuter) on the underlay: to `mac` when it is
+// known (`resolved`), else through ARP resolution and its hold queue.
+__attribute__((always_inline)) inline void sendUnderlay(L3Ctx& c, Pkt& p, const UnderlayAdj& adj, bool resolved,
+                                                        const uint8_t* mac) {
+  c.event(Event::vxlan_encapsulated);
+  if (!resolved) return ip4Output(c, p);
+  if (adj.vlan) {
+    writeEthernet(p, mac, adj.port_mac, adj.vlan, kEthP_Ip4);
+  } else {
+    std::memcpy(p.data, mac, 6);
+    std::memcpy(p.data + 6, adj.port_mac, 6);
+    const uint16_t type = be16(kEthP_Ip4);
+    std::memcpy(p.data + 12, &type, 2);
   }
-  ip4Output(c, p);  // resolves the underlay next hop (ARP), or waits for it
+  c.w.send(p, adj.port);
+}
+
+// Encapsulates the inner frame `in` (in p's buffer) towards `dst`'s VTEP
+// with `vni` and sends it: the path of what the gateway itself answers.
+// Consumes p.
+void encapsulate(L3Ctx& c, Pkt& p, const Pkt& in, const Eni& dst, uint32_t vni) {
+  if (!dst.vtep) return c.w.drop(p, Drop::overlay_eni_detached);
+  const UnderlayAdj& adj = c.s.overlay.underlay[dst.underlay];
+  if (!adj.routable) return c.w.drop(p, Drop::ip4_no_route);
+  uint8_t mac[6];
+  const bool resolved = underlayKnown(c, adj, mac);
+  writeOuter(p, in.data, in.len, adj, vni, flowPort(in));
+  sendUnderlay(c, p, adj, resolved, mac);
 }
 
 // An ICMP error about the inner packet `in`, from the gateway of the source
@@ -140,22 +153,18 @@ void overlayIcmpError(L3Ctx& c, const Pkt& in, const Eni& src, uint8_t type, uin
   eth->type = be16(kEthP_Ip4);
   uint32_t l3 = icmpWriteError(inner + sizeof(EthHdr), in, o.subnets[src.subnet].gateway, type, code, mtu);
   Pkt qi = innerView(q, inner, sizeof(EthHdr) + l3);
-  c.w.stats.event(Event::overlay_icmp_error_sent);
+  c.event(Event::overlay_icmp_error_sent);
   encapsulate(c, q, qi, src, o.vnis[src.vpc]);
 }
 
-// False (and p dropped) when the inner frame, encapsulated, would not fit
-// the underlay MTU towards `dst`.
-bool fitsUnderlay(L3Ctx& c, Pkt& p, const Pkt& in, const Eni& src, const Eni& dst) {
-  const OverlayTables& o = c.s.overlay;
-  if (!dst.vtep) return true;  // encapsulate() drops it as detached
-  const uint32_t mtu = c.s.ports[o.underlay[dst.underlay].port].mtu;
-  if (kVxlanOuterL3 + in.len <= mtu) return true;
+// Drops p, whose inner frame `in`, encapsulated, would not fit the
+// underlay MTU, with an ICMP fragmentation-needed to its source when it
+// says DF.
+__attribute__((noinline)) void dropOversize(L3Ctx& c, Pkt& p, const Pkt& in, const Eni& src, uint32_t mtu) {
   const Ip4Hdr* ip = reinterpret_cast<const Ip4Hdr*>(in.l3());
-  if (in.l3_len && (be16(ip->frag_off) & kIp4FlagDf))
+  if (be16(ip->frag_off) & kIp4FlagDf)
     overlayIcmpError(c, in, src, kIcmpDestUnreach, kIcmpCodeFragNeeded, uint16_t(mtu - kVxlanOverhead));
   c.w.drop(p, Drop::overlay_mtu_exceeded);
-  return false;
 }
 
 uint32_t indexOf(const OverlayTables& o, const Eni& e) { return uint32_t(&e - o.enis.data()); }
@@ -191,7 +200,7 @@ void overlayArp(L3Ctx& c, Pkt& p, Pkt& in, uint32_t vpc, const Eni& src) {
   macCopy(eth->dst, src.mac);
   macCopy(eth->src, answer);
   in.len = sizeof(EthHdr) + sizeof(ArpHdr);
-  c.w.stats.event(Event::overlay_arp_reply_sent);
+  c.event(Event::overlay_arp_reply_sent);
   encapsulate(c, p, in, src, o.vnis[vpc]);
 }
 
@@ -223,133 +232,240 @@ bool gatewayEcho(L3Ctx& c, Pkt& p, Pkt& in, const Eni& src, uint32_t vpc) {
   EthHdr* eth = reinterpret_cast<EthHdr*>(in.data);
   macCopy(eth->dst, src.mac);
   macCopy(eth->src, c.s.overlay.router_mac);
-  c.w.stats.event(Event::icmp_echo_reply_sent);
+  c.event(Event::icmp_echo_reply_sent);
   encapsulate(c, p, in, src, c.s.overlay.vnis[vpc]);
   return true;
 }
 
-// The destination port for the ACLs: TCP and UDP first fragments only.
-bool l4DestPort(const Pkt& in, uint16_t* port) {
+// What the stages below know of one packet of the burst.
+struct Work {
+  Pkt* p;  // the VXLAN packet
+  Pkt in;  // its inner frame
+  const Eni* src;
+  const Eni* dst;         // where it goes; null once it has been dropped
+  const VpcSubnet* from;  // routed: the source subnet
+  uint32_t vpc;
+  uint32_t vtep;        // the outer source: the sending hypervisor
+  uint32_t isrc, idst;  // inner addresses, host order
+  uint32_t ports;       // TCP and UDP ports as stored, else 0
+  uint32_t target;      // routed: the route table's answer
+  uint8_t proto;
+  bool has_ports;
+  bool routed;  // to the router MAC (else switched)
+};
+
+// Stage 1: the outer headers, the VNI and the inner frame. False when p is
+// done with (dropped, or an ARP request answered).
+__attribute__((always_inline)) inline bool decapsulate(L3Ctx& c, Pkt& p, Work& w) {
+  const OverlayTables& o = c.s.overlay;
+  const Ip4Hdr* oip = reinterpret_cast<const Ip4Hdr*>(p.l3());
+  auto drop = [&](Drop why) {
+    c.w.drop(p, why);
+    return false;
+  };
+  if (be16(oip->frag_off) & (kIp4FlagMf | kIp4FragOffsetMask)) return drop(Drop::vxlan_fragmented);
+  const uint32_t l4_len = be16(oip->total_len) - p.l3_len;
+  uint8_t* l4 = p.l3() + p.l3_len;
+  constexpr uint32_t kMin = sizeof(UdpHdr) + sizeof(VxlanHdr) + sizeof(EthHdr);
+  if (l4_len < kMin) return drop(Drop::vxlan_truncated);
+  const uint32_t udp_len = be16(reinterpret_cast<const UdpHdr*>(l4)->len);
+  if (udp_len < kMin || udp_len > l4_len) return drop(Drop::vxlan_truncated);
+  const VxlanHdr* vx = reinterpret_cast<const VxlanHdr*>(l4 + sizeof(UdpHdr));
+  if (!(vx->flags & kVxlanFlagI)) return drop(Drop::vxlan_bad_flags);
+  const uint32_t* vpc = o.vpcByVni(vxlanVni(vx));
+  if (!vpc) return drop(Drop::vxlan_unknown_vni);
+  w.vpc = *vpc;
+  w.vtep = be32(oip->src);
+  c.event(Event::vxlan_decapsulated);
+
+  Pkt& in = w.in;
+  in = innerView(p, l4 + sizeof(UdpHdr) + sizeof(VxlanHdr), udp_len - sizeof(UdpHdr) - sizeof(VxlanHdr));
+  const EthHdr* eth = reinterpret_cast<const EthHdr*>(in.data);
+  const uint16_t type = be16(eth->type);
+  if (type == kEthP_Ip4) {
+    if (int v = parseIp4(in); v < 0) return drop(verdictDrop(v));
+    return true;
+  }
+  if (type == kEthP_Vlan) return drop(Drop::overlay_inner_vlan);
+  if (type != kEthP_Arp) return drop(Drop::unknown_ethertype);
+  // ARP: the MAC finds the ENI (anti-spoofing as below).
+  const Eni* src = o.eniByMac(w.vpc, eth->src);
+  if (!src || src->vtep != w.vtep) return drop(Drop::overlay_spoofed);
+  overlayArp(c, p, in, w.vpc, *src);
+  return false;
+}
+
+// Stage 2: anti-spoofing, then the destination when the frame is switched.
+// The frame must come from a known ENI (VNI and MAC), through the
+// hypervisor it is attached to, from one of its own addresses: the address
+// finds the ENI (one lookup), the MAC and VTEP must then be that ENI's.
+// False when p is done with (dropped, or an echo to the gateway answered).
+__attribute__((always_inline)) inline bool checkSource(L3Ctx& c, Pkt& p, Work& w) {
+  const OverlayTables& o = c.s.overlay;
+  auto drop = [&](Drop why) {
+    c.w.drop(p, why);
+    return false;
+  };
+  Pkt& in = w.in;
+  const EthHdr* eth = reinterpret_cast<const EthHdr*>(in.data);
   const Ip4Hdr* ip = reinterpret_cast<const Ip4Hdr*>(in.l3());
-  if (ip->proto != kIpProtoTcp && ip->proto != kIpProtoUdp) return false;
-  if (be16(ip->frag_off) & kIp4FragOffsetMask) return false;
-  if (be16(ip->total_len) < in.l3_len + 4u) return false;
-  uint16_t d;
-  std::memcpy(&d, in.l3() + in.l3_len + 2, 2);
-  *port = be16(d);
+  w.isrc = be32(ip->src);
+  w.idst = be32(ip->dst);
+  w.proto = ip->proto;
+  const int64_t src_index = o.eniByIp(w.vpc, w.isrc);
+  if (src_index < 0) return drop(Drop::overlay_spoofed);
+  const Eni& src = o.enis[src_index];
+  if (src.vtep != w.vtep || !macEqual(src.mac, eth->src)) return drop(Drop::overlay_spoofed);
+  if (ip4IsMartian(w.idst)) return drop(Drop::ip4_martian_destination);
+  w.src = &src;
+
+  // TCP and UDP ports (first fragments): for the ACLs and the flow hash.
+  w.ports = 0;
+  w.has_ports = (w.proto == kIpProtoTcp || w.proto == kIpProtoUdp) && !(be16(ip->frag_off) & kIp4FragOffsetMask) &&
+                be16(ip->total_len) >= in.l3_len + 4u;
+  if (w.has_ports) std::memcpy(&w.ports, in.l3() + in.l3_len, 4);
+
+  // Addressed to another ENI's MAC: switched within the subnet, untouched.
+  // Addressed to the router: routed by the source subnet's table (stage 3).
+  w.routed = macEqual(eth->dst, o.router_mac);
+  if (!w.routed) {
+    if (macIsMulticast(eth->dst)) return drop(Drop::overlay_broadcast);
+    w.dst = o.eniByMac(w.vpc, eth->dst);
+    if (!w.dst || w.dst->subnet != src.subnet) return drop(Drop::overlay_unknown_destination);
+    return true;
+  }
+  w.from = &o.subnets[src.subnet];
+  if (w.idst == w.from->gateway && gatewayEcho(c, p, in, src, w.vpc)) return false;
   return true;
+}
+
+// Stage 4: the destination ENI of a routed packet from its route target;
+// null (p dropped, maybe with an ICMP error to the source) when there is none.
+__attribute__((always_inline)) inline const Eni* resolve(L3Ctx& c, const Work& w) {
+  const OverlayTables& o = c.s.overlay;
+  Pkt& p = *w.p;
+  const OverlayTarget* t = &o.targets[w.target];
+  int64_t dst = -1;
+  switch (t->kind) {
+    case OverlayKind::kLocal:
+    case OverlayKind::kPeering:
+      dst = o.eniByIp(t->vpc, w.idst);
+      break;
+    case OverlayKind::kTransit:
+      t = &o.targets[o.transit_tables[t->tgw].lookup(w.idst)];
+      if (t->kind == OverlayKind::kAttachment) {
+        dst = o.eniByIp(t->vpc, w.idst);
+        break;
+      }
+      if (t->kind == OverlayKind::kBlackhole) {
+        c.w.drop(p, Drop::overlay_blackhole);
+        return nullptr;
+      }
+      overlayIcmpError(c, w.in, *w.src, kIcmpDestUnreach, kIcmpCodeNetUnreach, 0);
+      c.w.drop(p, Drop::overlay_no_route);
+      return nullptr;
+    case OverlayKind::kEni:
+      dst = t->eni;
+      break;
+    case OverlayKind::kBlackhole:
+      c.w.drop(p, Drop::overlay_blackhole);
+      return nullptr;
+    case OverlayKind::kNone:
+    case OverlayKind::kAttachment:
+      overlayIcmpError(c, w.in, *w.src, kIcmpDestUnreach, kIcmpCodeNetUnreach, 0);
+      c.w.drop(p, Drop::overlay_no_route);
+      return nullptr;
+  }
+  if (dst < 0) {
+    overlayIcmpError(c, w.in, *w.src, kIcmpDestUnreach, kIcmpCodeHostUnreach, 0);
+    c.w.drop(p, Drop::overlay_no_eni);
+    return nullptr;
+  }
+  return &o.enis[dst];
+}
+
+// Stage 5: the network ACLs where a routed packet crosses a subnet boundary
+// (the one it leaves, outbound, then the one it enters, inbound) and its
+// TTL; then the destination's hypervisor on the underlay. Everything is
+// decided before the headers are written: a write through a byte pointer
+// may alias anything, and a table read after it would be a reload.
+__attribute__((always_inline)) inline void deliver(L3Ctx& c, Work& w) {
+  const OverlayTables& o = c.s.overlay;
+  Pkt& p = *w.p;
+  Pkt& in = w.in;
+  const Eni& src = *w.src;
+  const Eni& dst = *w.dst;
+  Ip4Hdr* ip = reinterpret_cast<Ip4Hdr*>(in.l3());
+  if (w.routed) {
+    if (dst.subnet != src.subnet) {
+      const uint32_t dport = w.has_ports ? be16(uint16_t(w.ports >> 16)) : kAclNoPort;
+      if (w.from->acl >= 0 && !aclAllows(o.acls[w.from->acl].outbound, w.proto, dport, w.idst))
+        return c.w.drop(p, Drop::acl_outbound_denied);
+      const VpcSubnet& to = o.subnets[dst.subnet];
+      if (to.acl >= 0 && !aclAllows(o.acls[to.acl].inbound, w.proto, dport, w.isrc))
+        return c.w.drop(p, Drop::acl_inbound_denied);
+    }
+    if (ip->ttl <= 1) {
+      overlayIcmpError(c, in, src, kIcmpTimeExceeded, kIcmpCodeTtlExceeded, 0);
+      return c.w.drop(p, Drop::ip4_ttl_expired);
+    }
+  }
+  if (!dst.vtep) return c.w.drop(p, Drop::overlay_eni_detached);
+  const UnderlayAdj& adj = o.underlay[dst.underlay];
+  if (!adj.routable) return c.w.drop(p, Drop::ip4_no_route);
+  if (kVxlanOuterL3 + in.len > adj.mtu) return dropOversize(c, p, in, src, adj.mtu);
+  uint8_t mac[6];
+  const bool resolved = underlayKnown(c, adj, mac);
+  const uint32_t vni = o.vnis[dst.vpc];
+  const uint16_t sport = entropyPort(be32(w.isrc), be32(w.idst), w.proto, w.ports);
+
+  if (w.routed) {
+    static_assert(std::endian::native == std::endian::little);
+    uint16_t old_tp;
+    std::memcpy(&old_tp, &ip->ttl, 2);
+    const uint16_t new_tp = uint16_t(old_tp - 1);  // TTL is the low byte; > 1 here
+    std::memcpy(&ip->ttl, &new_tp, 2);
+    ip->csum = csumReplace16(ip->csum, old_tp, new_tp);
+    EthHdr* eth = reinterpret_cast<EthHdr*>(in.data);
+    macCopy(eth->dst, dst.mac);
+    macCopy(eth->src, o.router_mac);
+  }
+  c.event(w.routed ? Event::overlay_routed : Event::overlay_switched);
+  writeOuter(p, in.data, in.len, adj, vni, sport);
+  sendUnderlay(c, p, adj, resolved, mac);
 }
 
 }  // namespace
 
-void overlayInput(L3Ctx& c, Pkt& p) {
+// In stages over the burst, as the router's pipeline: the per-packet work
+// is a long chain of dependent table reads (VNI, ENI, route, ENI, ACLs,
+// adjacency), and a stage's reads for several packets overlap where one
+// packet's chain would wait on each.
+void overlayInput(L3Ctx& c, Pkt* const* pkts, uint32_t n) {
   const OverlayTables& o = c.s.overlay;
-  const Ip4Hdr* oip = reinterpret_cast<const Ip4Hdr*>(p.l3());
-  if (be16(oip->frag_off) & (kIp4FlagMf | kIp4FragOffsetMask)) return c.w.drop(p, Drop::vxlan_fragmented);
-  const uint32_t l4_len = be16(oip->total_len) - p.l3_len;
-  uint8_t* l4 = p.l3() + p.l3_len;
-  constexpr uint32_t kMin = sizeof(UdpHdr) + sizeof(VxlanHdr) + sizeof(EthHdr);
-  if (l4_len < kMin) return c.w.drop(p, Drop::vxlan_truncated);
-  const uint32_t udp_len = be16(reinterpret_cast<const UdpHdr*>(l4)->len);
-  if (udp_len < kMin || udp_len > l4_len) return c.w.drop(p, Drop::vxlan_truncated);
-  const VxlanHdr* vx = reinterpret_cast<const VxlanHdr*>(l4 + sizeof(UdpHdr));
-  if (!(vx->flags & kVxlanFlagI)) return c.w.drop(p, Drop::vxlan_bad_flags);
-  const uint32_t* vpc_index = o.vpcByVni(vxlanVni(vx));
-  if (!vpc_index) return c.w.drop(p, Drop::vxlan_unknown_vni);
-  const uint32_t vpc = *vpc_index;
-  c.w.stats.event(Event::vxlan_decapsulated);
-
-  Pkt in = innerView(p, l4 + sizeof(UdpHdr) + sizeof(VxlanHdr), udp_len - sizeof(UdpHdr) - sizeof(VxlanHdr));
-  EthHdr* eth = reinterpret_cast<EthHdr*>(in.data);
-  const uint16_t type = be16(eth->type);
-  if (type == kEthP_Vlan) return c.w.drop(p, Drop::overlay_inner_vlan);
-
-  // Anti-spoofing, first half: the frame comes from a known ENI, through the
-  // hypervisor it is attached to.
-  const Eni* src = o.eniByMac(vpc, eth->src);
-  if (!src || src->vtep != be32(oip->src)) return c.w.drop(p, Drop::overlay_spoofed);
-  if (type == kEthP_Arp) return overlayArp(c, p, in, vpc, *src);
-  if (type != kEthP_Ip4) return c.w.drop(p, Drop::unknown_ethertype);
-  if (int v = parseIp4(in); v < 0) return c.w.drop(p, verdictDrop(v));
-
-  Ip4Hdr* ip = reinterpret_cast<Ip4Hdr*>(in.l3());
-  const uint32_t isrc = be32(ip->src);
-  const uint32_t idst = be32(ip->dst);
-  // Second half: from one of the ENI's own addresses.
-  if (o.eniByIp(vpc, isrc) != int64_t(indexOf(o, *src))) return c.w.drop(p, Drop::overlay_spoofed);
-  if (ip4IsMartian(idst)) return c.w.drop(p, Drop::ip4_martian_destination);
-
-  // Addressed to another ENI's MAC: switched within the subnet, untouched.
-  if (!macEqual(eth->dst, o.router_mac)) {
-    if (macIsMulticast(eth->dst)) return c.w.drop(p, Drop::overlay_broadcast);
-    const Eni* dst = o.eniByMac(vpc, eth->dst);
-    if (!dst || dst->subnet != src->subnet) return c.w.drop(p, Drop::overlay_unknown_destination);
-    if (!fitsUnderlay(c, p, in, *src, *dst)) return;
-    c.w.stats.event(Event::overlay_switched);
-    return encapsulate(c, p, in, *dst, o.vnis[vpc]);
+  Work work[kMaxBurst];
+  uint8_t live[kMaxBurst];  // the packets still on their way, by index in work
+  uint32_t m = 0;
+  for (uint32_t i = 0; i < n; ++i) {
+    work[i].p = pkts[i];
+    if (decapsulate(c, *pkts[i], work[i])) live[m++] = uint8_t(i);
   }
-
-  // Addressed to the router: the source subnet's route table decides.
-  const VpcSubnet& from = o.subnets[src->subnet];
-  if (idst == from.gateway && gatewayEcho(c, p, in, *src, vpc)) return;
-  const OverlayTarget* t = &o.targets[o.route_tables[from.route_table].lookup(idst)];
-  int64_t dst_index = -1;
-  switch (t->kind) {
-    case OverlayKind::kLocal:
-    case OverlayKind::kPeering:
-      dst_index = o.eniByIp(t->vpc, idst);
-      break;
-    case OverlayKind::kTransit:
-      t = &o.targets[o.transit_tables[t->tgw].lookup(idst)];
-      if (t->kind == OverlayKind::kAttachment) {
-        dst_index = o.eniByIp(t->vpc, idst);
-        break;
-      }
-      if (t->kind == OverlayKind::kBlackhole) return c.w.drop(p, Drop::overlay_blackhole);
-      overlayIcmpError(c, in, *src, kIcmpDestUnreach, kIcmpCodeNetUnreach, 0);
-      return c.w.drop(p, Drop::overlay_no_route);
-    case OverlayKind::kEni:
-      dst_index = t->eni;
-      break;
-    case OverlayKind::kBlackhole:
-      return c.w.drop(p, Drop::overlay_blackhole);
-    case OverlayKind::kNone:
-    case OverlayKind::kAttachment:
-      overlayIcmpError(c, in, *src, kIcmpDestUnreach, kIcmpCodeNetUnreach, 0);
-      return c.w.drop(p, Drop::overlay_no_route);
+  uint32_t k = 0;
+  for (uint32_t j = 0; j < m; ++j)
+    if (checkSource(c, *work[live[j]].p, work[live[j]])) live[k++] = live[j];
+  m = k;
+  for (uint32_t j = 0; j < m; ++j) {
+    Work& w = work[live[j]];
+    if (w.routed) w.target = o.route_tables[w.from->route_table].lookup(w.idst);
   }
-  if (dst_index < 0) {
-    overlayIcmpError(c, in, *src, kIcmpDestUnreach, kIcmpCodeHostUnreach, 0);
-    return c.w.drop(p, Drop::overlay_no_eni);
+  for (uint32_t j = 0; j < m; ++j) {
+    Work& w = work[live[j]];
+    if (w.routed) w.dst = resolve(c, w);
   }
-  const Eni& dst = o.enis[dst_index];
-
-  // Network ACLs where the packet crosses a subnet boundary: the one it
-  // leaves (outbound), then the one it enters (inbound).
-  if (dst.subnet != src->subnet) {
-    uint16_t dport = 0;
-    const bool has_ports = l4DestPort(in, &dport);
-    if (from.acl >= 0 && !aclAllows(o.acls[from.acl].outbound, ip->proto, dport, has_ports, idst))
-      return c.w.drop(p, Drop::acl_outbound_denied);
-    const VpcSubnet& to = o.subnets[dst.subnet];
-    if (to.acl >= 0 && !aclAllows(o.acls[to.acl].inbound, ip->proto, dport, has_ports, isrc))
-      return c.w.drop(p, Drop::acl_inbound_denied);
+  for (uint32_t j = 0; j < m; ++j) {
+    Work& w = work[live[j]];
+    if (w.dst) deliver(c, w);
   }
-  if (ip->ttl <= 1) {
-    overlayIcmpError(c, in, *src, kIcmpTimeExceeded, kIcmpCodeTtlExceeded, 0);
-    return c.w.drop(p, Drop::ip4_ttl_expired);
-  }
-  if (!fitsUnderlay(c, p, in, *src, dst)) return;
-  static_assert(std::endian::native == std::endian::little);
-  uint16_t old_tp;
-  std::memcpy(&old_tp, &ip->ttl, 2);
-  uint16_t new_tp = uint16_t(old_tp - 1);  // TTL is the low byte; > 1 here
-  std::memcpy(&ip->ttl, &new_tp, 2);
-  ip->csum = csumReplace16(ip->csum, old_tp, new_tp);
-  macCopy(eth->dst, dst.mac);
-  macCopy(eth->src, o.router_mac);
-  c.w.stats.event(Event::overlay_routed);
-  encapsulate(c, p, in, dst, o.vnis[dst.vpc]);
 }
 
 }  // namespace nfvgw

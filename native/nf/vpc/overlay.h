@@ -16,8 +16,9 @@
 
 namespace nfvgw {
 
-// A checked IPv4 packet (pkt/parse.h) on the underlay port, UDP to the
-// gateway's VTEP address and VXLAN port. Consumes p.
-void overlayInput(L3Ctx& c, Pkt& p);
+// Checked IPv4 packets (pkt/parse.h) on the underlay port, UDP to the
+// gateway's VTEP address and VXLAN port: `n` of them, at most a burst.
+// Consumes them.
+void overlayInput(L3Ctx& c, Pkt* const* pkts, uint32_t n);
 
 }  // namespace nfvgw

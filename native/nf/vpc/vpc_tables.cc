@@ -2,10 +2,14 @@
 #include "nf/vpc/vpc_tables.h"
 
 #include <algorithm>
+#include <cstring>
 #include <string>
 #include <unordered_map>
 
 #include "core/error.h"
+#include "nf/vxlan/vxlan.h"
+#include "pkt/checksum.h"
+#include "pkt/headers.h"
 
 namespace nfvgw {
 
@@ -29,10 +33,30 @@ std::vector<Lpm4> buildTables(uint32_t count, const std::vector<OverlaySpec::Rou
   return tables;
 }
 
+// The constant part of the outer headers towards `vtep`; see UnderlayAdj.
+void buildOuter(UnderlayAdj& adj, uint32_t local, uint16_t udp_port) {
+  Ip4Hdr ip{};
+  ip.ver_ihl = 0x45;
+  ip.frag_off = be16(kIp4FlagDf);  // never fragmented: oversize frames are refused
+  ip.ttl = kVxlanOuterTtl;
+  ip.proto = kIpProtoUdp;
+  ip.src = be32(local);
+  ip.dst = be32(adj.vtep);
+  adj.csum_partial = csumAdd(&ip, sizeof(ip));
+  UdpHdr udp{};
+  udp.dport = be16(udp_port);  // the checksum stays 0 (RFC 7348 section 5)
+  VxlanHdr vx{};
+  vx.flags = kVxlanFlagI;
+  std::memcpy(adj.outer, &ip, sizeof(ip));
+  std::memcpy(adj.outer + sizeof(ip), &udp, sizeof(udp));
+  std::memcpy(adj.outer + sizeof(ip) + sizeof(udp), &vx, sizeof(vx));
+}
+
 }  // namespace
 
-OverlayTables OverlayTables::build(OverlaySpec spec, size_t port_count, const RouteTable& underlay,
+OverlayTables OverlayTables::build(OverlaySpec spec, const std::vector<UnderlayPort>& ports, const RouteTable& underlay,
                                    const FlatMap64<StaticNeighbor>& statics, NeighborTable* neighbors) {
+  const size_t port_count = ports.size();
   OverlayTables o;
   o.enabled = true;
   check(spec.port < port_count, "the underlay port index is out of range");
@@ -72,7 +96,11 @@ OverlayTables OverlayTables::build(OverlaySpec spec, size_t port_count, const Ro
   o.transit_tables = buildTables(spec.transit_gateways, spec.transit_routes, o.targets.size(), "transit");
   o.route_count_ = spec.routes.size() + spec.transit_routes.size();
 
-  for (auto& a : spec.acls) o.acls.push_back({std::move(a.inbound), std::move(a.outbound)});
+  for (const auto& a : spec.acls) {
+    NetworkAcl& acl = o.acls.emplace_back();
+    for (const AclRule& r : a.inbound) acl.inbound.push_back(aclCompile(r));
+    for (const AclRule& r : a.outbound) acl.outbound.push_back(aclCompile(r));
+  }
 
   // One adjacency per distinct VTEP: how the underlay reaches it.
   std::vector<std::pair<uint64_t, uint32_t>> by_mac, by_ip;
@@ -103,6 +131,13 @@ OverlayTables OverlayTables::build(OverlaySpec spec, size_t port_count, const Ro
           } else if (neighbors) {
             adj.neighbor = neighbors->findOrCreate(adj.port, adj.next_ip);
           }
+        }
+        buildOuter(adj, o.vtep_ip, o.udp_port);
+        if (adj.routable) {
+          const UnderlayPort& out = ports[adj.port];
+          std::copy(out.mac, out.mac + 6, adj.port_mac);
+          adj.vlan = out.vlan;
+          adj.mtu = out.mtu;
         }
         eni.underlay = uint32_t(o.underlay.size());
         vtep_index.emplace(e.vtep, eni.underlay);

@@ -13,6 +13,7 @@
 #include "nf/arp/neighbor_table.h"
 #include "nf/route/lpm4.h"
 #include "nf/route/route_table.h"
+#include "nf/vxlan/vxlan.h"
 
 namespace nfvgw {
 
@@ -48,10 +49,27 @@ struct UnderlayAdj {
   uint32_t vtep = 0;
   bool routable = false;
   uint16_t port = 0;
+  uint16_t vlan = 0;  // the output port's tag (0: untagged)
+  uint8_t port_mac[6] = {};
   uint32_t next_ip = 0;  // the VTEP itself, or the underlay router towards it
   bool has_static_mac = false;
   uint8_t static_mac[6] = {};
   NeighborTable::Entry* neighbor = nullptr;
+  uint32_t mtu = 0;  // the output port's: what an encapsulated frame must fit
+  // The outer IPv4, UDP and VXLAN headers towards this VTEP with the
+  // per-packet fields (lengths, checksum, source port, VNI) zero, and the
+  // one's-complement sum of the IPv4 header's words: encapsulating copies
+  // the headers, patches those fields and folds the checksum with the
+  // length added (VPP's rewrite string with a precomputed checksum).
+  uint8_t outer[kVxlanOuterL3] = {};
+  uint32_t csum_partial = 0;
+};
+
+// What the tables need to know of each port of the gateway.
+struct UnderlayPort {
+  uint8_t mac[6];
+  uint16_t vlan;
+  uint32_t mtu;
 };
 
 // What the control plane hands over (src/dataplane/native.ts OverlaySpec).
@@ -111,15 +129,16 @@ class OverlayTables {
     return i ? &enis[*i] : nullptr;
   }
   // Index of the ENI holding `ip` in `vpc`, or -1.
-  int64_t eniByIp(uint32_t vpc, uint32_t ip) const {
+  __attribute__((always_inline)) int64_t eniByIp(uint32_t vpc, uint32_t ip) const {
     const uint32_t* i = eni_by_ip_.find(kMarker | (uint64_t(vpc) << 32) | ip);
     return i ? int64_t(*i) : -1;
   }
   size_t routeCount() const { return route_count_; }
 
-  // Throws Error(kSnapshot) when an index is out of range. `underlay`,
-  // `statics` and `neighbors` are the snapshot's, to resolve the VTEPs.
-  static OverlayTables build(OverlaySpec spec, size_t port_count, const RouteTable& underlay,
+  // Throws Error(kSnapshot) when an index is out of range. `ports`,
+  // `underlay`, `statics` and `neighbors` are the snapshot's, to resolve the
+  // VTEPs.
+  static OverlayTables build(OverlaySpec spec, const std::vector<UnderlayPort>& ports, const RouteTable& underlay,
                              const FlatMap64<StaticNeighbor>& statics, NeighborTable* neighbors);
 
  private:

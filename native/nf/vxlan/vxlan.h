@@ -14,6 +14,7 @@ struct __attribute__((packed)) VxlanHdr {
 };
 
 inline constexpr uint8_t kVxlanFlagI = 0x08;
+inline constexpr uint8_t kVxlanOuterTtl = 64;
 
 // Outer Ethernet, IPv4, UDP and VXLAN in front of the inner frame.
 inline constexpr uint32_t kVxlanOuterL3 = 20 + 8 + 8;  // IPv4 + UDP + VXLAN
@@ -21,15 +22,6 @@ inline constexpr uint32_t kVxlanOverhead = 14 + kVxlanOuterL3;
 
 inline uint32_t vxlanVni(const VxlanHdr* h) {
   return (uint32_t(h->vni[0]) << 16) | (uint32_t(h->vni[1]) << 8) | h->vni[2];
-}
-
-inline void vxlanWrite(VxlanHdr* h, uint32_t vni) {
-  h->flags = kVxlanFlagI;
-  h->reserved1[0] = h->reserved1[1] = h->reserved1[2] = 0;
-  h->vni[0] = uint8_t(vni >> 16);
-  h->vni[1] = uint8_t(vni >> 8);
-  h->vni[2] = uint8_t(vni);
-  h->reserved2 = 0;
 }
 
 }  // namespace nfvgw
