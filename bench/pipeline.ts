@@ -3,12 +3,10 @@
 // wire would add) to 256 destinations spread over a 10 000-route table,
 // against the in-memory floor (the same port and worker loop with a stage
 // that only swaps MACs and sends the frame back) measured in the same run.
-import { compile } from '../src/config/compile.js';
 import { validateConfig } from '../src/config/validate.js';
-import { DataplaneGateway } from '../src/dataplane/gateway.js';
-import { bpfDir } from '../src/dataplane/native.js';
 import { udpFrame } from '../src/pkt/build.js';
-import { type BenchResult, lastCore, median, round, sleep } from './common.js';
+import { type BenchResult, lastCore, median, round } from './common.js';
+import { versusFloor } from './replay.js';
 
 const GW_IN_MAC = '02:00:00:00:00:01';
 const HOST_MAC = '02:00:00:00:0a:02';
@@ -50,51 +48,11 @@ function frames(count: number): Buffer[] {
   return out;
 }
 
-/** Replays `count` frames through a fresh gateway; returns packets per second. */
-async function replay(
-  kind: 'l3' | 'floor',
-  templates: Buffer[],
-  count: number,
-  core: number,
-): Promise<number> {
-  const cfg = l3Config(core, 10_000);
-  const compiled = compile(cfg, { bpfDir: bpfDir(), generation: 1 });
-  const gw = new DataplaneGateway({ ...compiled.spec, pipeline: kind, burst: 32 });
-  try {
-    gw.memReplay(0, 0, templates, count);
-    gw.memSink(1, 0);
-    gw.start(compiled.snapshot);
-    let r = gw.replayResult(0, 0);
-    const deadline = Date.now() + 60_000;
-    while (r.doneNs === 0 && Date.now() < deadline) {
-      await sleep(20);
-      r = gw.replayResult(0, 0);
-    }
-    if (r.doneNs === 0) throw new Error(`${kind} replay did not finish`);
-    const s = gw.stats();
-    const sent = s.ports.reduce((a, p) => a + p.queues.reduce((b, q) => b + q.txPackets, 0), 0);
-    if (sent < count * 0.999) throw new Error(`${kind}: only ${sent} of ${count} frames came out`);
-    return (r.received * 1e9) / (r.doneNs - r.startNs);
-  } finally {
-    gw.close();
-  }
-}
-
 export async function pipelineL3fwd(opts: { runs?: number } = {}): Promise<BenchResult[]> {
   const core = lastCore();
   const templates = frames(256);
   const runs = opts.runs ?? 5;
-  // Size each run to about a second from a short calibration run.
-  const probeRate = await replay('l3', templates, 1_000_000, core);
-  const count = Math.max(1_000_000, Math.round(probeRate));
-  const floorProbe = await replay('floor', templates, 1_000_000, core);
-  const floorCount = Math.max(1_000_000, Math.round(floorProbe));
-  const l3: number[] = [];
-  const floor: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    floor.push(await replay('floor', templates, floorCount, core));
-    l3.push(await replay('l3', templates, count, core));
-  }
+  const { l3, floor } = await versusFloor(l3Config(core, 10_000), templates, runs);
   // The best of the runs: on a shared machine noise only ever slows a run
   // down, so the fastest run is the closest to what the code can do. Both
   // sides are measured alike, interleaved.

@@ -6,9 +6,12 @@ import { apiStatus } from './api.js';
 import { type BenchResult, round } from './common.js';
 import { e2eL3fwd } from './e2e.js';
 import { pipelineL3fwd } from './pipeline.js';
+import { pipelineVxlanRoute, routeApply100k } from './vxlan.js';
 
 export const SCENARIOS: Record<string, () => Promise<BenchResult[]>> = {
   'pipeline-l3fwd': () => pipelineL3fwd(),
+  'pipeline-vxlan-route': () => pipelineVxlanRoute(),
+  'route-apply-100k': () => routeApply100k(),
   'e2e-l3fwd': () => e2eL3fwd({ transport: 'af_xdp' }),
   'e2e-l3fwd-af_packet': () => e2eL3fwd({ transport: 'af_packet' }),
   'api-status': () => apiStatus(),
@@ -16,7 +19,10 @@ export const SCENARIOS: Record<string, () => Promise<BenchResult[]>> = {
 
 function human(r: BenchResult): string {
   if (r.mpps === undefined) {
-    return `${r.bench.padEnd(22)} ${String(r.requests_per_sec).padStart(8)} requests/s  p50 ${r.latency_p50_ms} ms  p99 ${r.latency_p99_ms} ms`;
+    const fields = Object.entries(r)
+      .filter(([k]) => k !== 'bench')
+      .map(([k, v]) => `${k} ${v}`);
+    return `${r.bench.padEnd(22)} ${fields.join('  ')}`;
   }
   const extra = [
     r.ratio_to_floor !== undefined ? `${r.ratio_to_floor}x the floor's ns/packet` : '',
