@@ -42,14 +42,19 @@ function uniqueIds<T extends { id: string }>(items: T[], path: string, add: Add)
 }
 
 function checkNetworkForm(text: string, path: ReadonlyArray<PropertyKey>, add: Add): Prefix {
+  const p = networkForm(text);
+  if (p.ip !== p.given) addHostBits(text, p, path, add);
+  return p;
+}
+
+/** The prefix in `text` (schema-checked) with its host bits cleared; `given` is the address as written. */
+function networkForm(text: string): Prefix & { given: number } {
   const p = parsePrefix(text)!;
-  if (networkOf(p.ip, p.len) !== p.ip) {
-    add(
-      path,
-      `${text} has host bits set (did you mean ${formatPrefix({ ip: networkOf(p.ip, p.len), len: p.len })}?)`,
-    );
-  }
-  return { ip: networkOf(p.ip, p.len), len: p.len };
+  return { ip: networkOf(p.ip, p.len), len: p.len, given: p.ip };
+}
+
+function addHostBits(text: string, p: Prefix, path: ReadonlyArray<PropertyKey>, add: Add): void {
+  add(path, `${text} has host bits set (did you mean ${formatPrefix(p)}?)`);
 }
 
 export function vpcIssues(cfg: Config, add: Add): void {
@@ -203,43 +208,82 @@ export function vpcIssues(cfg: Config, add: Add): void {
     });
   });
 
-  // Route tables: every target resolves.
+  // What a route target of a table of `vpc` means, as far as it does not
+  // depend on the destination: a problem, or the peer VPC of a peering.
+  interface TargetCheck {
+    problem?: string;
+    peer?: number;
+  }
+  const checkTarget = (target: string, vpc: string): TargetCheck => {
+    const colon = target.indexOf(':');
+    const kind = colon < 0 ? target : target.slice(0, colon);
+    const name = target.slice(colon + 1);
+    const named = (map: Map<string, number>, what: string) => {
+      const k = map.get(name);
+      return k === undefined ? { problem: `no ${what} is named ${name}` } : k;
+    };
+    if (kind === 'peering') {
+      const p = named(peerings, 'peering');
+      if (typeof p !== 'number') return p;
+      const pair = cfg.peerings[p]!.vpcs;
+      if (!pair.includes(vpc)) return { problem: `${name} does not connect ${vpc}` };
+      return { peer: vpcs.get(pair[0] === vpc ? pair[1] : pair[0]) };
+    }
+    if (kind === 'transit') {
+      const g = named(tgws, 'transit gateway');
+      if (typeof g !== 'number') return g;
+      return cfg.transitGateways[g]!.attachments.includes(vpc)
+        ? {}
+        : { problem: `${vpc} is not attached to ${name}` };
+    }
+    if (kind === 'eni') {
+      const e = named(enis, 'ENI');
+      if (typeof e !== 'number') return e;
+      const s = subnets.get(cfg.enis[e]!.subnet);
+      return s !== undefined && cfg.subnets[s]!.vpc !== vpc ? { problem: `${name} is not in ${vpc}` } : {};
+    }
+    if (kind === 'nat' || kind === 'igw')
+      return { problem: `${target}: NAT gateways and the internet gateway are not available yet` };
+    return {};
+  };
+
+  // Route tables: every target resolves. A table may hold 100 000 routes:
+  // the loop allocates nothing per route unless it reports, and checks what
+  // depends on the target alone once per distinct target.
   cfg.routeTables.forEach((t, i) => {
     const vpc = ref(vpcs, t.vpc, ['routeTables', i, 'vpc'], 'VPC');
-    const seen = new Set<string>();
+    const seen = new Set<number>();
+    const targets = new Map<string, TargetCheck>();
     t.routes.forEach((r, j) => {
-      const path = ['routeTables', i, 'routes', j];
-      const d = checkNetworkForm(r.destination, [...path, 'destination'], add);
-      const key = formatPrefix(d);
-      if (seen.has(key)) add([...path, 'destination'], `${key} is already in ${t.id}`);
+      const at = (field: string) => ['routeTables', i, 'routes', j, field];
+      const d = networkForm(r.destination);
+      if (d.ip !== d.given) addHostBits(r.destination, d, at('destination'), add);
+      const key = d.ip * 64 + d.len;
+      if (seen.has(key)) add(at('destination'), `${formatPrefix(d)} is already in ${t.id}`);
       seen.add(key);
-      if (vpc !== undefined && vpcCidrs[vpc]!.some((c) => c.ip === d.ip && c.len === d.len))
-        add([...path, 'destination'], `${key} is a CIDR of ${t.vpc}, routed locally without a route`);
-      const [kind, target] = r.target.split(':') as [string, string | undefined];
-      if (kind === 'peering') {
-        const p = ref(peerings, target!, [...path, 'target'], 'peering');
-        if (p === undefined) return;
-        const pair = cfg.peerings[p]!.vpcs;
-        if (!pair.includes(t.vpc)) {
-          add([...path, 'target'], `${target} does not connect ${t.vpc}`);
-          return;
-        }
-        const peer = vpcs.get(pair[0] === t.vpc ? pair[1] : pair[0]);
-        if (peer !== undefined && !vpcCidrs[peer]!.some((c) => c.len <= d.len && contains(c, d.ip)))
-          add([...path, 'destination'], `${key} is not inside the CIDRs of the peer ${cfg.vpcs[peer]!.id}`);
-      } else if (kind === 'transit') {
-        const g = ref(tgws, target!, [...path, 'target'], 'transit gateway');
-        if (g !== undefined && !cfg.transitGateways[g]!.attachments.includes(t.vpc))
-          add([...path, 'target'], `${t.vpc} is not attached to ${target}`);
-      } else if (kind === 'eni') {
-        const e = ref(enis, target!, [...path, 'target'], 'ENI');
-        if (e !== undefined) {
-          const s = subnets.get(cfg.enis[e]!.subnet);
-          if (s !== undefined && cfg.subnets[s]!.vpc !== t.vpc)
-            add([...path, 'target'], `${target} is not in ${t.vpc}`);
-        }
-      } else if (kind === 'nat' || kind === 'igw') {
-        add([...path, 'target'], `${r.target}: NAT gateways and the internet gateway are not available yet`);
+      if (vpc !== undefined) {
+        for (const c of vpcCidrs[vpc]!)
+          if (c.ip === d.ip && c.len === d.len)
+            add(
+              at('destination'),
+              `${formatPrefix(d)} is a CIDR of ${t.vpc}, routed locally without a route`,
+            );
+      }
+      let check = targets.get(r.target);
+      if (check === undefined) {
+        check = checkTarget(r.target, t.vpc);
+        targets.set(r.target, check);
+      }
+      if (check.problem !== undefined) {
+        add(at('target'), check.problem);
+      } else if (
+        check.peer !== undefined &&
+        !vpcCidrs[check.peer]!.some((c) => c.len <= d.len && contains(c, d.ip))
+      ) {
+        add(
+          at('destination'),
+          `${formatPrefix(d)} is not inside the CIDRs of the peer ${cfg.vpcs[check.peer]!.id}`,
+        );
       }
     });
   });
