@@ -18,7 +18,7 @@ import { validateConfig } from '../src/config/validate.js';
 import { DataplaneGateway } from '../src/dataplane/gateway.js';
 import { bpfDir } from '../src/dataplane/native.js';
 import { nsRun, run } from '../src/lab/exec.js';
-import { kernelRouting, type Lab, labDown, labGatewayConfig, labUp } from '../src/lab/topology.js';
+import { kernelRouting, labDown, labGatewayConfig, labUp, macOf } from '../src/lab/topology.js';
 import { silentLogger } from '../src/log/logger.js';
 import { udpFrame } from '../src/pkt/build.js';
 import { GatewayService } from '../src/service/gateway-service.js';
@@ -26,14 +26,25 @@ import { type BenchResult, lastCore, round, sleep } from './common.js';
 
 const PREFIX = 'nfvgw-bench';
 
-async function macOf(ns: string, iface: string): Promise<string> {
-  return (await nsRun(ns, 'cat', [`/sys/class/net/${iface}/address`])).stdout.trim();
+/** Receive packet steering on `iface` in `ns`: `mask` of CPUs, 0 for off. */
+export async function setRps(ns: string, iface: string, mask: number): Promise<void> {
+  const file = `/sys/class/net/${iface}/queues/rx-0/rps_cpus`;
+  await nsRun(ns, 'sh', ['-c', `echo ${mask.toString(16)} > ${file}`]);
 }
 
-/** Receive packet steering on the gateway's ingress: `mask` of CPUs, 0 for off. */
-async function setRps(lab: Lab, mask: number): Promise<void> {
-  const file = `/sys/class/net/${lab.ports[0]!.iface}/queues/rx-0/rps_cpus`;
-  await nsRun(lab.gwNs, 'sh', ['-c', `echo ${mask.toString(16)} > ${file}`]);
+/** The sink: an XDP program on `iface` in `ns` that counts and drops what arrives. */
+export async function attachSink(ns: string, iface: string): Promise<void> {
+  await nsRun(ns, 'ip', [
+    'link',
+    'set',
+    'dev',
+    iface,
+    'xdpdrv',
+    'obj',
+    `${bpfDir()}/bench_sink.bpf.o`,
+    'sec',
+    'xdp',
+  ]);
 }
 
 async function sinkCount(): Promise<number> {
@@ -67,13 +78,17 @@ function generatorSent(gen: DataplaneGateway): number {
   return gen.stats().ports[1]!.queues.reduce((a, q) => a + q.txPackets, 0);
 }
 
-/** Delivered and generated packets per second over `seconds`, after a warm-up. */
-async function measure(
-  lab: Lab,
+/**
+ * Delivered (counted by the sink) and generated packets per second over
+ * `seconds`, after a warm-up, with the generator on `ns`/`iface`, core 0.
+ */
+export async function measure(
+  ns: string,
+  iface: string,
   templates: Buffer[],
   seconds: number,
 ): Promise<{ delivered: number; offered: number }> {
-  const gen = startGenerator(lab.hosts[0]!.ns, lab.hosts[0]!.iface, templates, 0);
+  const gen = startGenerator(ns, iface, templates, 0);
   try {
     await sleep(500);
     const c0 = await sinkCount();
@@ -89,6 +104,52 @@ async function measure(
   }
 }
 
+/**
+ * The same traffic through the Linux kernel doing the job (as installed,
+ * then with RPS moving its work from the generator's core to `core`) and
+ * through nfvgw, in that order: packets per second delivered to the sink
+ * and the ratios.
+ */
+export async function versusKernel(o: {
+  gen: { ns: string; iface: string };
+  /** The gateway's receiving interface, where RPS is turned on. */
+  ingress: { ns: string; iface: string };
+  templates: Buffer[];
+  seconds: number;
+  core: number;
+  kernelUp: () => Promise<void>;
+  kernelDown: () => Promise<void>;
+  gateway: () => { close(): void };
+}): Promise<Record<string, number>> {
+  const offer = () => measure(o.gen.ns, o.gen.iface, o.templates, o.seconds);
+  await o.kernelUp();
+  const kernel = await offer();
+  await setRps(o.ingress.ns, o.ingress.iface, 1 << o.core);
+  const kernelRps = await offer();
+  await setRps(o.ingress.ns, o.ingress.iface, 0);
+  await o.kernelDown();
+
+  const gw = o.gateway();
+  let ours: { delivered: number; offered: number };
+  try {
+    ours = await offer();
+  } finally {
+    gw.close();
+  }
+  const mpps = ours.delivered / 1e6;
+  return {
+    mpps: round(mpps),
+    ns_per_pkt: round(1e3 / mpps, 1),
+    kernel_mpps: round(kernel.delivered / 1e6),
+    ratio_to_kernel: round(ours.delivered / kernel.delivered),
+    kernel_rps_mpps: round(kernelRps.delivered / 1e6),
+    ratio_to_kernel_rps: round(ours.delivered / kernelRps.delivered),
+    offered_mpps: round(ours.offered / 1e6),
+    kernel_offered_mpps: round(kernel.offered / 1e6),
+    kernel_rps_offered_mpps: round(kernelRps.offered / 1e6),
+  };
+}
+
 export async function e2eL3fwd(
   opts: { seconds?: number; transport?: 'af_xdp' | 'af_packet' } = {},
 ): Promise<BenchResult[]> {
@@ -98,17 +159,7 @@ export async function e2eL3fwd(
   const lab = await labUp({ prefix: PREFIX, queues: 1 });
   const [h1, h2] = [lab.hosts[0]!, lab.hosts[1]!];
   try {
-    await nsRun(h2.ns, 'ip', [
-      'link',
-      'set',
-      'dev',
-      h2.iface,
-      'xdpdrv',
-      'obj',
-      `${bpfDir()}/bench_sink.bpf.o`,
-      'sec',
-      'xdp',
-    ]);
+    await attachSink(h2.ns, h2.iface);
     const gwMac = await macOf(lab.gwNs, lab.ports[0]!.iface);
     const templates: Buffer[] = [];
     for (let i = 0; i < 64; i++) {
@@ -125,52 +176,33 @@ export async function e2eL3fwd(
       );
     }
 
-    // The Linux kernel as the router: as installed (RPS off, so its
-    // forwarding runs on the sender's core, as our XDP receive does), and
-    // tuned (RPS moving its forwarding to the core nfvgw gets).
-    await kernelRouting(lab, true);
-    await nsRun(lab.gwNs, 'ip', [
-      'neigh',
-      'replace',
-      h2.ip,
-      'lladdr',
-      h2.mac,
-      'dev',
-      lab.ports[1]!.iface,
-      'nud',
-      'permanent',
-    ]);
-    const kernel = await measure(lab, templates, seconds);
-    await setRps(lab, 1 << core);
-    const kernelRps = await measure(lab, templates, seconds);
-    await setRps(lab, 0);
-    await kernelRouting(lab, false);
-
-    // nfvgw as the router.
-    const cfg = {
-      ...labGatewayConfig(lab, { type: transport, workers: [{ core, pollMode: 'busy' }] }),
-      neighbors: [{ port: 'lan-b', address: h2.ip, mac: h2.mac }],
-    };
-    const svc = GatewayService.start(cfg, silentLogger());
-    let ours: { delivered: number; offered: number };
-    try {
-      ours = await measure(lab, templates, seconds);
-    } finally {
-      svc.close();
-    }
-    const mpps = ours.delivered / 1e6;
+    const r = await versusKernel({
+      gen: h1,
+      ingress: { ns: lab.gwNs, iface: lab.ports[0]!.iface },
+      templates,
+      seconds,
+      core,
+      kernelUp: async () => {
+        await kernelRouting(lab, true);
+        await nsRun(lab.gwNs, 'ip', [
+          ...['neigh', 'replace', h2.ip, 'lladdr', h2.mac],
+          ...['dev', lab.ports[1]!.iface, 'nud', 'permanent'],
+        ]);
+      },
+      kernelDown: () => kernelRouting(lab, false),
+      gateway: () =>
+        GatewayService.start(
+          {
+            ...labGatewayConfig(lab, { type: transport, workers: [{ core, pollMode: 'busy' }] }),
+            neighbors: [{ port: 'lan-b', address: h2.ip, mac: h2.mac }],
+          },
+          silentLogger(),
+        ),
+    });
     return [
       {
         bench: transport === 'af_xdp' ? 'e2e-l3fwd' : 'e2e-l3fwd-af_packet',
-        mpps: round(mpps),
-        ns_per_pkt: round(1e3 / mpps, 1),
-        kernel_mpps: round(kernel.delivered / 1e6),
-        ratio_to_kernel: round(ours.delivered / kernel.delivered),
-        kernel_rps_mpps: round(kernelRps.delivered / 1e6),
-        ratio_to_kernel_rps: round(ours.delivered / kernelRps.delivered),
-        offered_mpps: round(ours.offered / 1e6),
-        kernel_offered_mpps: round(kernel.offered / 1e6),
-        kernel_rps_offered_mpps: round(kernelRps.offered / 1e6),
+        ...r,
         transport,
         seconds,
         core,

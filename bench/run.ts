@@ -5,6 +5,7 @@
 import { apiStatus } from './api.js';
 import { type BenchResult, round } from './common.js';
 import { e2eL3fwd } from './e2e.js';
+import { e2eVxlan } from './e2e-vxlan.js';
 import { pipelineL3fwd } from './pipeline.js';
 import { pipelineVxlanRoute, routeApply100k } from './vxlan.js';
 
@@ -14,6 +15,7 @@ export const SCENARIOS: Record<string, () => Promise<BenchResult[]>> = {
   'route-apply-100k': () => routeApply100k(),
   'e2e-l3fwd': () => e2eL3fwd({ transport: 'af_xdp' }),
   'e2e-l3fwd-af_packet': () => e2eL3fwd({ transport: 'af_packet' }),
+  'e2e-vxlan': () => e2eVxlan(),
   'api-status': () => apiStatus(),
 };
 

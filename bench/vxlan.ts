@@ -22,29 +22,64 @@ import { GatewayService } from '../src/service/gateway-service.js';
 import { type BenchResult, lastCore, median, round } from './common.js';
 import { versusFloor } from './replay.js';
 
-const GW_MAC = '02:00:00:00:01:01';
 const ROUTER = '02:00:5e:10:00:01';
-const VTEPS = Array.from({ length: 16 }, (_, i) => ({
+
+/** A VXLAN tunnel endpoint on the underlay: the gateway or a hypervisor. */
+export interface Vtep {
+  ip: string;
+  mac: string;
+}
+
+/** Where the benchmark's ENIs live: source ENIs on `src` hypervisors, destinations on `dst`. */
+export interface Placement {
+  gateway: Vtep;
+  src: Vtep[];
+  dst: Vtep[];
+}
+
+const MEM_VTEPS = Array.from({ length: 16 }, (_, i) => ({
   ip: `192.168.100.${11 + i}`,
   mac: `02:cc:00:00:00:${(0x11 + i).toString(16)}`,
 }));
-const SRC = Array.from({ length: 100 }, (_, i) => ({
-  ip: `10.0.1.${1 + i}`,
-  mac: `02:0a:00:00:00:${(i + 1).toString(16).padStart(2, '0')}`,
-  vtep: VTEPS[i % VTEPS.length]!,
-}));
-const DST = Array.from({ length: 1000 }, (_, i) => ({
-  ip: `20.${i >> 8}.${i & 255}.10`,
-  mac: `02:14:00:00:${((i >> 8) & 255).toString(16).padStart(2, '0')}:${(i & 255).toString(16).padStart(2, '0')}`,
-  vtep: VTEPS[(i * 7) % VTEPS.length]!,
-}));
+/** In memory: 16 hypervisors, each with sources and destinations. */
+const MEM_PLACEMENT: Placement = {
+  gateway: { ip: '192.168.100.1', mac: '02:00:00:00:01:01' },
+  src: MEM_VTEPS,
+  dst: MEM_VTEPS,
+};
 
-/** The benchmark VPCs with `routes` routes in the source subnet's table. */
-export function vxlanBenchConfig(core: number | undefined, routes: number): ConfigInput {
+/** 100 source ENIs in vpc-a and 1000 destination ENIs in vpc-b, spread over the placement's hypervisors. */
+function enis(place: Placement) {
+  const src = Array.from({ length: 100 }, (_, i) => ({
+    ip: `10.0.1.${1 + i}`,
+    mac: `02:0a:00:00:00:${(i + 1).toString(16).padStart(2, '0')}`,
+    vtep: place.src[i % place.src.length]!,
+  }));
+  const dst = Array.from({ length: 1000 }, (_, i) => ({
+    ip: `20.${i >> 8}.${i & 255}.10`,
+    mac: `02:14:00:00:${((i >> 8) & 255).toString(16).padStart(2, '0')}:${(i & 255).toString(16).padStart(2, '0')}`,
+    vtep: place.dst[(i * 7) % place.dst.length]!,
+  }));
+  return { src, dst };
+}
+
+/**
+ * The benchmark VPCs with `routes` routes in the source subnet's table, the
+ * ENIs placed by `place`, on an in-memory underlay port unless `port` says
+ * otherwise.
+ */
+export function vxlanBenchConfig(
+  core: number | undefined,
+  routes: number,
+  place: Placement = MEM_PLACEMENT,
+  port: Record<string, unknown> = { type: 'mem', mac: MEM_PLACEMENT.gateway.mac },
+): ConfigInput {
+  const { src, dst } = enis(place);
+  const vteps = [...new Map([...place.src, ...place.dst].map((v) => [v.ip, v])).values()];
   const table = [{ destination: '20.0.0.0/7', target: 'peering:pcx' }];
   // Every destination's /24 first, then other /24s of the peer's space.
   const seen = new Set<string>();
-  for (const d of DST) {
+  for (const d of dst) {
     if (table.length >= routes) break;
     const p = `${d.ip.split('.').slice(0, 3).join('.')}.0/24`;
     if (!seen.has(p)) {
@@ -62,8 +97,8 @@ export function vxlanBenchConfig(core: number | undefined, routes: number): Conf
   }
   return {
     workers: [{ ...(core === undefined ? {} : { core }), pollMode: 'busy' }],
-    ports: [{ name: 'underlay', type: 'mem', mac: GW_MAC, mtu: 1600, addresses: ['192.168.100.1/24'] }],
-    neighbors: VTEPS.map((v) => ({ port: 'underlay', address: v.ip, mac: v.mac })),
+    ports: [{ name: 'underlay', type: 'mem', ...port, mtu: 1600, addresses: [`${place.gateway.ip}/24`] }],
+    neighbors: vteps.map((v) => ({ port: 'underlay', address: v.ip, mac: v.mac })),
     overlay: { port: 'underlay', routerMac: ROUTER },
     vpcs: [
       { id: 'vpc-a', vni: 100, cidrs: ['10.0.0.0/16'] },
@@ -74,7 +109,7 @@ export function vxlanBenchConfig(core: number | undefined, routes: number): Conf
       { id: 'b1', vpc: 'vpc-b', cidr: '20.0.0.0/7', routeTable: 'rt-b', networkAcl: 'acl-b' },
     ],
     enis: [
-      ...SRC.map((s, i) => ({
+      ...src.map((s, i) => ({
         id: `src-${i}`,
         subnet: 'a1',
         mac: s.mac,
@@ -82,7 +117,7 @@ export function vxlanBenchConfig(core: number | undefined, routes: number): Conf
         vtep: s.vtep.ip,
         securityGroups: ['sg-a'],
       })),
-      ...DST.map((d, i) => ({
+      ...dst.map((d, i) => ({
         id: `dst-${i}`,
         subnet: 'b1',
         mac: d.mac,
@@ -123,11 +158,12 @@ export function vxlanBenchConfig(core: number | undefined, routes: number): Conf
   };
 }
 
-/** `count` VXLAN frames of distinct flows (source ENI, destination ENI, ports). */
-export function vxlanFlows(count: number): Buffer[] {
+/** `count` VXLAN frames of distinct flows (source ENI, destination ENI, ports) to the gateway. */
+export function vxlanFlows(count: number, place: Placement = MEM_PLACEMENT): Buffer[] {
+  const { src, dst } = enis(place);
   return Array.from({ length: count }, (_, i) => {
-    const s = SRC[i % SRC.length]!;
-    const d = DST[(i * 7) % DST.length]!;
+    const s = src[i % src.length]!;
+    const d = dst[(i * 7) % dst.length]!;
     const inner = udpFrame({
       dstMac: ROUTER,
       srcMac: s.mac,
@@ -138,10 +174,10 @@ export function vxlanFlows(count: number): Buffer[] {
       frameLen: 60,
     });
     return vxlanFrame({
-      dstMac: GW_MAC,
+      dstMac: place.gateway.mac,
       srcMac: s.vtep.mac,
       src: s.vtep.ip,
-      dst: '192.168.100.1',
+      dst: place.gateway.ip,
       vni: 100,
       inner,
       sport: 49152 + (i % 16384),

@@ -30,7 +30,8 @@ int nfvgw_bench_sink(struct xdp_md* ctx) {
   struct iphdr* ip = (void*)(eth + 1);
   if ((void*)(ip + 1) > end || ip->protocol != IPPROTO_UDP || ip->ihl != 5) return XDP_PASS;
   struct udphdr* udp = (void*)(ip + 1);
-  if ((void*)(udp + 1) > end || udp->dest != bpf_htons(9)) return XDP_PASS;
+  if ((void*)(udp + 1) > end) return XDP_PASS;
+  if (udp->dest != bpf_htons(9) && udp->dest != bpf_htons(4789)) return XDP_PASS;
   __u32 key = 0;
   __u64* count = bpf_map_lookup_elem(&nfvgw_sink_cnt, &key);
   if (count) *count += 1;
