@@ -84,7 +84,11 @@ async function main(argv: string[]): Promise<number> {
     case 'validate': {
       const cfg = validateConfig(await loadConfigFile(needConfig()));
       console.log(
-        `${values.config}: valid (${cfg.ports.length} ports, ${cfg.routes.length} routes, ${cfg.workers.length} workers)`,
+        `${values.config}: valid (${cfg.ports.length} ports, ${cfg.routes.length} routes, ${cfg.workers.length} workers` +
+          (cfg.vpcs.length
+            ? `; ${cfg.vpcs.length} VPCs, ${cfg.subnets.length} subnets, ${cfg.enis.length} ENIs, ` +
+              `${cfg.routeTables.reduce((n, t) => n + t.routes.length, 0)} VPC routes)`
+            : ')'),
       );
       return 0;
     }

@@ -236,4 +236,16 @@ describe('examples', () => {
     const cfg = validateConfig({ ...doc, workers: doc.workers.map(({ core: _core, ...w }) => w) });
     expect(cfg.routes).toHaveLength(3);
   });
+
+  it('examples/vpc.yaml is valid and compiles into overlay tables', async () => {
+    const { loadConfigFile } = await import('../../src/config/load.js');
+    const cfg = validateConfig(await loadConfigFile('examples/vpc.yaml'));
+    expect(cfg.vpcs.map((v) => v.vni)).toEqual([1001, 1002, 1003]);
+    expect(cfg.enis).toHaveLength(5);
+    const overlay = compile(cfg, { bpfDir: '/nonexistent', generation: 1 }).snapshot.overlay!;
+    expect(overlay.vnis).toEqual([1001, 1002, 1003]);
+    expect(overlay.enis).toHaveLength(5);
+    // Each of the 4 tables gets its VPC's CIDR as a local route, plus the 7 written.
+    expect(overlay.routes.table).toHaveLength(11);
+  });
 });
