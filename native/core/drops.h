@@ -10,8 +10,10 @@
 #include "io/io_drops.h"
 #include "nf/acl/acl_drops.h"
 #include "nf/arp/arp_drops.h"
+#include "nf/conntrack/conntrack_drops.h"
 #include "nf/icmp/icmp_drops.h"
 #include "nf/route/route_drops.h"
+#include "nf/secgroup/sg_drops.h"
 #include "nf/vpc/vpc_drops.h"
 #include "nf/vxlan/vxlan_drops.h"
 #include "pkt/parse_drops.h"
@@ -26,7 +28,9 @@
   NFVGW_ROUTE_DROPS(X) \
   NFVGW_VXLAN_DROPS(X) \
   NFVGW_VPC_DROPS(X)   \
-  NFVGW_ACL_DROPS(X)
+  NFVGW_ACL_DROPS(X)   \
+  NFVGW_SG_DROPS(X)    \
+  NFVGW_CONNTRACK_DROPS(X)
 #define NFVGW_EVENTS(X) \
   NFVGW_IO_EVENTS(X)    \
   NFVGW_PARSE_EVENTS(X) \
@@ -35,7 +39,9 @@
   NFVGW_ROUTE_EVENTS(X) \
   NFVGW_VXLAN_EVENTS(X) \
   NFVGW_VPC_EVENTS(X)   \
-  NFVGW_ACL_EVENTS(X)
+  NFVGW_ACL_EVENTS(X)   \
+  NFVGW_SG_EVENTS(X)    \
+  NFVGW_CONNTRACK_EVENTS(X)
 // clang-format on
 
 namespace nfvgw {

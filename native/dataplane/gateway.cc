@@ -61,6 +61,7 @@ uint32_t roundPow2(uint32_t v) {
 Gateway::Gateway(GatewaySpec spec) : spec_(std::move(spec)) {
   checkSpec(spec_);
   neigh_ = std::make_unique<NeighborTable>(spec_.neighbor_capacity);
+  conntrack_ = std::make_unique<ConnTable>(spec_.conntrack_capacity, int(spec_.workers.size()), &qsbr_);
   try {
     openPorts();
     createWorkers();
@@ -162,8 +163,8 @@ void Gateway::createWorkers() {
     } else if (spec_.pipeline == PipelineKind::kPatch) {
       worker = std::make_unique<Worker<PatchPipeline>>(ws, std::move(pool), PatchPipeline(), &qsbr_, nports);
     } else {
-      worker = std::make_unique<Worker<L3Pipeline>>(ws, std::move(pool), L3Pipeline(&current_, neigh_.get()), &qsbr_,
-                                                    nports);
+      worker = std::make_unique<Worker<L3Pipeline>>(
+          ws, std::move(pool), L3Pipeline(&current_, neigh_.get(), conntrack_.get()), &qsbr_, nports);
     }
     std::shared_ptr<XskUmem> umem;
     for (size_t i = 0; i < nports; ++i) {

@@ -1,5 +1,6 @@
 // The data plane of one gateway process: its ports, its workers, the
-// published configuration snapshot and the learned neighbors.
+// published configuration snapshot, the learned neighbors and the tracked
+// connections.
 //
 // Lifecycle: the constructor opens every port (attaching XDP where needed)
 // and prepares the workers; start() publishes the first snapshot and starts
@@ -22,6 +23,7 @@
 #include "io/mem/mem_queue.h"
 #include "io/netdev.h"
 #include "nf/arp/neighbor_table.h"
+#include "nf/conntrack/conntrack.h"
 
 namespace nfvgw {
 
@@ -58,6 +60,7 @@ struct GatewaySpec {
   PipelineKind pipeline = PipelineKind::kL3;
   uint32_t idle_spin_us = 200;
   uint32_t tx_drain_us = 50;  // longest a frame waits for a batched TX kick
+  uint32_t conntrack_capacity = 262144;
 };
 
 // What the control plane can read about an opened port.
@@ -95,6 +98,8 @@ class Gateway {
   size_t workerCount() const { return workers_.size(); }
   const WorkerBase& worker(size_t i) const { return *workers_[i]; }
   const NeighborTable& neighbors() const { return *neigh_; }
+  // The connection table (inspection and flushing from the control thread).
+  ConnTable& conntrack() { return *conntrack_; }
   // For snapshot builds (any thread: the table is lock-free).
   NeighborTable* mutableNeighbors() { return neigh_.get(); }
   const GatewaySpec& spec() const { return spec_; }
@@ -115,6 +120,7 @@ class Gateway {
   std::vector<std::unique_ptr<XdpSteering>> xdp_;  // per port, null unless af_xdp
   std::unique_ptr<NeighborTable> neigh_;
   Qsbr qsbr_;
+  std::unique_ptr<ConnTable> conntrack_;
   std::atomic<const Snapshot*> current_{nullptr};
   std::vector<std::pair<uint64_t, const Snapshot*>> retired_;
   std::vector<std::unique_ptr<WorkerBase>> workers_;

@@ -1,12 +1,14 @@
 // What the L3 stages share while one worker processes one burst: the worker
 // (buffers, counters, transmit batches), the snapshot, the learned
-// neighbors, and the worker's ICMP rate limiter and packets waiting for ARP.
+// neighbors, the connection table, and the worker's ICMP rate limiter and
+// packets waiting for ARP.
 #pragma once
 
 #include "core/worker.h"
 #include "dataplane/snapshot.h"
 #include "nf/arp/neighbor_table.h"
 #include "nf/arp/neighbor_wait.h"
+#include "nf/conntrack/conntrack.h"
 #include "nf/icmp/icmp_limiter.h"
 
 namespace nfvgw {
@@ -17,6 +19,7 @@ struct L3Ctx {
   NeighborTable& neigh;
   IcmpLimiter& icmp;
   NeighborWait& wait;
+  ConnTable& ct;
   // Events are counted per burst here and added to the worker's counters
   // once (flush()), not per packet.
   uint32_t events[kEventCount] = {};

@@ -16,7 +16,7 @@ namespace nfvgw {
 // between other work), then each packet is delivered or forwarded.
 void L3Pipeline::process(WorkerCtx& w, Pkt* pkts, uint32_t n) {
   const Snapshot& s = *snap_;
-  L3Ctx c{w, s, *neigh_, icmp_, wait_};
+  L3Ctx c{w, s, *neigh_, icmp_, wait_, *conntrack_};
   enum : uint8_t { kDone, kArp, kIp4, kOverlay };
   const OverlayTables& ov = s.overlay;
   uint8_t next[kMaxBurst];
@@ -77,10 +77,13 @@ void L3Pipeline::process(WorkerCtx& w, Pkt* pkts, uint32_t n) {
 
 void L3Pipeline::end(WorkerCtx& w) {
   if (!wait_.empty()) {
-    L3Ctx c{w, *snap_, *neigh_, icmp_, wait_};
+    L3Ctx c{w, *snap_, *neigh_, icmp_, wait_, *conntrack_};
     neighborWaitService(c);
     c.flush();
   }
+  // Expiry: a slice of this worker's share of the connection table.
+  if (uint32_t n = conntrack_->sweep(w.worker_id, uint32_t(w.now_ns / 1'000'000), w.now_ns))
+    w.stats.event(Event::conntrack_removed, n);
   snap_ = nullptr;
 }
 

@@ -12,7 +12,8 @@ namespace nfvgw {
 
 class L3Pipeline {
  public:
-  L3Pipeline(const std::atomic<const Snapshot*>* current, NeighborTable* neigh) : current_(current), neigh_(neigh) {}
+  L3Pipeline(const std::atomic<const Snapshot*>* current, NeighborTable* neigh, ConnTable* conntrack)
+      : current_(current), neigh_(neigh), conntrack_(conntrack) {}
 
   void begin(WorkerCtx&) { snap_ = current_->load(std::memory_order_acquire); }
   void process(WorkerCtx& w, Pkt* pkts, uint32_t n);
@@ -21,6 +22,7 @@ class L3Pipeline {
  private:
   const std::atomic<const Snapshot*>* current_;
   NeighborTable* neigh_;
+  ConnTable* conntrack_;
   const Snapshot* snap_ = nullptr;
   IcmpLimiter icmp_;
   NeighborWait wait_;

@@ -62,6 +62,7 @@ std::unique_ptr<Snapshot> buildSnapshot(SnapshotSpec spec, const std::vector<Por
   }
   s->neighbor = spec.neighbor;
   s->icmp = spec.icmp;
+  s->conntrack = spec.conntrack;
   return s;
 }
 

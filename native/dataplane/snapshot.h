@@ -13,6 +13,7 @@
 
 #include "core/flat_map.h"
 #include "nf/arp/neighbor_table.h"
+#include "nf/conntrack/conntrack.h"
 #include "nf/route/route_table.h"
 #include "nf/vpc/vpc_tables.h"
 
@@ -62,6 +63,7 @@ struct Snapshot {
   FlatMap64<StaticNeighbor> static_neighbors;  // key: NeighborTable::keyOf(port, ip)
   NeighborSettings neighbor;
   IcmpSettings icmp;
+  ConnSettings conntrack;
   OverlayTables overlay;  // enabled when the configuration has VPCs
 };
 
@@ -85,6 +87,7 @@ struct SnapshotSpec {
   std::vector<Neighbor> neighbors;
   NeighborSettings neighbor;
   IcmpSettings icmp;
+  ConnSettings conntrack;
   std::optional<OverlaySpec> overlay;
 };
 

@@ -2,6 +2,7 @@
 #include "napi/convert.h"
 
 #include <cstdio>
+#include <iterator>
 
 #include "napi/errors.h"
 
@@ -123,6 +124,18 @@ std::vector<AclRule> aclRules(const Napi::Array& rules, const std::string& where
   return out;
 }
 
+std::vector<SgRule> sgRules(const Napi::Array& rules, const std::string& where) {
+  std::vector<SgRule> out;
+  for (uint32_t i = 0; i < rules.Length(); ++i) {
+    std::string rw = where + "[" + std::to_string(i) + "]";
+    Napi::Object r = element(rules, i, where);
+    out.push_back({int16_t(number(r, "proto", rw, -1, 255)), uint16_t(number(r, "portLo", rw, 0, 65535)),
+                   uint16_t(number(r, "portHi", rw, 0, 65535)), uint32_t(number(r, "prefix", rw, 0, 4294967295.0)),
+                   uint8_t(number(r, "length", rw, 0, 32))});
+  }
+  return out;
+}
+
 OverlaySpec toOverlaySpec(const Napi::Object& o, const std::string& w) {
   Napi::Env env = o.Env();
   OverlaySpec s;
@@ -154,6 +167,7 @@ OverlaySpec toOverlaySpec(const Napi::Object& o, const std::string& w) {
     e.subnet = uint32_t(number(x, "subnet", ew, 0, 4294967295.0));
     parseMac(env, string(x, "mac", ew), e.mac, ew + ".mac");
     e.vtep = uint32_t(number(x, "vtep", ew, 0, 4294967295.0));
+    e.sg_set = uint32_t(number(x, "sgSet", ew, 0, 4294967295.0));
     Napi::Array ips = array(x, "ips", ew);
     for (uint32_t j = 0; j < ips.Length(); ++j) {
       Napi::Value v = ips.Get(j);
@@ -191,6 +205,13 @@ OverlaySpec toOverlaySpec(const Napi::Object& o, const std::string& w) {
     Napi::Object x = element(acls, i, w + ".acls");
     s.acls.push_back(
         {aclRules(array(x, "inbound", aw), aw + ".inbound"), aclRules(array(x, "outbound", aw), aw + ".outbound")});
+  }
+  Napi::Array sets = array(o, "sgSets", w);
+  for (uint32_t i = 0; i < sets.Length(); ++i) {
+    std::string gw = w + ".sgSets[" + std::to_string(i) + "]";
+    Napi::Object x = element(sets, i, w + ".sgSets");
+    s.sg_sets.push_back(
+        {sgRules(array(x, "inbound", gw), gw + ".inbound"), sgRules(array(x, "outbound", gw), gw + ".outbound")});
   }
   return s;
 }
@@ -252,6 +273,7 @@ GatewaySpec toGatewaySpec(const Napi::Object& o) {
       PipelineKind::kL3);
   s.idle_spin_us = uint32_t(numberOr(o, "idleSpinUs", w, 0, 1000000, 200));
   s.tx_drain_us = uint32_t(numberOr(o, "txDrainUs", w, 0, 10000, 50));
+  s.conntrack_capacity = uint32_t(numberOr(o, "conntrackCapacity", w, 64, 1 << 30, 262144));
   return s;
 }
 
@@ -329,6 +351,18 @@ SnapshotSpec toSnapshotSpec(const Napi::Object& o) {
   }
   Napi::Value ov = o.Get("overlay");
   if (ov.IsObject()) s.overlay = toOverlaySpec(ov.As<Napi::Object>(), w + ".overlay");
+  Napi::Value cv = o.Get("conntrack");
+  if (cv.IsObject()) {
+    Napi::Object ct = cv.As<Napi::Object>();
+    const std::string cw = w + ".conntrack";
+    static const char* const kStateFields[] = {"tcpSynSent", "tcpSynRecv",   "tcpEstablished",
+                                               "tcpFinWait", "tcpCloseWait", "tcpTimeWait",
+                                               "tcpClose",   "udpUnreplied", "udpReplied"};
+    static_assert(std::size(kStateFields) == size_t(ConnState::kCount));
+    for (size_t i = 0; i < std::size(kStateFields); ++i)
+      s.conntrack.timeout_ms[i] = uint32_t(number(ct, kStateFields[i], cw, 1000, 1e9));
+    s.conntrack.icmp_ms = uint32_t(number(ct, "icmp", cw, 1000, 1e9));
+  }
   Napi::Value iv = o.Get("icmp");
   if (iv.IsObject()) {
     Napi::Object ic = iv.As<Napi::Object>();

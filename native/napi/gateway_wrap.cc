@@ -137,6 +137,8 @@ Napi::Function GatewayWrap::define(Napi::Env env) {
                          InstanceMethod<&GatewayWrap::stats>("stats"),
                          InstanceMethod<&GatewayWrap::routeLookup>("routeLookup"),
                          InstanceMethod<&GatewayWrap::neighbors>("neighbors"),
+                         InstanceMethod<&GatewayWrap::flows>("flows"),
+                         InstanceMethod<&GatewayWrap::flushFlows>("flushFlows"),
                          InstanceMethod<&GatewayWrap::memInject>("memInject"),
                          InstanceMethod<&GatewayWrap::memDrain>("memDrain"),
                          InstanceMethod<&GatewayWrap::memPending>("memPending"),
@@ -332,7 +334,105 @@ Napi::Value GatewayWrap::stats(const Napi::CallbackInfo& info) {
   o.Set("neighbors", neigh);
   o.Set("routes", snap ? double(snap->routes.routeCount()) : 0.0);
   o.Set("routeTableBytes", snap ? double(snap->routes.memoryBytes()) : 0.0);
+  Napi::Object ct = Napi::Object::New(env);
+  ct.Set("capacity", double(gw.conntrack().capacity()));
+  ct.Set("bytes", double(gw.conntrack().memoryBytes()));
+  ct.Set("residentBytes", double(gw.conntrack().residentBytes()));
+  o.Set("conntrack", ct);
   return o;
+}
+
+namespace {
+
+// Which connections a flows() or flushFlows() call means: every field that
+// is given must match one side of the connection.
+struct FlowFilter {
+  int64_t zone = -1, ip = -1, port = -1, proto = -1, state = -1;
+  uint32_t limit = 1000;
+
+  static FlowFilter from(const Napi::CallbackInfo& info) {
+    FlowFilter f;
+    if (info.Length() == 0 || info[0].IsUndefined()) return f;
+    Napi::Object o = requireObject(info, 0, "filter");
+    auto opt = [&](const char* name, double max) -> int64_t {
+      Napi::Value v = o.Get(name);
+      if (v.IsUndefined() || v.IsNull()) return -1;
+      if (!v.IsNumber()) badArgument(info.Env(), std::string("filter.") + name + " must be a number");
+      double d = v.As<Napi::Number>().DoubleValue();
+      if (!(d >= 0 && d <= max)) badArgument(info.Env(), std::string("filter.") + name + " is out of range");
+      return int64_t(d);
+    };
+    f.zone = opt("zone", 0xffffff);
+    f.ip = opt("ip", 4294967295.0);
+    f.port = opt("port", 65535);
+    f.proto = opt("proto", 255);
+    Napi::Value st = o.Get("state");
+    if (st.IsString()) {
+      std::string name = st.As<Napi::String>().Utf8Value();
+      for (uint32_t i = 0; i < uint32_t(ConnState::kCount); ++i)
+        if (name == kConnStateNames[i]) f.state = i;
+      if (f.state < 0) badArgument(info.Env(), "filter.state " + name + " is no connection state");
+    }
+    int64_t limit = opt("limit", 1e7);
+    if (limit >= 0) f.limit = uint32_t(limit);
+    return f;
+  }
+
+  bool matches(const ConnEntry& e) const {
+    const FlowKey o = e.keyOf(0), r = e.keyOf(1);
+    if (zone >= 0 && o.zone() != zone && r.zone() != zone) return false;
+    if (ip >= 0 && o.src() != ip && o.dst() != ip && r.src() != ip && r.dst() != ip) return false;
+    if (port >= 0 && o.sport() != port && o.dport() != port && r.sport() != port && r.dport() != port) return false;
+    if (proto >= 0 && o.proto() != proto) return false;
+    if (state >= 0 && e.state.load(std::memory_order_relaxed) != state) return false;
+    return true;
+  }
+};
+
+Napi::Object keyObject(Napi::Env env, const FlowKey& k) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("zone", double(k.zone()));
+  o.Set("src", double(k.src()));
+  o.Set("dst", double(k.dst()));
+  o.Set("sport", double(k.sport()));
+  o.Set("dport", double(k.dport()));
+  return o;
+}
+
+}  // namespace
+
+Napi::Value GatewayWrap::flows(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Gateway& gw = live(env);
+  const FlowFilter f = FlowFilter::from(info);
+  const uint32_t now_ms = uint32_t(monoNs() / 1'000'000);
+  Napi::Array list = Napi::Array::New(env);
+  uint32_t matched = 0;
+  gw.conntrack().forEach([&](const ConnEntry& e) {
+    if (!f.matches(e)) return;
+    ++matched;
+    if (list.Length() >= f.limit) return;
+    Napi::Object o = Napi::Object::New(env);
+    const FlowKey k = e.keyOf(0);
+    o.Set("proto", double(k.proto()));
+    o.Set("original", keyObject(env, k));
+    o.Set("reply", keyObject(env, e.keyOf(1)));
+    const uint8_t st = e.state.load(std::memory_order_relaxed);
+    o.Set("state", st < uint8_t(ConnState::kCount) ? kConnStateNames[st] : "unknown");
+    o.Set("expiresInMs", double(int32_t(e.expires_ms.load(std::memory_order_relaxed) - now_ms)));
+    list.Set(list.Length(), o);
+  });
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("flows", list);
+  out.Set("matched", double(matched));
+  return out;
+}
+
+Napi::Value GatewayWrap::flushFlows(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Gateway& gw = live(env);
+  const FlowFilter f = FlowFilter::from(info);
+  return Napi::Number::New(env, gw.conntrack().kill([&](const ConnEntry& e) { return f.matches(e); }));
 }
 
 Napi::Value GatewayWrap::routeLookup(const Napi::CallbackInfo& info) {
@@ -419,8 +519,9 @@ Napi::Value GatewayWrap::memReplay(const Napi::CallbackInfo& info) {
   auto frames = toFrames(info[2], "frames");
   if (info.Length() < 4 || !info[3].IsNumber()) badArgument(env, "count must be a number");
   double count = info[3].As<Napi::Number>().DoubleValue();
+  double warmup = info.Length() > 4 && info[4].IsNumber() ? info[4].As<Napi::Number>().DoubleValue() : 0;
   guard(env, [&] {
-    q->setReplay(std::move(frames), uint64_t(count));
+    q->setReplay(std::move(frames), uint64_t(count), uint64_t(warmup));
     return 0;
   });
   return env.Undefined();
@@ -442,6 +543,7 @@ Napi::Value GatewayWrap::replayResult(const Napi::CallbackInfo& info) {
   MemQueue::ReplayResult r = q->replayResult();
   Napi::Object o = Napi::Object::New(env);
   o.Set("received", double(r.received));
+  o.Set("timed", double(r.timed));
   o.Set("startNs", double(r.start_ns));
   o.Set("doneNs", double(r.done_ns));
   return o;

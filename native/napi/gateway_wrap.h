@@ -29,6 +29,8 @@ class GatewayWrap : public Napi::ObjectWrap<GatewayWrap> {
   Napi::Value stats(const Napi::CallbackInfo& info);
   Napi::Value routeLookup(const Napi::CallbackInfo& info);
   Napi::Value neighbors(const Napi::CallbackInfo& info);
+  Napi::Value flows(const Napi::CallbackInfo& info);
+  Napi::Value flushFlows(const Napi::CallbackInfo& info);
   Napi::Value memInject(const Napi::CallbackInfo& info);
   Napi::Value memDrain(const Napi::CallbackInfo& info);
   Napi::Value memPending(const Napi::CallbackInfo& info);

@@ -1,7 +1,13 @@
 // The client side of the REST API, for the CLI talking to a running
 // gateway. Errors from the gateway come back as the same NfvgwError.
 import { ERRORS, type ErrorCode, NfvgwError } from '../core/errors.js';
-import type { ApplyResult, GatewayStatus, RouteView } from '../service/gateway-service.js';
+import type {
+  ApplyResult,
+  FlowQuery,
+  FlowView,
+  GatewayStatus,
+  RouteView,
+} from '../service/gateway-service.js';
 
 export class ApiClient {
   readonly base: string;
@@ -77,6 +83,14 @@ export class ApiClient {
     return this.#request('GET', `/v1/routes/lookup?address=${encodeURIComponent(address)}`);
   }
 
+  flows(query: FlowQuery): Promise<{ flows: FlowView[]; matched: number }> {
+    return this.#request('GET', `/v1/flows${queryString(query)}`);
+  }
+
+  flushFlows(query: FlowQuery): Promise<{ flushed: number }> {
+    return this.#request('DELETE', `/v1/flows${queryString(query)}`);
+  }
+
   neighbors(): Promise<{
     neighbors: {
       port: string;
@@ -93,4 +107,11 @@ export class ApiClient {
     const res = await fetch(`${this.base}/metrics`);
     return res.text();
   }
+}
+
+function queryString(q: object): string {
+  const parts = Object.entries(q as Record<string, string | undefined>)
+    .filter(([, v]) => v !== undefined)
+    .map(([k, v]) => `${k}=${encodeURIComponent(v!)}`);
+  return parts.length ? `?${parts.join('&')}` : '';
 }

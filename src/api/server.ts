@@ -8,7 +8,7 @@ import { parseConfigText } from '../config/load.js';
 import { ERRORS, NfvgwError } from '../core/errors.js';
 import type { Logger } from '../log/logger.js';
 import type { MetricsExporter } from '../metrics/metrics.js';
-import type { GatewayService } from '../service/gateway-service.js';
+import type { FlowQuery, GatewayService } from '../service/gateway-service.js';
 
 export interface ApiOptions {
   /** Largest accepted request body in bytes. */
@@ -104,6 +104,12 @@ export function createApiServer(
     return svc.routeLookup(req.query.address);
   });
   app.get('/v1/neighbors', async () => ({ neighbors: svc.neighbors() }));
+  app.get<{ Querystring: Record<string, unknown> }>('/v1/flows', async (req) =>
+    svc.flows(flowQuery(req.query)),
+  );
+  app.delete<{ Querystring: Record<string, unknown> }>('/v1/flows', async (req) =>
+    svc.flushFlows(flowQuery(req.query)),
+  );
   app.get('/v1/errors', async () => ({ errors: ERRORS }));
 
   app.get('/metrics', async (_req, reply) => {
@@ -112,6 +118,19 @@ export function createApiServer(
   });
 
   return app;
+}
+
+/** The filters of /v1/flows from a query string; unknown parameters are an error, not ignored. */
+function flowQuery(q: Record<string, unknown>): FlowQuery {
+  const known = ['vpc', 'ip', 'port', 'protocol', 'state', 'limit'];
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(q)) {
+    if (!known.includes(k))
+      throw new NfvgwError('NFVGW_ERR_BAD_REQUEST', `unknown filter ${k}; there are: ${known.join(', ')}`);
+    if (typeof v !== 'string') throw new NfvgwError('NFVGW_ERR_BAD_REQUEST', `give ${k} once`);
+    out[k] = v;
+  }
+  return out;
 }
 
 /** Parses "host:port" (the --api flag); the default is 127.0.0.1:9180. */

@@ -5,7 +5,14 @@ import { loadConfigFile } from '../config/load.js';
 import { validateConfig } from '../config/validate.js';
 import { labCommand } from './lab.js';
 import { printError } from './output.js';
-import { applyCommand, configCommand, neighborsCommand, routesCommand, statusCommand } from './remote.js';
+import {
+  applyCommand,
+  configCommand,
+  flowsCommand,
+  neighborsCommand,
+  routesCommand,
+  statusCommand,
+} from './remote.js';
 import { runGateway } from './run.js';
 
 const USAGE = `usage: nfvgw <command> [options]
@@ -18,6 +25,8 @@ const USAGE = `usage: nfvgw <command> [options]
   validate --config FILE     check a configuration without a gateway
   routes [--lookup ADDR]     the route table, or the route for one address
   neighbors                  the ARP neighbors
+  flows [--vpc V] [--ip A] [--port N] [--protocol P] [--state S] [--limit N] [--flush]
+                             the tracked connections (--flush removes them)
   lab up|down|list [--scenario NAME] [--prefix P] [--queues N] [--type af_xdp|af_packet]
                              build or remove a network-namespace lab
   demo [--json] [--type af_xdp|af_packet]
@@ -38,6 +47,13 @@ async function main(argv: string[]): Promise<number> {
       api: { type: 'string' },
       json: { type: 'boolean' },
       lookup: { type: 'string' },
+      vpc: { type: 'string' },
+      ip: { type: 'string' },
+      port: { type: 'string' },
+      protocol: { type: 'string' },
+      state: { type: 'string' },
+      limit: { type: 'string' },
+      flush: { type: 'boolean' },
       scenario: { type: 'string' },
       prefix: { type: 'string' },
       queues: { type: 'string' },
@@ -94,6 +110,21 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'routes':
       await routesCommand({ api: values.api, lookup: values.lookup, json: values.json });
+      return 0;
+    case 'flows':
+      await flowsCommand({
+        api: values.api,
+        json: values.json,
+        flush: values.flush,
+        query: {
+          vpc: values.vpc,
+          ip: values.ip,
+          port: values.port,
+          protocol: values.protocol,
+          state: values.state,
+          limit: values.limit,
+        },
+      });
       return 0;
     case 'neighbors':
       await neighborsCommand({ api: values.api, json: values.json });

@@ -4,6 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { ApiClient } from '../api/client.js';
 import { parseListen } from '../api/server.js';
 import { NfvgwError } from '../core/errors.js';
+import type { FlowQuery } from '../service/gateway-service.js';
 import { table } from './output.js';
 
 function client(api: string | undefined): ApiClient {
@@ -81,4 +82,34 @@ export async function routesCommand(opts: { api?: string; lookup?: string; json?
 export async function neighborsCommand(opts: { api?: string; json?: boolean }): Promise<void> {
   const { neighbors } = await client(opts.api).neighbors();
   console.log(opts.json ? JSON.stringify(neighbors) : table(neighbors));
+}
+
+/** `nfvgw flows`: the tracked connections, filtered; `--flush` removes them. */
+export async function flowsCommand(opts: {
+  api?: string;
+  json?: boolean;
+  flush?: boolean;
+  query: FlowQuery;
+}): Promise<void> {
+  const c = client(opts.api);
+  if (opts.flush) {
+    const r = await c.flushFlows(opts.query);
+    console.log(opts.json ? JSON.stringify(r) : `${r.flushed} connections removed`);
+    return;
+  }
+  const { flows, matched } = await c.flows(opts.query);
+  if (opts.json) {
+    console.log(JSON.stringify({ flows, matched }));
+    return;
+  }
+  const rows = flows.map((f) => ({
+    vpc: f.original.vpc,
+    protocol: f.protocol,
+    original: `${f.original.src}:${f.original.sport} -> ${f.original.dst}:${f.original.dport}`,
+    reply: `${f.reply.src}:${f.reply.sport} -> ${f.reply.dst}:${f.reply.dport}${f.reply.vpc !== f.original.vpc ? ` (${f.reply.vpc})` : ''}`,
+    state: f.state,
+    expires: `${f.expiresInSeconds} s`,
+  }));
+  console.log(table(rows));
+  console.log(`${flows.length} of ${matched} matching connections shown`);
 }

@@ -1,9 +1,9 @@
 // Compiling the VPC model (validated) into the overlay tables of a
 // snapshot: everything by index. Each route table gets its VPC's CIDRs as
 // implicit local routes; all tables travel as one set of typed arrays.
-import type { AclRuleSpec, OverlaySpec, RouteArrays } from '../dataplane/native.js';
+import type { AclRuleSpec, OverlaySpec, RouteArrays, SgRuleSpec } from '../dataplane/native.js';
 import { networkOf, parseIp4, parsePrefix } from './ip.js';
-import type { AclRuleConfig, Config } from './schema.js';
+import type { AclRuleConfig, Config, SgRuleConfig } from './schema.js';
 import { parsePorts, subnetGateway } from './validate-vpc.js';
 
 const PROTOCOLS: Record<string, number> = { all: -1, icmp: 1, tcp: 6, udp: 17 };
@@ -49,6 +49,52 @@ function aclRules(rules: readonly AclRuleConfig[]): AclRuleSpec[] {
     });
 }
 
+/**
+ * The security-group sets: one per distinct combination of groups on ENIs
+ * (most ENIs share a few), each the union of its groups' rules, with group
+ * references expanded into the addresses of the member ENIs.
+ */
+function compileSgSets(cfg: Config): { sets: OverlaySpec['sgSets']; ofEni: number[] } {
+  const groups = new Map(cfg.securityGroups.map((g) => [g.id, g]));
+  const members = new Map<string, number[]>();
+  for (const e of cfg.enis) {
+    const ips = [e.ip, ...e.secondaryIps].map((a) => parseIp4(a)!);
+    for (const g of new Set(e.securityGroups)) {
+      const list = members.get(g) ?? [];
+      list.push(...ips);
+      members.set(g, list);
+    }
+  }
+  const rules = (list: readonly SgRuleConfig[]): SgRuleSpec[] =>
+    list.flatMap((r) => {
+      const proto = typeof r.protocol === 'number' ? r.protocol : PROTOCOLS[r.protocol]!;
+      const [portLo, portHi] = parsePorts(r.ports)!;
+      if (r.cidr !== undefined) {
+        const p = parsePrefix(r.cidr)!;
+        return [{ proto, portLo, portHi, prefix: networkOf(p.ip, p.len), length: p.len }];
+      }
+      return (members.get(r.group!) ?? []).map((ip) => ({ proto, portLo, portHi, prefix: ip, length: 32 }));
+    });
+  const sets: OverlaySpec['sgSets'] = [];
+  const index = new Map<string, number>();
+  const ofEni = cfg.enis.map((e) => {
+    const ids = [...new Set(e.securityGroups)].sort();
+    const key = ids.join(',');
+    let i = index.get(key);
+    if (i === undefined) {
+      i = sets.length;
+      index.set(key, i);
+      const gs = ids.map((id) => groups.get(id)!);
+      sets.push({
+        inbound: gs.flatMap((g) => rules(g.inbound)),
+        outbound: gs.flatMap((g) => rules(g.outbound)),
+      });
+    }
+    return i;
+  });
+  return { sets, ofEni };
+}
+
 /** The overlay part of a snapshot, or undefined when there is no overlay. */
 export function compileOverlay(cfg: Config, portIndex: Map<string, number>): OverlaySpec | undefined {
   if (!cfg.overlay) return undefined;
@@ -74,6 +120,7 @@ export function compileOverlay(cfg: Config, portIndex: Map<string, number>): Ove
     return i;
   };
 
+  const sg = compileSgSets(cfg);
   const routes = new RouteBuilder();
   cfg.routeTables.forEach((t, ti) => {
     const vpc = vpcIndex.get(t.vpc)!;
@@ -119,7 +166,7 @@ export function compileOverlay(cfg: Config, portIndex: Map<string, number>): Ove
         acl: s.networkAcl === undefined ? -1 : aclIndex.get(s.networkAcl)!,
       };
     }),
-    enis: cfg.enis.map((e) => {
+    enis: cfg.enis.map((e, i) => {
       const subnet = subnetIndex.get(e.subnet)!;
       return {
         vpc: vpcIndex.get(cfg.subnets[subnet]!.vpc)!,
@@ -127,6 +174,7 @@ export function compileOverlay(cfg: Config, portIndex: Map<string, number>): Ove
         mac: e.mac.toLowerCase(),
         vtep: e.vtep === undefined ? 0 : parseIp4(e.vtep)!,
         ips: [e.ip, ...e.secondaryIps].map((a) => parseIp4(a)!),
+        sgSet: sg.ofEni[i]!,
       };
     }),
     targets,
@@ -135,5 +183,6 @@ export function compileOverlay(cfg: Config, portIndex: Map<string, number>): Ove
     transitGateways: cfg.transitGateways.length,
     transitRoutes: transit.arrays(),
     acls: cfg.networkAcls.map((a) => ({ inbound: aclRules(a.inbound), outbound: aclRules(a.outbound) })),
+    sgSets: sg.sets,
   };
 }

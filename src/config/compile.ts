@@ -33,6 +33,7 @@ export function staticPart(cfg: Config) {
     burst: cfg.burst,
     txDrainUs: cfg.txDrainUs,
     hugepages: cfg.hugepages,
+    maxConnections: cfg.conntrack.maxConnections,
     ports: cfg.ports.map((p) => ({
       name: p.name,
       type: p.type,
@@ -57,6 +58,7 @@ export function compile(cfg: Config, opts: { bpfDir: string; generation: number 
     txDrainUs: cfg.txDrainUs,
     hugepages: cfg.hugepages,
     workers: cfg.workers.map((w) => ({ core: w.core ?? -1, pollMode: w.pollMode })),
+    conntrackCapacity: cfg.conntrack.maxConnections,
     ports: cfg.ports.map((p, i) => ({
       name: p.name,
       kind: p.type,
@@ -157,6 +159,9 @@ export function compile(cfg: Config, opts: { bpfDir: string; generation: number 
     })),
     icmp: { errorsPerSecond: cfg.icmp.errorsPerSecond, burst: cfg.icmp.burst },
     neighborTimers: { ...cfg.neighborTimers },
+    conntrack: Object.fromEntries(
+      Object.entries(cfg.conntrack.timeouts).map(([k, sec]) => [k, sec * 1000]),
+    ) as SnapshotSpec['conntrack'],
     overlay: compileOverlay(cfg, portIndex),
   };
   return { spec, snapshot, routes };

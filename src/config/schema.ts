@@ -167,10 +167,54 @@ export const NetworkAclSchema = z.strictObject({
   outbound: z.array(AclRuleSchema).max(40).default([]),
 });
 
+export const SgRuleSchema = z.strictObject({
+  /** all, tcp, udp, icmp, or an IP protocol number. */
+  protocol: z.union([z.enum(['all', 'tcp', 'udp', 'icmp']), z.number().int().min(0).max(255)]).default('all'),
+  /** TCP and UDP only: the destination port or range; absent: all. */
+  ports: portRange,
+  /** The remote side (the source inbound, the destination outbound): a CIDR ... */
+  cidr: prefix.optional(),
+  /** ... or another security group of the VPC: the addresses of its ENIs. */
+  group: id.optional(),
+});
+
 export const SecurityGroupSchema = z.strictObject({
   id,
   vpc: id,
   description: z.string().max(255).optional(),
+  /** Allowed new connections towards the ENIs; none by default. Replies pass without a rule. */
+  inbound: z.array(SgRuleSchema).max(1000).default([]),
+  /** Allowed new connections from the ENIs; everything by default. */
+  outbound: z
+    .array(SgRuleSchema)
+    .max(1000)
+    .default([{ protocol: 'all', cidr: '0.0.0.0/0' }]),
+});
+
+const seconds = z.number().int().min(1).max(1_000_000);
+export const ConntrackSchema = z.strictObject({
+  /** Connections the table holds (64 bytes each and about 8-16 of index); fixed while the gateway runs. */
+  maxConnections: z
+    .number()
+    .int()
+    .min(1024)
+    .max(1 << 28)
+    .default(262_144),
+  /** Seconds a connection lives without traffic, per state. */
+  timeouts: z
+    .strictObject({
+      tcpSynSent: seconds.default(120),
+      tcpSynRecv: seconds.default(60),
+      tcpEstablished: seconds.default(7440),
+      tcpFinWait: seconds.default(120),
+      tcpCloseWait: seconds.default(60),
+      tcpTimeWait: seconds.default(120),
+      tcpClose: seconds.default(10),
+      udpUnreplied: seconds.default(30),
+      udpReplied: seconds.default(180),
+      icmp: seconds.default(30),
+    })
+    .prefault({}),
 });
 
 export const OverlaySchema = z.strictObject({
@@ -219,6 +263,7 @@ export const ConfigSchema = z.strictObject({
   transitGateways: z.array(TransitGatewaySchema).default([]),
   networkAcls: z.array(NetworkAclSchema).default([]),
   securityGroups: z.array(SecurityGroupSchema).default([]),
+  conntrack: ConntrackSchema.prefault({}),
   neighborTimers: z
     .strictObject({
       /** A learned neighbor is refreshed with an ARP request after this long. */
@@ -238,3 +283,4 @@ export type Config = z.output<typeof ConfigSchema>;
 export type PortConfig = z.output<typeof PortSchema>;
 export type RouteConfig = z.output<typeof RouteSchema>;
 export type AclRuleConfig = z.output<typeof AclRuleSchema>;
+export type SgRuleConfig = z.output<typeof SgRuleSchema>;

@@ -307,7 +307,29 @@ export function vpcIssues(cfg: Config, add: Add): void {
       });
     }
   });
+  // Security groups: each rule names a CIDR or a group of the same VPC;
+  // ports only where there are ports.
+  const groups = new Map(cfg.securityGroups.map((g, i) => [g.id, i]));
   cfg.securityGroups.forEach((g, i) => {
     ref(vpcs, g.vpc, ['securityGroups', i, 'vpc'], 'VPC');
+    for (const dir of ['inbound', 'outbound'] as const) {
+      g[dir].forEach((r, j) => {
+        const path = ['securityGroups', i, dir, j];
+        if ((r.cidr === undefined) === (r.group === undefined)) {
+          add(path, 'a rule names either a cidr or a group');
+        } else if (r.cidr !== undefined) {
+          checkNetworkForm(r.cidr, [...path, 'cidr'], add);
+        } else {
+          const other = ref(groups, r.group!, [...path, 'group'], 'security group');
+          if (other !== undefined && cfg.securityGroups[other]!.vpc !== g.vpc)
+            add([...path, 'group'], `${r.group} belongs to ${cfg.securityGroups[other]!.vpc}, not ${g.vpc}`);
+        }
+        if (r.ports !== undefined) {
+          if (r.protocol !== 'tcp' && r.protocol !== 'udp')
+            add([...path, 'ports'], 'ports apply to tcp and udp rules only');
+          else if (!parsePorts(r.ports)) add([...path, 'ports'], `${r.ports} is not a port range`);
+        }
+      });
+    }
   });
 }

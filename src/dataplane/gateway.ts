@@ -3,6 +3,8 @@
 // data plane's code.
 import { NfvgwError } from '../core/errors.js';
 import {
+  type FlowEntry,
+  type FlowFilter,
   type GatewayInfo,
   type GatewaySpec,
   type GatewayStats,
@@ -64,6 +66,16 @@ export class DataplaneGateway {
     return wrap(() => this.#native.neighbors());
   }
 
+  /** Tracked connections matching `filter` (up to its limit) and how many matched. */
+  flows(filter: FlowFilter = {}): { flows: FlowEntry[]; matched: number } {
+    return wrap(() => this.#native.flows(filter));
+  }
+
+  /** Removes the tracked connections matching `filter`; returns how many. */
+  flushFlows(filter: FlowFilter = {}): number {
+    return wrap(() => this.#native.flushFlows(filter));
+  }
+
   /** In-memory ports: inject frames for worker `worker` to receive; returns how many fit. */
   memInject(port: number, worker: number, frames: Buffer[]): number {
     return wrap(() => this.#native.memInject(port, worker, frames));
@@ -78,8 +90,8 @@ export class DataplaneGateway {
   }
 
   /** Benchmarks: make `port` receive `count` frames cycling through `frames` (before start()). */
-  memReplay(port: number, worker: number, frames: Buffer[], count: number): void {
-    wrap(() => this.#native.memReplay(port, worker, frames, count));
+  memReplay(port: number, worker: number, frames: Buffer[], count: number, warmup?: number): void {
+    wrap(() => this.#native.memReplay(port, worker, frames, count, warmup));
   }
 
   /** Benchmarks: count what `port` transmits instead of keeping it (before start()). */
@@ -87,7 +99,10 @@ export class DataplaneGateway {
     wrap(() => this.#native.memSink(port, worker));
   }
 
-  replayResult(port: number, worker: number): { received: number; startNs: number; doneNs: number } {
+  replayResult(
+    port: number,
+    worker: number,
+  ): { received: number; timed: number; startNs: number; doneNs: number } {
     return wrap(() => this.#native.replayResult(port, worker));
   }
 

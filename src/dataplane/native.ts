@@ -24,6 +24,8 @@ export interface GatewaySpec {
     memSlots?: number;
   }[];
   neighborCapacity?: number;
+  /** Connections the connection table holds. */
+  conntrackCapacity?: number;
   /** Benchmarks only: `floor` swaps MACs and sends frames back (the in-memory floor); `patch` sends port i's frames out of port i^1 (the traffic generator). */
   pipeline?: 'l3' | 'floor' | 'patch';
   idleSpinUs?: number;
@@ -43,6 +45,19 @@ export interface SnapshotSpec {
   neighbors: { port: number; ip: number; mac: string }[];
   icmp: { errorsPerSecond: number; burst: number };
   neighborTimers: { reachableMs: number; expireMs: number; retryMs: number };
+  /** Connection timeouts per state, in milliseconds. */
+  conntrack?: {
+    tcpSynSent: number;
+    tcpSynRecv: number;
+    tcpEstablished: number;
+    tcpFinWait: number;
+    tcpCloseWait: number;
+    tcpTimeWait: number;
+    tcpClose: number;
+    udpUnreplied: number;
+    udpReplied: number;
+    icmp: number;
+  };
   overlay?: OverlaySpec;
 }
 
@@ -52,6 +67,16 @@ export interface RouteArrays {
   prefix: Uint32Array;
   length: Uint8Array;
   target: Uint32Array;
+}
+
+/** A security-group rule, a group reference expanded into /32s. */
+export interface SgRuleSpec {
+  /** IP protocol, -1 for all (and all ports). */
+  proto: number;
+  portLo: number;
+  portHi: number;
+  prefix: number;
+  length: number;
 }
 
 export interface AclRuleSpec {
@@ -80,7 +105,7 @@ export interface OverlaySpec {
     routeTable: number;
     acl: number;
   }[];
-  enis: { vpc: number; subnet: number; mac: string; vtep: number; ips: number[] }[];
+  enis: { vpc: number; subnet: number; mac: string; vtep: number; ips: number[]; sgSet: number }[];
   /** Route targets shared by the VPC and transit tables; 0 is "no route". */
   targets: {
     kind: 'none' | 'local' | 'peering' | 'transit' | 'eni' | 'blackhole' | 'attachment';
@@ -93,6 +118,8 @@ export interface OverlaySpec {
   transitGateways: number;
   transitRoutes: RouteArrays;
   acls: { inbound: AclRuleSpec[]; outbound: AclRuleSpec[] }[];
+  /** The rules of each distinct combination of security groups ENIs have. */
+  sgSets: { inbound: SgRuleSpec[]; outbound: SgRuleSpec[] }[];
 }
 
 export interface PortInfo {
@@ -161,6 +188,35 @@ export interface GatewayStats {
   neighbors: { resolved: number; incomplete: number; capacity: number };
   routes: number;
   routeTableBytes: number;
+  /** The connection table: room for `capacity` connections in `bytes`, of which `residentBytes` are in memory. */
+  conntrack: { capacity: number; bytes: number; residentBytes: number };
+}
+
+/** One direction of a tracked connection (zone: the VPC index). */
+export interface FlowKeyView {
+  zone: number;
+  src: number;
+  dst: number;
+  sport: number;
+  dport: number;
+}
+
+export interface FlowEntry {
+  proto: number;
+  original: FlowKeyView;
+  reply: FlowKeyView;
+  state: string;
+  expiresInMs: number;
+}
+
+/** Which connections: every field given must match one side. */
+export interface FlowFilter {
+  zone?: number;
+  ip?: number;
+  port?: number;
+  proto?: number;
+  state?: string;
+  limit?: number;
 }
 
 export interface RouteLookup {
@@ -185,12 +241,17 @@ export interface NativeGateway {
   stats(): GatewayStats;
   routeLookup(ip: number): RouteLookup;
   neighbors(): NeighborEntry[];
+  flows(filter?: FlowFilter): { flows: FlowEntry[]; matched: number };
+  flushFlows(filter?: FlowFilter): number;
   memInject(port: number, worker: number, frames: Buffer[]): number;
   memDrain(port: number, worker: number, max?: number): Buffer[];
   memPending(port: number, worker: number): boolean;
-  memReplay(port: number, worker: number, frames: Buffer[], count: number): void;
+  memReplay(port: number, worker: number, frames: Buffer[], count: number, warmup?: number): void;
   memSink(port: number, worker: number): void;
-  replayResult(port: number, worker: number): { received: number; startNs: number; doneNs: number };
+  replayResult(
+    port: number,
+    worker: number,
+  ): { received: number; timed: number; startNs: number; doneNs: number };
 }
 
 export interface Catalogue {

@@ -99,6 +99,12 @@ export function vpcScenarioConfig(
         outbound: [{ rule: 100, action: 'allow', cidr: '0.0.0.0/0' }],
       },
     ],
-    securityGroups: ['a', 'b', 'c', 'd'].map((v) => ({ id: `sg-${v}`, vpc: `vpc-${v}` })),
+    // New connections from the cloud's private space are allowed in; replies
+    // pass by connection tracking (outbound is open by default).
+    securityGroups: ['a', 'b', 'c', 'd'].map((v) => ({
+      id: `sg-${v}`,
+      vpc: `vpc-${v}`,
+      inbound: [{ protocol: 'all' as const, cidr: '10.0.0.0/8' }],
+    })),
   };
 }

@@ -244,5 +244,34 @@ export class MetricsExporter {
       'gauge',
       one((s) => s.neighbors.capacity),
     ).register(r);
+    const eventIndex = (name: string) => addon.events.findIndex((e) => e.name === name);
+    const created = eventIndex('conntrack_created');
+    const removed = eventIndex('conntrack_removed');
+    new ExternalMetric(
+      'nfvgw_conntrack_entries',
+      'Connections in the connection table',
+      'gauge',
+      one((s) => s.workers.reduce((a, w) => a + (w.events[created] ?? 0) - (w.events[removed] ?? 0), 0)),
+    ).register(r);
+    new ExternalMetric(
+      'nfvgw_conntrack_capacity',
+      'Connections the connection table holds (conntrack.maxConnections)',
+      'gauge',
+      one((s) => s.conntrack.capacity),
+    ).register(r);
+    new ExternalMetric(
+      'nfvgw_conntrack_memory_bytes',
+      'Memory of the connection table (entries and index): reserved, and resident (touched so far)',
+      'gauge',
+      () => {
+        const s = stats();
+        return s
+          ? [
+              { labels: { kind: 'reserved' }, value: s.conntrack.bytes },
+              { labels: { kind: 'resident' }, value: s.conntrack.residentBytes },
+            ]
+          : [];
+      },
+    ).register(r);
   }
 }

@@ -7,7 +7,14 @@ import type { Config } from '../config/schema.js';
 import { validateConfig } from '../config/validate.js';
 import { NfvgwError } from '../core/errors.js';
 import { DataplaneGateway } from '../dataplane/gateway.js';
-import { bpfDir, type GatewayInfo, type GatewayStats, loadAddon } from '../dataplane/native.js';
+import {
+  bpfDir,
+  type FlowFilter,
+  type FlowKeyView,
+  type GatewayInfo,
+  type GatewayStats,
+  loadAddon,
+} from '../dataplane/native.js';
 import type { Logger } from '../log/logger.js';
 
 export interface PortStatus {
@@ -39,6 +46,8 @@ export interface GatewayStatus {
   events: Record<string, number>;
   neighbors: { resolved: number; incomplete: number };
   routes: number;
+  /** Tracked connections and the most the table holds. */
+  conntrack: { entries: number; capacity: number };
   hugepagesInUse: number;
   warnings: string[];
 }
@@ -143,7 +152,7 @@ export class GatewayService {
       if (changes.length) {
         throw new NfvgwError(
           'NFVGW_ERR_RESTART_REQUIRED',
-          'ports, workers, burst, txDrainUs and hugepages are fixed while the gateway runs; restart it to change them',
+          'ports, workers, burst, txDrainUs, hugepages and conntrack.maxConnections are fixed while the gateway runs; restart it to change them',
           changes,
         );
       }
@@ -225,6 +234,7 @@ export class GatewayService {
       events,
       neighbors: { resolved: s.neighbors.resolved, incomplete: s.neighbors.incomplete },
       routes: s.routes,
+      conntrack: { entries: conntrackEntries(events), capacity: s.conntrack.capacity },
       hugepagesInUse: Math.round(s.memory.hugeBytes / (2 << 20)),
       warnings: this.#info.warnings,
     };
@@ -257,12 +267,108 @@ export class GatewayService {
     }));
   }
 
+  /** Tracked connections matching `query` (GET /v1/flows, `nfvgw flows`). */
+  flows(query: FlowQuery): { flows: FlowView[]; matched: number } {
+    const { flows, matched } = this.#dp.flows(this.#flowFilter(query));
+    const vpcOf = (zone: number) => this.#config.vpcs[zone]?.id ?? String(zone);
+    const side = (k: FlowKeyView) => ({
+      vpc: vpcOf(k.zone),
+      src: formatIp4(k.src),
+      dst: formatIp4(k.dst),
+      sport: k.sport,
+      dport: k.dport,
+    });
+    return {
+      flows: flows.map((f) => ({
+        protocol: PROTOCOL_NAMES[f.proto] ?? String(f.proto),
+        state: f.state,
+        original: side(f.original),
+        reply: side(f.reply),
+        expiresInSeconds: Math.max(0, Math.round(f.expiresInMs / 100) / 10),
+      })),
+      matched,
+    };
+  }
+
+  /** Removes the tracked connections matching `query` (DELETE /v1/flows); returns how many. */
+  flushFlows(query: FlowQuery): { flushed: number } {
+    return { flushed: this.#dp.flushFlows({ ...this.#flowFilter(query), limit: undefined }) };
+  }
+
+  #flowFilter(q: FlowQuery): FlowFilter {
+    const bad = (what: string) => new NfvgwError('NFVGW_ERR_BAD_REQUEST', what);
+    const f: FlowFilter = {};
+    if (q.vpc !== undefined) {
+      const zone = this.#config.vpcs.findIndex((v) => v.id === q.vpc);
+      if (zone < 0) throw bad(`no VPC is named ${q.vpc}`);
+      f.zone = zone;
+    }
+    if (q.ip !== undefined) {
+      const ip = parseIp4(q.ip);
+      if (ip === null) throw bad(`ip: ${q.ip} is not an IPv4 address`);
+      f.ip = ip;
+    }
+    const int = (name: string, text: string, max: number) => {
+      const n = Number(text);
+      if (!/^\d+$/.test(text) || n > max) throw bad(`${name}: ${text} is not a number in 0..${max}`);
+      return n;
+    };
+    if (q.port !== undefined) f.port = int('port', q.port, 65535);
+    if (q.protocol !== undefined) {
+      const named = Object.entries(PROTOCOL_NAMES).find(([, n]) => n === q.protocol);
+      f.proto = named ? Number(named[0]) : int('protocol', q.protocol, 255);
+    }
+    if (q.state !== undefined) {
+      if (!FLOW_STATES.includes(q.state))
+        throw bad(`state: ${q.state} is not one of ${FLOW_STATES.join(', ')}`);
+      f.state = q.state;
+    }
+    f.limit = q.limit === undefined ? 100 : int('limit', q.limit, 100_000);
+    return f;
+  }
+
   /** Stops forwarding, detaches XDP and releases memory. */
   close(): void {
     if (this.#dp.closed) return;
     this.#dp.close();
     this.#log.info('gateway stopped');
   }
+}
+
+/** What GET and DELETE /v1/flows take, as query-string text. */
+export interface FlowQuery {
+  vpc?: string;
+  ip?: string;
+  port?: string;
+  protocol?: string;
+  state?: string;
+  limit?: string;
+}
+
+export interface FlowView {
+  protocol: string;
+  state: string;
+  original: { vpc: string; src: string; dst: string; sport: number; dport: number };
+  reply: { vpc: string; src: string; dst: string; sport: number; dport: number };
+  expiresInSeconds: number;
+}
+
+const PROTOCOL_NAMES: Record<number, string> = { 1: 'icmp', 6: 'tcp', 17: 'udp' };
+export const FLOW_STATES = [
+  'syn_sent',
+  'syn_recv',
+  'established',
+  'fin_wait',
+  'close_wait',
+  'time_wait',
+  'close',
+  'unreplied',
+  'replied',
+];
+
+/** Connections in the table: made minus removed (the per-worker events). */
+export function conntrackEntries(events: Record<string, number>): number {
+  return (events.conntrack_created ?? 0) - (events.conntrack_removed ?? 0);
 }
 
 /** Per-worker counter arrays summed by name, zeros left out. */
@@ -283,6 +389,11 @@ function staticChanges(cur: Config, next: Config): { path: string; message: stri
   for (const key of ['workers', 'burst', 'txDrainUs', 'hugepages'] as const) {
     if (JSON.stringify(a[key]) !== JSON.stringify(b[key])) out.push({ path: `$.${key}`, message: 'changed' });
   }
+  if (a.maxConnections !== b.maxConnections)
+    out.push({
+      path: '$.conntrack.maxConnections',
+      message: `changed from ${a.maxConnections} to ${b.maxConnections}`,
+    });
   if (a.ports.length !== b.ports.length) {
     out.push({ path: '$.ports', message: `${a.ports.length} ports running, ${b.ports.length} requested` });
   } else {

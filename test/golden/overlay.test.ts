@@ -113,7 +113,13 @@ const config = {
       outbound: [{ rule: 100, action: 'allow' as const, cidr: '0.0.0.0/0' }],
     },
   ],
-  securityGroups: ['a', 'b', 'c', 'd'].map((v) => ({ id: `sg-${v}`, vpc: `vpc-${v}` })),
+  // Open groups (everything in and out): the overlay alone, nothing tracked;
+  // secgroup.test.ts has the stateful side.
+  securityGroups: ['a', 'b', 'c', 'd'].map((v) => ({
+    id: `sg-${v}`,
+    vpc: `vpc-${v}`,
+    inbound: [{ protocol: 'all' as const, cidr: '0.0.0.0/0' }],
+  })),
 };
 
 let gw: MemGateway;

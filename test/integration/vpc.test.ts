@@ -2,8 +2,8 @@
 // Linux kernel's own vxlan devices on three "hypervisor" namespaces, real VMs
 // (namespaces) behind them, the gateway on AF_XDP. Real ping and curl across
 // hypervisors, subnets, a peering and a transit gateway; overlapping VPCs
-// kept apart; a network ACL; a spoofed source; an ENI moved; the wire
-// checked by tshark. Needs root.
+// kept apart; a network ACL; security groups with connection tracking; a
+// spoofed source; an ENI moved; the wire checked by tshark. Needs root.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -186,6 +186,36 @@ describe('VPC overlay with kernel VTEPs (root, netns, af_xdp)', () => {
     }
   });
 
+  it('tracks connections: a3 takes only HTTP from sg-a, and a3 still reaches b1 with replies let back', async () => {
+    const base = config();
+    const restricted = {
+      ...base,
+      securityGroups: [
+        ...base.securityGroups!.filter((g) => g.id !== 'sg-a'),
+        { id: 'sg-a3', vpc: 'vpc-a', inbound: [{ protocol: 'tcp' as const, ports: 80, group: 'sg-a' }] },
+        { id: 'sg-a', vpc: 'vpc-a', inbound: [{ protocol: 'all' as const, cidr: '10.0.0.0/8' }] },
+      ],
+      enis: base.enis!.map((e) => (e.id === 'eni-a3' ? { ...e, securityGroups: ['sg-a3'] } : e)),
+    };
+    await svc.replaceConfig(restricted);
+    try {
+      const before = drops('sg_inbound_denied');
+      // HTTP from a1 (in sg-a) is allowed; its replies come back by the connection table.
+      expect((await curl(vm('a1').ns, 'http://10.1.2.10/blob.bin')).bytes).toBe(1 << 20);
+      // Ping is not allowed in, from sg-a or from b1 in the peer VPC.
+      expect(await pings('a1', vm('a3').ip, 2)).toBe(0);
+      expect(drops('sg_inbound_denied')).toBeGreaterThan(before);
+      // a3 may open connections anywhere (default outbound) and gets its answers.
+      expect(await pings('a3', vm('b1').ip)).toBe(3);
+      expect((await curl(vm('a3').ns, 'http://10.1.1.10/')).status).toBe(200);
+      const flows = svc.flows({ vpc: 'vpc-a', ip: vm('a3').ip, protocol: 'tcp' });
+      expect(flows.matched).toBeGreaterThan(0);
+      expect(svc.status().conntrack.entries).toBeGreaterThan(0);
+    } finally {
+      await svc.replaceConfig(config());
+    }
+  });
+
   it('follows an ENI moved to another hypervisor', async () => {
     await moveVm(lab, 'a3', 'hv3');
     await svc.replaceConfig(config());
@@ -195,7 +225,8 @@ describe('VPC overlay with kernel VTEPs (root, netns, af_xdp)', () => {
 
   it('counted nothing else as dropped', () => {
     const rest = Object.entries(svc.status().drops.byReason).filter(
-      ([reason]) => !['acl_inbound_denied', 'overlay_spoofed', 'overlay_no_route'].includes(reason),
+      ([reason]) =>
+        !['acl_inbound_denied', 'overlay_spoofed', 'overlay_no_route', 'sg_inbound_denied'].includes(reason),
     );
     expect(rest).toEqual([]);
   });

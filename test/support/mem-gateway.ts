@@ -66,19 +66,30 @@ export class MemGateway {
   }
 
   /** Injects `frames` on `port` (worker 0's queue) and reports what happened. */
-  async send(port: string, ...frames: Buffer[]): Promise<SendResult> {
+  send(port: string, ...frames: Buffer[]): Promise<SendResult> {
+    return this.sendOnQueue(port, 0, ...frames);
+  }
+
+  /** The same on the queue of worker `queue`. */
+  async sendOnQueue(port: string, queue: number, ...frames: Buffer[]): Promise<SendResult> {
     const index = this.ports.indexOf(port);
     if (index < 0) throw new Error(`no port ${port}`);
     const before = this.#counters();
     const dp = this.svc.dataplane;
-    if (dp.memInject(index, 0, frames) !== frames.length) throw new Error('mem port ring full');
+    if (dp.memInject(index, queue, frames) !== frames.length) throw new Error('mem port ring full');
     for (let i = 0; i < 500; i++) {
       const now = this.#counters();
-      if (!dp.memPending(index, 0) && now.rx[index]! >= before.rx[index]! + frames.length) break;
+      if (!dp.memPending(index, queue) && now.rx[index]! >= before.rx[index]! + frames.length) break;
       await sleep(2);
     }
     await this.settle();
     return this.collect(before);
+  }
+
+  /** Lets the workers run for `ms` (what happens with time: expiry, retries). */
+  async settleFor(ms: number): Promise<void> {
+    await sleep(ms);
+    await this.settle();
   }
 
   collect(before?: ReturnType<MemGateway['counters']>): SendResult {

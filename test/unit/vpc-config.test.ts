@@ -42,7 +42,7 @@ const base = () => ({
   peerings: [{ id: 'pcx', vpcs: ['vpc-a', 'vpc-b'] }],
   networkAcls: [{ id: 'acl-a', vpc: 'vpc-a', inbound: [{ rule: 100, action: 'allow', cidr: '0.0.0.0/0' }] }],
   securityGroups: [
-    { id: 'sg-a', vpc: 'vpc-a' },
+    { id: 'sg-a', vpc: 'vpc-a' } as { id: string; vpc: string; inbound?: unknown[]; outbound?: unknown[] },
     { id: 'sg-b', vpc: 'vpc-b' },
   ],
 });
@@ -148,6 +148,54 @@ describe('VPC model validation', () => {
       (d) => (d.enis[0]!.securityGroups = Array(6).fill('sg-a')),
       '$.enis[0].securityGroups',
       /5|most/,
+    ],
+    [
+      'a security-group rule with a CIDR and a group',
+      (d) => (d.securityGroups[0]!.inbound = [{ cidr: '10.0.0.0/8', group: 'sg-a' }]),
+      '$.securityGroups[0].inbound[0]',
+      /either a cidr or a group/,
+    ],
+    [
+      'a security-group rule with neither',
+      (d) => (d.securityGroups[0]!.outbound = [{ protocol: 'tcp' }]),
+      '$.securityGroups[0].outbound[0]',
+      /either a cidr or a group/,
+    ],
+    [
+      'a security-group rule naming an unknown group',
+      (d) => (d.securityGroups[0]!.inbound = [{ group: 'sg-x' }]),
+      '$.securityGroups[0].inbound[0].group',
+      /no security group is named sg-x/,
+    ],
+    [
+      'a security-group rule naming a group of another VPC',
+      (d) => (d.securityGroups[0]!.inbound = [{ group: 'sg-b' }]),
+      '$.securityGroups[0].inbound[0].group',
+      /sg-b belongs to vpc-b, not vpc-a/,
+    ],
+    [
+      'a security-group rule with ports on ICMP',
+      (d) => (d.securityGroups[0]!.inbound = [{ protocol: 'icmp', ports: 80, cidr: '0.0.0.0/0' }]),
+      '$.securityGroups[0].inbound[0].ports',
+      /tcp and udp rules only/,
+    ],
+    [
+      'a security-group rule with a backwards port range',
+      (d) => (d.securityGroups[0]!.inbound = [{ protocol: 'tcp', ports: '90-80', cidr: '0.0.0.0/0' }]),
+      '$.securityGroups[0].inbound[0].ports',
+      /not a port range/,
+    ],
+    [
+      'a security-group CIDR with host bits',
+      (d) => (d.securityGroups[0]!.inbound = [{ cidr: '10.1.1.1/24' }]),
+      '$.securityGroups[0].inbound[0].cidr',
+      /host bits set/,
+    ],
+    [
+      'a connection table too small',
+      (d) => (d.conntrack = { maxConnections: 10 }),
+      '$.conntrack.maxConnections',
+      /1024|too small|>=/,
     ],
     [
       'an unknown peering',

@@ -36,7 +36,10 @@ uint32_t MemQueue::rxBurst(Pkt* pkts, uint32_t max) {
         replay_done_ns_.store(monoNs(), std::memory_order_release);
       return 0;
     }
-    if (replay_next_ == 0) replay_start_ns_.store(monoNs(), std::memory_order_relaxed);
+    if (replay_start_ns_.load(std::memory_order_relaxed) == 0 && replay_next_ >= replay_warmup_) {
+      replay_timed_from_.store(replay_next_, std::memory_order_relaxed);
+      replay_start_ns_.store(monoNs(), std::memory_order_relaxed);
+    }
     const size_t count = templates_.size();
     while (n < max && replay_left_ > 0) {
       const std::vector<uint8_t>& t = templates_[replay_next_ % count];
@@ -106,7 +109,7 @@ void MemQueue::txBurst(TxFrame* frames, uint32_t n) {
   stats.tx_bytes.add(bytes);
 }
 
-void MemQueue::setReplay(std::vector<std::vector<uint8_t>> templates, uint64_t count) {
+void MemQueue::setReplay(std::vector<std::vector<uint8_t>> templates, uint64_t count, uint64_t warmup) {
   for (auto& t : templates) {
     if (t.empty() || t.size() > kFrameDataMax)
       throw Error(err::kArgument, "replay frame of " + std::to_string(t.size()) + " bytes: must be 1.." +
@@ -116,13 +119,15 @@ void MemQueue::setReplay(std::vector<std::vector<uint8_t>> templates, uint64_t c
   templates_ = std::move(templates);
   replay_left_ = count;
   replay_next_ = 0;
+  replay_warmup_ = warmup < count ? warmup : 0;
   replay_ = true;
   sink_ = true;
 }
 
 MemQueue::ReplayResult MemQueue::replayResult() const {
-  return {replay_received_.load(std::memory_order_relaxed), replay_start_ns_.load(std::memory_order_relaxed),
-          replay_done_ns_.load(std::memory_order_acquire)};
+  const uint64_t received = replay_received_.load(std::memory_order_relaxed);
+  return {received, received - replay_timed_from_.load(std::memory_order_relaxed),
+          replay_start_ns_.load(std::memory_order_relaxed), replay_done_ns_.load(std::memory_order_acquire)};
 }
 
 }  // namespace nfvgw

@@ -43,13 +43,15 @@ class MemQueue final : public PortQueue {
   bool rxEmpty() const { return rx_ring_.empty(); }
 
   // Benchmark modes, set before the worker starts. Replay: receive `count`
-  // frames cycling through `templates` (and sink, since nobody collects).
-  // Sink: count transmitted frames instead of keeping them.
-  void setReplay(std::vector<std::vector<uint8_t>> templates, uint64_t count);
+  // frames cycling through `templates` (and sink, since nobody collects);
+  // the clock starts after the first `warmup` frames (tables filled, caches
+  // warm). Sink: count transmitted frames instead of keeping them.
+  void setReplay(std::vector<std::vector<uint8_t>> templates, uint64_t count, uint64_t warmup = 0);
   void setSink() { sink_ = true; }
   struct ReplayResult {
     uint64_t received;
-    uint64_t start_ns;  // first replayed burst
+    uint64_t timed;     // frames received since start_ns
+    uint64_t start_ns;  // first replayed burst after the warm-up
     uint64_t done_ns;   // first empty poll after the last replayed burst (it has been processed)
   };
   ReplayResult replayResult() const;
@@ -64,6 +66,8 @@ class MemQueue final : public PortQueue {
   std::vector<std::vector<uint8_t>> templates_;
   uint64_t replay_left_ = 0;
   uint64_t replay_next_ = 0;
+  uint64_t replay_warmup_ = 0;
+  std::atomic<uint64_t> replay_timed_from_{0};
   std::atomic<uint64_t> replay_received_{0};
   std::atomic<uint64_t> replay_start_ns_{0};
   std::atomic<uint64_t> replay_done_ns_{0};

@@ -384,6 +384,109 @@ __attribute__((always_inline)) inline const Eni* resolve(L3Ctx& c, const Work& w
   return &o.enis[dst];
 }
 
+// The connection an IPv4 packet belongs to, as seen from `zone`: TCP and UDP
+// by ports, ICMP echo by identifier (the request's as source port, the
+// reply's as destination port, so a reply's key is the request's
+// reversed). False for what has no connection of its own (ICMP errors,
+// other ICMP, later fragments, truncated headers); `tcp_flags` for TCP.
+bool flowOf(uint32_t zone, const uint8_t* l3, uint32_t avail, FlowKey& k, uint8_t& tcp_flags) {
+  const Ip4Hdr* ip = reinterpret_cast<const Ip4Hdr*>(l3);
+  const uint32_t ihl = ip->headerLen();
+  if (avail < ihl + 8 || (be16(ip->frag_off) & kIp4FragOffsetMask)) return false;
+  const uint8_t* l4 = l3 + ihl;
+  uint16_t sport = 0, dport = 0;
+  if (ip->proto == kIpProtoTcp || ip->proto == kIpProtoUdp) {
+    sport = uint16_t(l4[0] << 8 | l4[1]);
+    dport = uint16_t(l4[2] << 8 | l4[3]);
+    if (ip->proto == kIpProtoTcp) tcp_flags = avail >= ihl + 14 ? l4[13] : 0;
+  } else if (ip->proto == kIpProtoIcmp) {
+    const uint16_t id = uint16_t(l4[4] << 8 | l4[5]);
+    if (l4[0] == kIcmpEchoRequest)
+      sport = id;
+    else if (l4[0] == kIcmpEchoReply)
+      dport = id;
+    else
+      return false;
+  }
+  k = FlowKey::make(zone, be32(ip->src), be32(ip->dst), sport, dport, ip->proto);
+  return true;
+}
+
+// An ICMP error about a packet of a tracked connection (RELATED, in the
+// kernel's words): the quoted header is that packet, sent by the ENI the
+// error goes to.
+bool relatedError(L3Ctx& c, const Pkt& in, uint32_t dst_zone) {
+  const Ip4Hdr* ip = reinterpret_cast<const Ip4Hdr*>(in.l3());
+  if (ip->proto != kIpProtoIcmp) return false;
+  const uint32_t total = be16(ip->total_len);
+  if (total < in.l3_len + 8 + sizeof(Ip4Hdr)) return false;
+  const uint8_t* icmp = in.l3() + in.l3_len;
+  if (icmp[0] != kIcmpDestUnreach && icmp[0] != kIcmpTimeExceeded && icmp[0] != 12 /* parameter problem */)
+    return false;
+  FlowKey k;
+  uint8_t flags = 0;
+  const uint8_t* quoted = icmp + 8;
+  if ((quoted[0] >> 4) != 4 || !flowOf(dst_zone, quoted, total - in.l3_len - 8, k, flags)) return false;
+  return c.ct.find(k).e != nullptr;
+}
+
+// Stateful security groups between two ENIs. A packet of a tracked
+// connection passes (and moves its state on); a new connection needs an
+// outbound rule of the source's groups and an inbound rule of the
+// destination's, and is then tracked. Between two ENIs whose groups allow
+// everything both ways nothing is tracked (a reply could not be refused).
+// False when p was dropped.
+__attribute__((always_inline)) inline bool securityGroups(L3Ctx& c, const Work& w, const Eni& src, const Eni& dst) {
+  const OverlayTables& o = c.s.overlay;
+  const SgSet& from = o.sg_sets[src.sg_set];
+  const SgSet& to = o.sg_sets[dst.sg_set];
+  if (from.open() && to.open()) {
+    c.event(Event::conntrack_untracked);
+    return true;
+  }
+  Pkt& p = *w.p;
+  const Pkt& in = w.in;
+  const uint32_t now_ms = uint32_t(c.w.now_ns / 1'000'000);
+  const ConnSettings& cfg = c.s.conntrack;
+  FlowKey k;
+  uint8_t tcp_flags = 0;
+  const uint32_t avail = be16(reinterpret_cast<const Ip4Hdr*>(in.l3())->total_len);
+  const bool tracked = flowOf(src.vpc, in.l3(), avail, k, tcp_flags);
+  if (tracked) {
+    if (ConnHit h = c.ct.find(k); h.e) {
+      const ConnState s = ConnState(h.e->state.load(std::memory_order_relaxed));
+      ConnState next = s;
+      if (w.proto == kIpProtoTcp)
+        next = tcpNext(s, h.dir, tcp_flags);
+      else if (s == ConnState::kUnreplied && h.dir == 1)
+        next = ConnState::kReplied;
+      if (next == s || !ConnTable::setState(h.e, s, next, now_ms, cfg.timeout(next, w.proto)))
+        ConnTable::refresh(h.e, now_ms, cfg.timeout(s, w.proto));
+      return true;
+    }
+  } else if (relatedError(c, in, dst.vpc)) {
+    return true;
+  }
+  const uint32_t port = w.has_ports ? be16(uint16_t(w.ports >> 16)) : kAclNoPort;
+  if (!from.outbound.allows(w.proto, port, w.idst)) {
+    c.w.drop(p, Drop::sg_outbound_denied);
+    return false;
+  }
+  if (!to.inbound.allows(w.proto, port, w.isrc)) {
+    c.w.drop(p, Drop::sg_inbound_denied);
+    return false;
+  }
+  // A RST opens nothing; neither does what has no connection of its own.
+  if (!tracked || (tcp_flags & kTcpRst)) return true;
+  const FlowKey reply = FlowKey::make(dst.vpc, k.dst(), k.src(), k.dport(), k.sport(), k.proto());
+  if (!c.ct.insert(c.w.worker_id, k, reply, connFirstState(w.proto, tcp_flags), now_ms, cfg)) {
+    c.w.drop(p, Drop::conntrack_full);
+    return false;
+  }
+  c.event(Event::conntrack_created);
+  return true;
+}
+
 // Stage 5: the network ACLs where a routed packet crosses a subnet boundary
 // (the one it leaves, outbound, then the one it enters, inbound) and its
 // TTL; then the destination's hypervisor on the underlay. Everything is
@@ -414,6 +517,7 @@ __attribute__((always_inline)) inline void deliver(L3Ctx& c, Work& w) {
   const UnderlayAdj& adj = o.underlay[dst.underlay];
   if (!adj.routable) return c.w.drop(p, Drop::ip4_no_route);
   if (kVxlanOuterL3 + in.len > adj.mtu) return dropOversize(c, p, in, src, adj.mtu);
+  if (!securityGroups(c, w, src, dst)) return;
   uint8_t mac[6];
   const bool resolved = underlayKnown(c, adj, mac);
   const uint32_t vni = o.vnis[dst.vpc];

@@ -102,14 +102,21 @@ OverlayTables OverlayTables::build(OverlaySpec spec, const std::vector<UnderlayP
     for (const AclRule& r : a.outbound) acl.outbound.push_back(aclCompile(r));
   }
 
+  for (const auto& g : spec.sg_sets) {
+    SgSet& set = o.sg_sets.emplace_back();
+    set.inbound.build(g.inbound);
+    set.outbound.build(g.outbound);
+  }
+
   // One adjacency per distinct VTEP: how the underlay reaches it.
   std::vector<std::pair<uint64_t, uint32_t>> by_mac, by_ip;
   std::unordered_map<uint32_t, uint32_t> vtep_index;  // VTEP -> adjacency
   for (uint32_t i = 0; i < spec.enis.size(); ++i) {
     const auto& e = spec.enis[i];
-    check(e.vpc < o.vnis.size() && e.subnet < o.subnets.size() && o.subnets[e.subnet].vpc == e.vpc,
-          "ENI " + std::to_string(i) + " with a VPC or subnet out of range");
-    Eni eni{e.vpc, e.subnet, {}, e.vtep, 0};
+    check(e.vpc < o.vnis.size() && e.subnet < o.subnets.size() && o.subnets[e.subnet].vpc == e.vpc &&
+              e.sg_set < o.sg_sets.size(),
+          "ENI " + std::to_string(i) + " with a VPC, subnet or security group set out of range");
+    Eni eni{e.vpc, e.subnet, {}, e.vtep, 0, e.sg_set};
     std::copy(e.mac, e.mac + 6, eni.mac);
     if (e.vtep) {
       if (auto known = vtep_index.find(e.vtep); known != vtep_index.end()) {

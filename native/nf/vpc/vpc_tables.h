@@ -13,6 +13,7 @@
 #include "nf/arp/neighbor_table.h"
 #include "nf/route/lpm4.h"
 #include "nf/route/route_table.h"
+#include "nf/secgroup/security_group.h"
 #include "nf/vxlan/vxlan.h"
 
 namespace nfvgw {
@@ -41,6 +42,7 @@ struct Eni {
   uint8_t mac[6];
   uint32_t vtep;      // 0: detached
   uint32_t underlay;  // index of the VTEP's UnderlayAdj
+  uint32_t sg_set;    // its security groups (OverlayTables::sg_sets)
 };
 
 // How to reach one VTEP on the underlay, resolved when the snapshot is built
@@ -83,6 +85,10 @@ struct OverlaySpec {
     uint8_t mac[6];
     uint32_t vtep;
     std::vector<uint32_t> ips;
+    uint32_t sg_set;
+  };
+  struct SgSetSpec {
+    std::vector<SgRule> inbound, outbound;
   };
   struct Route {
     uint32_t table, prefix;
@@ -105,6 +111,7 @@ struct OverlaySpec {
   uint32_t transit_gateways = 0;
   std::vector<Route> transit_routes;
   std::vector<Acl> acls;
+  std::vector<SgSetSpec> sg_sets;
 };
 
 class OverlayTables {
@@ -121,6 +128,7 @@ class OverlayTables {
   std::vector<Lpm4> route_tables;  // values: target indexes
   std::vector<Lpm4> transit_tables;
   std::vector<NetworkAcl> acls;
+  std::vector<SgSet> sg_sets;
   std::vector<UnderlayAdj> underlay;
 
   const uint32_t* vpcByVni(uint32_t vni) const { return vpc_by_vni_.find(vni | kMarker); }

@@ -1,0 +1,248 @@
+// The connection table; see conntrack.h for the concurrency argument.
+#include "nf/conntrack/conntrack.h"
+
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <string>
+
+#include "core/error.h"
+
+namespace nfvgw {
+
+namespace {
+
+// A link names an entry and which of its keys (so which of its two links
+// goes on); 0 ends a chain, so zeroed memory is an empty table.
+constexpr uint32_t linkOf(uint32_t idx, int dir) { return idx * 2 + uint32_t(dir) + 1; }
+constexpr uint32_t idxOf(uint32_t link) { return (link - 1) >> 1; }
+constexpr int dirOf(uint32_t link) { return int((link - 1) & 1); }
+
+// Zeroed memory from the kernel, touched only as it is used: a table sized
+// for millions costs little until the connections come.
+template <class T>
+T* zeroedArray(size_t n) {
+  void* p = mmap(nullptr, n * sizeof(T), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (p == MAP_FAILED)
+    throw Error(err::kMemory, "connection table: mmap of " + std::to_string(n * sizeof(T)) + " bytes", errno);
+  // Transparent huge pages where the kernel has them: a lookup in a table
+  // of millions costs a TLB miss less.
+  madvise(p, n * sizeof(T), MADV_HUGEPAGE);
+  return static_cast<T*>(p);
+}
+
+// The most buckets one sweep looks at, and the fewest: bounded work per loop
+// iteration, and progress even when iterations come fast.
+constexpr uint64_t kSweepMax = 4096;
+constexpr uint64_t kSweepMin = 16;
+
+}  // namespace
+
+ConnTable::ConnTable(uint32_t capacity, int workers, Qsbr* qsbr)
+    : capacity_(std::clamp<uint32_t>(capacity, 64, kMaxCapacity)), workers_(std::max(workers, 1)), qsbr_(qsbr) {
+  // Two keys per connection, about one per bucket.
+  uint32_t nb = 64;
+  while (nb < 2 * capacity_) nb <<= 1;
+  bucket_mask_ = nb - 1;
+  entries_ = zeroedArray<ConnEntry>(capacity_);
+  buckets_ = zeroedArray<std::atomic<uint32_t>>(nb);
+  ws_ = std::vector<WorkerState>(size_t(workers_));
+  // Any worker may retire every entry at once (it owns the buckets of
+  // both keys), so each limbo has room for all.
+  for (auto& w : ws_) w.limbo = zeroedArray<uint32_t>(capacity_);
+}
+
+ConnTable::~ConnTable() {
+  munmap(entries_, size_t(capacity_) * sizeof(ConnEntry));
+  munmap(buckets_, (size_t(bucket_mask_) + 1) * sizeof(std::atomic<uint32_t>));
+  for (auto& w : ws_) munmap(w.limbo, size_t(capacity_) * sizeof(uint32_t));
+}
+
+namespace {
+
+size_t resident(const void* p, size_t bytes) {
+  const size_t page = size_t(sysconf(_SC_PAGESIZE));
+  const size_t pages = (bytes + page - 1) / page;
+  std::vector<unsigned char> in(pages);
+  if (mincore(const_cast<void*>(p), bytes, in.data()) != 0) return 0;
+  size_t n = 0;
+  for (unsigned char c : in) n += c & 1;
+  return n * page;
+}
+
+}  // namespace
+
+size_t ConnTable::residentBytes() const {
+  return resident(entries_, size_t(capacity_) * sizeof(ConnEntry)) +
+         resident(buckets_, (size_t(bucket_mask_) + 1) * sizeof(uint32_t));
+}
+
+ConnHit ConnTable::find(const FlowKey& k) const {
+  uint32_t link = buckets_[bucketOf(k)].load(std::memory_order_acquire);
+  while (link != kEnd) {
+    ConnEntry& e = entries_[idxOf(link)];
+    const int dir = dirOf(link);
+    if (e.key[dir][0].load(std::memory_order_relaxed) == k.addrs &&
+        e.key[dir][1].load(std::memory_order_relaxed) == k.rest && !(e.flags.load(std::memory_order_relaxed) & kDying))
+      return {&e, dir};
+    link = e.next[dir].load(std::memory_order_acquire);
+  }
+  return {};
+}
+
+uint32_t ConnTable::popFree() {
+  uint64_t head = free_head_.load(std::memory_order_acquire);
+  for (;;) {
+    const uint32_t idx = uint32_t(head);
+    if (idx == kNil) {
+      // Never used entries come after the freed ones.
+      uint32_t fresh = unused_.load(std::memory_order_relaxed);
+      while (fresh < capacity_)
+        if (unused_.compare_exchange_weak(fresh, fresh + 1, std::memory_order_relaxed)) return fresh;
+      return kNil;
+    }
+    const uint32_t next = entries_[idx].free_next.load(std::memory_order_relaxed);
+    const uint64_t want = (((head >> 32) + 1) << 32) | next;
+    if (free_head_.compare_exchange_weak(head, want, std::memory_order_acq_rel, std::memory_order_acquire)) return idx;
+  }
+}
+
+void ConnTable::pushFree(uint32_t idx) {
+  uint64_t head = free_head_.load(std::memory_order_relaxed);
+  for (;;) {
+    entries_[idx].free_next.store(uint32_t(head), std::memory_order_relaxed);
+    const uint64_t want = (((head >> 32) + 1) << 32) | idx;
+    if (free_head_.compare_exchange_weak(head, want, std::memory_order_release, std::memory_order_relaxed)) return;
+  }
+}
+
+uint32_t ConnTable::allocate(WorkerState& ws) {
+  if (ws.cached == 0) {
+    while (ws.cached < kCacheSize / 2) {
+      const uint32_t idx = popFree();
+      if (idx == kNil) break;
+      ws.cache[ws.cached++] = idx;
+    }
+    if (ws.cached == 0) return kNil;
+  }
+  return ws.cache[--ws.cached];
+}
+
+void ConnTable::release(WorkerState& ws, uint32_t idx) {
+  if (ws.cached == kCacheSize) {
+    while (ws.cached > kCacheSize / 2) pushFree(ws.cache[--ws.cached]);
+  }
+  ws.cache[ws.cached++] = idx;
+}
+
+ConnEntry* ConnTable::insert(int worker, const FlowKey& orig, const FlowKey& reply, ConnState s, uint32_t now_ms,
+                             const ConnSettings& cfg) {
+  WorkerState& ws = ws_[size_t(worker)];
+  const uint32_t idx = allocate(ws);
+  if (idx == kNil) return nullptr;
+  ConnEntry& e = entries_[idx];
+  const FlowKey keys[2] = {orig, reply};
+  for (int d = 0; d < 2; ++d) {
+    e.key[d][0].store(keys[d].addrs, std::memory_order_relaxed);
+    e.key[d][1].store(keys[d].rest, std::memory_order_relaxed);
+  }
+  e.state.store(uint8_t(s), std::memory_order_relaxed);
+  e.flags.store(0, std::memory_order_relaxed);
+  uint32_t expires = now_ms + cfg.timeout(s, orig.proto());
+  e.expires_ms.store(expires ? expires : 1, std::memory_order_relaxed);  // 0 means free
+  for (int d = 0; d < 2; ++d) {
+    std::atomic<uint32_t>& head = buckets_[bucketOf(keys[d])];
+    uint32_t old = head.load(std::memory_order_relaxed);
+    do {
+      e.next[d].store(old, std::memory_order_relaxed);
+    } while (!head.compare_exchange_weak(old, linkOf(idx, d), std::memory_order_release, std::memory_order_relaxed));
+  }
+  return &e;
+}
+
+void ConnTable::unlink(uint32_t b, uint32_t link) {
+  std::atomic<uint32_t>& head = buckets_[b];
+  ConnEntry& e = entries_[idxOf(link)];
+  const uint32_t after = e.next[dirOf(link)].load(std::memory_order_relaxed);
+  uint32_t expected = link;
+  if (head.compare_exchange_strong(expected, after, std::memory_order_acq_rel)) return;
+  // Not the head (any more): find the predecessor. Insertions only push at
+  // the head, so it is on the chain from the current head, and only this
+  // worker (the bucket's owner) changes links of published entries.
+  uint32_t cur = head.load(std::memory_order_acquire);
+  while (cur != kEnd) {
+    ConnEntry& p = entries_[idxOf(cur)];
+    std::atomic<uint32_t>& next = p.next[dirOf(cur)];
+    const uint32_t n = next.load(std::memory_order_relaxed);
+    if (n == link) {
+      next.store(after, std::memory_order_release);
+      return;
+    }
+    cur = n;
+  }
+}
+
+uint32_t ConnTable::sweepBucket(WorkerState& ws, uint32_t b, uint32_t now_ms) {
+  uint32_t retired = 0;
+  uint32_t link = buckets_[b].load(std::memory_order_acquire);
+  while (link != kEnd) {
+    const uint32_t idx = idxOf(link);
+    const int dir = dirOf(link);
+    ConnEntry& e = entries_[idx];
+    const uint32_t next = e.next[dir].load(std::memory_order_acquire);
+    uint8_t flags = e.flags.load(std::memory_order_acquire);
+    if (!(flags & kDying) && int32_t(e.expires_ms.load(std::memory_order_relaxed) - now_ms) <= 0)
+      flags = e.flags.fetch_or(kDying, std::memory_order_acq_rel) | kDying;
+    if (flags & kDying) {
+      unlink(b, link);
+      const uint8_t mine = dir ? kUnlinked1 : kUnlinked0;
+      const uint8_t before = e.flags.fetch_or(mine, std::memory_order_acq_rel);
+      if ((before | mine) == (kDying | kUnlinked0 | kUnlinked1)) {
+        // Off both chains: free after the grace period.
+        ws.limbo[ws.limbo_tail++ % capacity_] = idx;
+        ++retired;
+      }
+    }
+    link = next;
+  }
+  return retired;
+}
+
+uint32_t ConnTable::sweep(int worker, uint32_t now_ms, uint64_t now_ns) {
+  WorkerState& ws = ws_[size_t(worker)];
+  // Free what waited long enough. One epoch for all retired in one sweep:
+  // the entries after limbo_head were retired after the epoch was taken.
+  while (ws.limbo_head != ws.limbo_tail) {
+    const uint32_t idx = ws.limbo[ws.limbo_head % capacity_];
+    ConnEntry& e = entries_[idx];
+    if (!qsbr_->passed(e.retired_epoch, workers_)) break;
+    e.expires_ms.store(0, std::memory_order_relaxed);
+    e.flags.store(0, std::memory_order_relaxed);
+    release(ws, idx);
+    ++ws.limbo_head;
+  }
+
+  // This worker's buckets: b = worker, worker + workers, ...; enough of
+  // them to go round in about a second.
+  const uint64_t owned = (uint64_t(bucket_mask_) + 1 - uint64_t(worker) + uint64_t(workers_) - 1) / uint64_t(workers_);
+  const uint64_t dt = std::min<uint64_t>(ws.last_sweep_ns ? now_ns - ws.last_sweep_ns : 0, 1'000'000'000);
+  ws.last_sweep_ns = now_ns;
+  const uint64_t due = owned * dt / uint64_t(1'000'000'000) + 1;
+  const uint64_t n = std::min<uint64_t>({std::max<uint64_t>(due, kSweepMin), kSweepMax, owned});
+  const uint64_t first_new = ws.limbo_tail;
+  uint32_t retired = 0;
+  for (uint64_t i = 0; i < n; ++i) {
+    const uint64_t b = (ws.cursor % owned) * uint64_t(workers_) + uint64_t(worker);
+    ws.cursor++;
+    retired += sweepBucket(ws, uint32_t(b), now_ms);
+  }
+  if (ws.limbo_tail > first_new) {
+    const uint64_t epoch = qsbr_->advance();
+    for (uint64_t i = first_new; i < ws.limbo_tail; ++i) entries_[ws.limbo[i % capacity_]].retired_epoch = epoch;
+  }
+  return retired;
+}
+
+}  // namespace nfvgw

@@ -1,0 +1,268 @@
+// Connection tracking: one table shared by all workers, found from both
+// directions of a connection.
+//
+// An entry holds the connection's two keys (the original direction and the
+// reply direction, each with its zone, so a reply after NAT, or arriving in
+// another VPC across a peering, is found by what it carries), its state and
+// when it expires: 64 bytes, one cache line. Each key is chained into a
+// bucket of one hash index (two 32-bit bucket heads per connection), so a
+// connection costs 64 + 8..16 bytes; the Linux kernel spends about 300.
+//
+// Concurrency, without a lock:
+//  - Lookups walk a chain with acquire loads and never write, except the
+//    expiry time (at most once a second per entry) and the state on TCP
+//    flags (a CAS).
+//  - An insertion fills the entry, then pushes it on the head of each of
+//    its two chains with a CAS. Two workers may insert the same new
+//    connection at the same moment; both entries work, the older expires.
+//  - Every bucket has one owner among the workers (bucket mod workers), and
+//    only the owner unlinks from its chains: a CAS on the head (which fails
+//    when an insertion just pushed, and then the owner unlinks from the new
+//    predecessor), else a store into the predecessor's link, which only the
+//    owner writes once the entry is published. An expired entry is first
+//    marked dying (lookups skip it), so the two owners of its chains agree
+//    that it goes even when a packet refreshes it in between.
+//  - The worker that unlinks an entry from its second chain retires it: the
+//    entry goes back to a free list only after a QSBR grace period (every
+//    worker has passed a quiescent point since), so a lookup still walking
+//    through it never sees it reused.
+//  - Expiry is incremental: at the end of each loop iteration a worker
+//    sweeps a slice of its buckets sized to go round the table about once a
+//    second, so no pause grows with the table.
+//  - Free entries: a global lock-free stack (index and ABA tag in one 64-bit
+//    word) feeding a per-worker cache of 64, so most allocations and frees
+//    touch no shared line.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <vector>
+
+#include "core/qsbr.h"
+
+namespace nfvgw {
+
+// A direction of a connection: zone (the VPC), addresses, ports (ICMP echo:
+// the identifier as source port, 0 as destination port), protocol. Host
+// order. Packed into two words, so comparing is two compares.
+struct FlowKey {
+  uint64_t addrs;  // src << 32 | dst
+  uint64_t rest;   // sport << 48 | dport << 32 | proto << 24 | zone (24 bits)
+
+  static FlowKey make(uint32_t zone, uint32_t src, uint32_t dst, uint16_t sport, uint16_t dport, uint8_t proto) {
+    return {(uint64_t(src) << 32) | dst,
+            (uint64_t(sport) << 48) | (uint64_t(dport) << 32) | (uint64_t(proto) << 24) | (zone & 0xffffff)};
+  }
+  FlowKey reversed() const {
+    return {(addrs << 32) | (addrs >> 32),
+            (uint64_t(dport()) << 48) | (uint64_t(sport()) << 32) | (rest & 0xffffffffu)};
+  }
+  uint32_t src() const { return uint32_t(addrs >> 32); }
+  uint32_t dst() const { return uint32_t(addrs); }
+  uint16_t sport() const { return uint16_t(rest >> 48); }
+  uint16_t dport() const { return uint16_t(rest >> 32); }
+  uint8_t proto() const { return uint8_t(rest >> 24); }
+  uint32_t zone() const { return uint32_t(rest & 0xffffff); }
+  bool operator==(const FlowKey& o) const { return addrs == o.addrs && rest == o.rest; }
+  uint64_t hash() const {
+    uint64_t h = (addrs ^ (rest * 0x9e3779b97f4a7c15ull)) * 0xff51afd7ed558ccdull;
+    return h ^ (h >> 29);
+  }
+};
+
+// Connection states. TCP follows the flags it sees (RFC 793's states as
+// seen from the middle, like the kernel's conntrack); UDP and ICMP are
+// unreplied until a packet goes the other way.
+enum class ConnState : uint8_t {
+  kTcpSynSent,
+  kTcpSynRecv,
+  kTcpEstablished,
+  kTcpFinWait,    // the original side sent FIN
+  kTcpCloseWait,  // the reply side sent FIN
+  kTcpTimeWait,   // both sides sent FIN
+  kTcpClose,      // RST
+  kUnreplied,
+  kReplied,
+  kCount,
+};
+inline constexpr const char* kConnStateNames[] = {"syn_sent",  "syn_recv", "established", "fin_wait", "close_wait",
+                                                  "time_wait", "close",    "unreplied",   "replied"};
+
+// Per-state timeouts (milliseconds) and the protocol of each.
+struct ConnSettings {
+  uint32_t timeout_ms[uint32_t(ConnState::kCount)] = {120'000, 60'000, 7'440'000, 120'000, 60'000,
+                                                      120'000, 10'000, 30'000,    180'000};
+  uint32_t icmp_ms = 30'000;  // ICMP echo, whatever its state
+  uint32_t timeout(ConnState s, uint8_t proto) const { return proto == 1 ? icmp_ms : timeout_ms[uint32_t(s)]; }
+};
+
+// TCP flags as in the header's 13th byte.
+inline constexpr uint8_t kTcpFin = 0x01, kTcpSyn = 0x02, kTcpRst = 0x04, kTcpAck = 0x10;
+
+// The state after a TCP segment with `flags` going `dir` (0: original,
+// 1: reply) through a connection in state `s`.
+inline ConnState tcpNext(ConnState s, int dir, uint8_t flags) {
+  using S = ConnState;
+  if (flags & kTcpRst) return S::kTcpClose;
+  const bool syn = flags & kTcpSyn, ack = flags & kTcpAck, fin = flags & kTcpFin;
+  switch (s) {
+    case S::kTcpSynSent:
+      return dir == 1 && syn && ack ? S::kTcpSynRecv : s;
+    case S::kTcpSynRecv:
+      return dir == 0 && ack && !syn ? (fin ? S::kTcpFinWait : S::kTcpEstablished) : s;
+    case S::kTcpEstablished:
+      return fin ? (dir == 0 ? S::kTcpFinWait : S::kTcpCloseWait) : s;
+    case S::kTcpFinWait:
+      return fin && dir == 1 ? S::kTcpTimeWait : s;
+    case S::kTcpCloseWait:
+      return fin && dir == 0 ? S::kTcpTimeWait : s;
+    case S::kTcpTimeWait:
+    case S::kTcpClose:
+      // The same ports opened again.
+      return dir == 0 && syn && !ack ? S::kTcpSynSent : s;
+    default:
+      return s;
+  }
+}
+
+// The state a connection starts in with its first packet: a SYN opens,
+// other TCP segments are picked up mid-stream as established (as the
+// kernel's conntrack does by default, so a restart breaks nothing).
+inline ConnState connFirstState(uint8_t proto, uint8_t tcp_flags) {
+  if (proto != 6) return ConnState::kUnreplied;
+  return (tcp_flags & (kTcpSyn | kTcpAck)) == kTcpSyn ? ConnState::kTcpSynSent : ConnState::kTcpEstablished;
+}
+
+struct alignas(64) ConnEntry {
+  std::atomic<uint64_t> key[2][2];  // [direction][addrs, rest]
+  std::atomic<uint32_t> next[2];    // chain links (see conntrack.cc), 0 at the end
+  std::atomic<uint32_t> expires_ms{0};
+  std::atomic<uint8_t> state{0};
+  std::atomic<uint8_t> flags{0};  // kDying, kUnlinked0, kUnlinked1
+  uint16_t unused = 0;
+  uint64_t retired_epoch = 0;  // for the grace period after retirement
+  std::atomic<uint32_t> free_next{0};
+
+  FlowKey keyOf(int dir) const {
+    return {key[dir][0].load(std::memory_order_relaxed), key[dir][1].load(std::memory_order_relaxed)};
+  }
+};
+static_assert(sizeof(ConnEntry) == 64);
+
+// Which way a packet goes through a connection it was found in.
+struct ConnHit {
+  ConnEntry* e = nullptr;
+  int dir = 0;  // 0: original, 1: reply
+};
+
+class ConnTable {
+ public:
+  static constexpr uint32_t kNil = 0xffffffffu;  // no entry (free stack)
+  static constexpr uint32_t kEnd = 0;            // no link (chains)
+  static constexpr uint32_t kMaxCapacity = 1u << 30;
+  static constexpr uint8_t kDying = 1, kUnlinked0 = 2, kUnlinked1 = 4;
+  static constexpr uint32_t kCacheSize = 64;
+
+  // Room for `capacity` connections, for `workers` workers (bucket owners).
+  ConnTable(uint32_t capacity, int workers, Qsbr* qsbr);
+  ~ConnTable();
+  ConnTable(const ConnTable&) = delete;
+  ConnTable& operator=(const ConnTable&) = delete;
+
+  // The connection `k` belongs to, either way; a null entry when none.
+  ConnHit find(const FlowKey& k) const;
+
+  // A new connection with its original and reply keys and first state;
+  // nullptr when the table is full. `worker` is the caller.
+  ConnEntry* insert(int worker, const FlowKey& orig, const FlowKey& reply, ConnState s, uint32_t now_ms,
+                    const ConnSettings& cfg);
+
+  // Moves the expiry of `e` to now + its state's timeout, at most once a
+  // second (a store into a line other workers may be reading).
+  static void refresh(ConnEntry* e, uint32_t now_ms, uint32_t timeout_ms) {
+    uint32_t want = now_ms + timeout_ms;
+    uint32_t cur = e->expires_ms.load(std::memory_order_relaxed);
+    if (int32_t(want - cur) > 1000 || int32_t(want - cur) < -1000) e->expires_ms.store(want, std::memory_order_relaxed);
+  }
+  // Sets the state (and the expiry for it); false when another worker
+  // changed it first (the caller may look again).
+  static bool setState(ConnEntry* e, ConnState from, ConnState to, uint32_t now_ms, uint32_t timeout_ms) {
+    uint8_t f = uint8_t(from);
+    if (!e->state.compare_exchange_strong(f, uint8_t(to), std::memory_order_relaxed)) return false;
+    e->expires_ms.store(now_ms + timeout_ms, std::memory_order_relaxed);
+    return true;
+  }
+
+  // The worker's share of expiry, once per loop iteration: unlinks dying
+  // and expired entries from a slice of its buckets, and frees entries
+  // whose grace period is over. Returns the number of entries retired.
+  uint32_t sweep(int worker, uint32_t now_ms, uint64_t now_ns);
+
+  // Marks every live entry `pick` selects as dying (the sweep removes it);
+  // returns how many. Any thread.
+  template <class Pick>
+  uint32_t kill(Pick pick) {
+    uint32_t n = 0;
+    const uint32_t used = unused_.load(std::memory_order_acquire);
+    for (uint32_t i = 0; i < used; ++i) {
+      ConnEntry& e = entries_[i];
+      if (!live(e)) continue;
+      if (pick(e) && !(e.flags.fetch_or(kDying, std::memory_order_acq_rel) & kDying)) ++n;
+    }
+    return n;
+  }
+  // Calls `f` for live entries (for inspection, from any thread: a value
+  // may be a moment old).
+  template <class F>
+  void forEach(F f) const {
+    const uint32_t used = unused_.load(std::memory_order_acquire);
+    for (uint32_t i = 0; i < used; ++i)
+      if (live(entries_[i])) f(entries_[i]);
+  }
+
+  uint32_t capacity() const { return capacity_; }
+  // Bytes per connection the table holds room for: the entry and its share
+  // of the buckets.
+  size_t memoryBytes() const {
+    return size_t(capacity_) * sizeof(ConnEntry) + (size_t(bucket_mask_) + 1) * sizeof(uint32_t);
+  }
+  int workers() const { return workers_; }
+  // Of that, what is in memory now (pages touched), measured with mincore().
+  size_t residentBytes() const;
+
+ private:
+  struct alignas(64) WorkerState {
+    uint32_t cache[kCacheSize];  // free entries
+    uint32_t cached = 0;
+    uint32_t* limbo = nullptr;  // retired, waiting for the grace period: a ring of capacity_
+    uint64_t limbo_head = 0, limbo_tail = 0;
+    uint64_t cursor = 0;  // the next of this worker's buckets to sweep
+    uint64_t last_sweep_ns = 0;
+  };
+
+  bool live(const ConnEntry& e) const {
+    return e.expires_ms.load(std::memory_order_relaxed) != 0 && !(e.flags.load(std::memory_order_relaxed) & kDying);
+  }
+  uint32_t bucketOf(const FlowKey& k) const { return uint32_t(k.hash() >> 20) & bucket_mask_; }
+  uint32_t allocate(WorkerState& ws);
+  void release(WorkerState& ws, uint32_t idx);
+  void pushFree(uint32_t idx);
+  uint32_t popFree();
+  // Unlinks entry `idx` from chain `dir` of bucket `b` (owned by the caller).
+  void unlink(uint32_t b, uint32_t link);
+  uint32_t sweepBucket(WorkerState& ws, uint32_t b, uint32_t now_ms);
+
+  uint32_t capacity_;
+  int workers_;
+  Qsbr* qsbr_;
+  ConnEntry* entries_;
+  std::atomic<uint32_t>* buckets_;
+  uint32_t bucket_mask_;
+  alignas(64) std::atomic<uint64_t> free_head_{kNil};  // index | tag << 32
+  std::atomic<uint32_t> unused_{0};                    // entries [unused_, capacity_) were never used
+  std::vector<WorkerState> ws_;
+};
+
+}  // namespace nfvgw
