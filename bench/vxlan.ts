@@ -73,6 +73,8 @@ export function vxlanBenchConfig(
   routes: number,
   place: Placement = MEM_PLACEMENT,
   port: Record<string, unknown> = { type: 'mem', mac: MEM_PLACEMENT.gateway.mac },
+  groups: 'open' | 'tracked' = 'open',
+  maxConnections = 262_144,
 ): ConfigInput {
   const { src, dst } = enis(place);
   const vteps = [...new Map([...place.src, ...place.dst].map((v) => [v.ip, v])).values()];
@@ -100,6 +102,7 @@ export function vxlanBenchConfig(
     ports: [{ name: 'underlay', type: 'mem', ...port, mtu: 1600, addresses: [`${place.gateway.ip}/24`] }],
     neighbors: vteps.map((v) => ({ port: 'underlay', address: v.ip, mac: v.mac })),
     overlay: { port: 'underlay', routerMac: ROUTER },
+    conntrack: { maxConnections },
     vpcs: [
       { id: 'vpc-a', vni: 100, cidrs: ['10.0.0.0/16'] },
       { id: 'vpc-b', vni: 200, cidrs: ['20.0.0.0/7'] },
@@ -151,9 +154,16 @@ export function vxlanBenchConfig(
         outbound: [{ rule: 100, action: 'allow', cidr: '0.0.0.0/0' }],
       },
     ],
+    // Open groups: no connection is tracked. Tracked: the destinations take
+    // new connections from vpc-a only, so every flow is looked up (and made
+    // at first) in the connection table.
     securityGroups: [
-      { id: 'sg-a', vpc: 'vpc-a' },
-      { id: 'sg-b', vpc: 'vpc-b' },
+      { id: 'sg-a', vpc: 'vpc-a', inbound: [{ protocol: 'all', cidr: '0.0.0.0/0' }] },
+      {
+        id: 'sg-b',
+        vpc: 'vpc-b',
+        inbound: [{ protocol: 'all', cidr: groups === 'open' ? '0.0.0.0/0' : '10.0.0.0/16' }],
+      },
     ],
   };
 }
@@ -169,8 +179,9 @@ export function vxlanFlows(count: number, place: Placement = MEM_PLACEMENT): Buf
       srcMac: s.mac,
       src: s.ip,
       dst: d.ip,
-      sport: 1024 + (i % 60000),
-      dport: 9,
+      // Distinct for every i up to 2^21 (1024-33791 and 9-72).
+      sport: 1024 + (i & 0x7fff),
+      dport: 9 + (i >> 15),
       frameLen: 60,
     });
     return vxlanFrame({
