@@ -22,7 +22,7 @@ import { validateConfig } from '../src/config/validate.js';
 import { DataplaneGateway } from '../src/dataplane/gateway.js';
 import { bpfDir } from '../src/dataplane/native.js';
 import { type BenchResult, lastCore, median, round, sleep } from './common.js';
-import { replay, versusFloor } from './replay.js';
+import { floorResult, replay, versusFloor } from './replay.js';
 import { vxlanBenchConfig, vxlanFlows } from './vxlan.js';
 
 const MILLION = 1_000_000;
@@ -40,21 +40,8 @@ export async function pipelineConntrack(opts: { runs?: number } = {}): Promise<B
   const cfg = trackedConfig(core);
   const out: BenchResult[] = [];
   for (const flows of [1, 1000, 10_000, MILLION]) {
-    const { l3, floor } = await versusFloor(cfg, vxlanFlows(flows), runs);
-    const pps = Math.max(...l3);
-    const floorPps = Math.max(...floor);
-    out.push({
-      bench: 'pipeline-conntrack',
-      mpps: round(pps / 1e6),
-      ns_per_pkt: round(1e9 / pps, 2),
-      ratio_to_floor: round(floorPps / pps),
-      floor_mpps: round(floorPps / 1e6),
-      median_mpps: round(median(l3) / 1e6),
-      flows,
-      frame_bytes: 110,
-      core,
-      runs,
-    });
+    const r = await versusFloor(cfg, vxlanFlows(flows), runs);
+    out.push(floorResult('pipeline-conntrack', r, { flows, frame_bytes: 110, core }));
   }
   return out;
 }

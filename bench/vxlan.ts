@@ -19,8 +19,8 @@ import { bpfDir } from '../src/dataplane/native.js';
 import { silentLogger } from '../src/log/logger.js';
 import { udpFrame, vxlanFrame } from '../src/pkt/build.js';
 import { GatewayService } from '../src/service/gateway-service.js';
-import { type BenchResult, lastCore, median, round } from './common.js';
-import { versusFloor } from './replay.js';
+import { type BenchResult, lastCore, round } from './common.js';
+import { floorResult, versusFloor } from './replay.js';
 
 const ROUTER = '02:00:5e:10:00:01';
 
@@ -203,22 +203,9 @@ export async function pipelineVxlanRoute(opts: { runs?: number } = {}): Promise<
   for (const routes of [100, 100_000]) {
     const cfg = validateConfig(vxlanBenchConfig(core, routes));
     for (const flows of [1, 10_000]) {
-      const { l3, floor } = await versusFloor(cfg, vxlanFlows(flows), runs);
-      const pps = Math.max(...l3);
-      const floorPps = Math.max(...floor);
-      out.push({
-        bench: 'pipeline-vxlan-route',
-        mpps: round(pps / 1e6),
-        ns_per_pkt: round(1e9 / pps, 2),
-        ratio_to_floor: round(floorPps / pps),
-        floor_mpps: round(floorPps / 1e6),
-        median_mpps: round(median(l3) / 1e6),
-        flows,
-        routes: routes + 2, // the VPC's local route and rt-b's
-        frame_bytes: 110,
-        core,
-        runs,
-      });
+      const r = await versusFloor(cfg, vxlanFlows(flows), runs);
+      // routes: the table's and the VPC's local route and rt-b's
+      out.push(floorResult('pipeline-vxlan-route', r, { flows, routes: routes + 2, frame_bytes: 110, core }));
     }
   }
   return out;

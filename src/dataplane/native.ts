@@ -192,7 +192,7 @@ export interface GatewayStats {
   conntrack: { capacity: number; bytes: number; residentBytes: number };
 }
 
-/** One direction of a tracked connection (zone: the VPC index). */
+/** One direction of a tracked connection (zone: the VPC's VNI). */
 export interface FlowKeyView {
   zone: number;
   src: number;

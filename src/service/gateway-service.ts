@@ -270,7 +270,7 @@ export class GatewayService {
   /** Tracked connections matching `query` (GET /v1/flows, `nfvgw flows`). */
   flows(query: FlowQuery): { flows: FlowView[]; matched: number } {
     const { flows, matched } = this.#dp.flows(this.#flowFilter(query));
-    const vpcOf = (zone: number) => this.#config.vpcs[zone]?.id ?? String(zone);
+    const vpcOf = (zone: number) => this.#config.vpcs.find((v) => v.vni === zone)?.id ?? `vni ${zone}`;
     const side = (k: FlowKeyView) => ({
       vpc: vpcOf(k.zone),
       src: formatIp4(k.src),
@@ -299,9 +299,9 @@ export class GatewayService {
     const bad = (what: string) => new NfvgwError('NFVGW_ERR_BAD_REQUEST', what);
     const f: FlowFilter = {};
     if (q.vpc !== undefined) {
-      const zone = this.#config.vpcs.findIndex((v) => v.id === q.vpc);
-      if (zone < 0) throw bad(`no VPC is named ${q.vpc}`);
-      f.zone = zone;
+      const vpc = this.#config.vpcs.find((v) => v.id === q.vpc);
+      if (!vpc) throw bad(`no VPC is named ${q.vpc}`);
+      f.zone = vpc.vni;
     }
     if (q.ip !== undefined) {
       const ip = parseIp4(q.ip);

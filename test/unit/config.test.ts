@@ -247,5 +247,8 @@ describe('examples', () => {
     expect(overlay.enis).toHaveLength(5);
     // Each of the 4 tables gets its VPC's CIDR as a local route, plus the 7 written.
     expect(overlay.routes.table).toHaveLength(11);
+    // One rule set per distinct group combination; sg-web's group rule became the web ENIs' /32s.
+    expect(overlay.sgSets).toHaveLength(3);
+    expect(overlay.sgSets[0]!.inbound.filter((r) => r.length === 32)).toHaveLength(4);
   });
 });

@@ -116,7 +116,7 @@ OverlayTables OverlayTables::build(OverlaySpec spec, const std::vector<UnderlayP
     check(e.vpc < o.vnis.size() && e.subnet < o.subnets.size() && o.subnets[e.subnet].vpc == e.vpc &&
               e.sg_set < o.sg_sets.size(),
           "ENI " + std::to_string(i) + " with a VPC, subnet or security group set out of range");
-    Eni eni{e.vpc, e.subnet, {}, e.vtep, 0, e.sg_set};
+    Eni eni{e.vpc, e.subnet, {}, e.vtep, 0, e.sg_set, o.sg_sets[e.sg_set].open()};
     std::copy(e.mac, e.mac + 6, eni.mac);
     if (e.vtep) {
       if (auto known = vtep_index.find(e.vtep); known != vtep_index.end()) {

@@ -43,6 +43,7 @@ struct Eni {
   uint32_t vtep;      // 0: detached
   uint32_t underlay;  // index of the VTEP's UnderlayAdj
   uint32_t sg_set;    // its security groups (OverlayTables::sg_sets)
+  bool sg_open;       // they allow everything both ways (SgSet::open)
 };
 
 // How to reach one VTEP on the underlay, resolved when the snapshot is built
