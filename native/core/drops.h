@@ -12,6 +12,7 @@
 #include "nf/arp/arp_drops.h"
 #include "nf/conntrack/conntrack_drops.h"
 #include "nf/icmp/icmp_drops.h"
+#include "nf/nat/nat_drops.h"
 #include "nf/route/route_drops.h"
 #include "nf/secgroup/sg_drops.h"
 #include "nf/vpc/vpc_drops.h"
@@ -30,7 +31,8 @@
   NFVGW_VPC_DROPS(X)   \
   NFVGW_ACL_DROPS(X)   \
   NFVGW_SG_DROPS(X)    \
-  NFVGW_CONNTRACK_DROPS(X)
+  NFVGW_CONNTRACK_DROPS(X) \
+  NFVGW_NAT_DROPS(X)
 #define NFVGW_EVENTS(X) \
   NFVGW_IO_EVENTS(X)    \
   NFVGW_PARSE_EVENTS(X) \
@@ -41,7 +43,8 @@
   NFVGW_VPC_EVENTS(X)   \
   NFVGW_ACL_EVENTS(X)   \
   NFVGW_SG_EVENTS(X)    \
-  NFVGW_CONNTRACK_EVENTS(X)
+  NFVGW_CONNTRACK_EVENTS(X) \
+  NFVGW_NAT_EVENTS(X)
 // clang-format on
 
 namespace nfvgw {

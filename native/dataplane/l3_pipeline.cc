@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "nf/arp/arp.h"
+#include "nf/nat/nat.h"
 #include "nf/route/ip4_forward.h"
 #include "nf/vpc/overlay.h"
 #include "pkt/parse.h"
@@ -17,7 +18,7 @@ namespace nfvgw {
 void L3Pipeline::process(WorkerCtx& w, Pkt* pkts, uint32_t n) {
   const Snapshot& s = *snap_;
   L3Ctx c{w, s, *neigh_, icmp_, wait_, *conntrack_};
-  enum : uint8_t { kDone, kArp, kIp4, kOverlay };
+  enum : uint8_t { kDone, kArp, kIp4, kOverlay, kInternet };
   const OverlayTables& ov = s.overlay;
   uint8_t next[kMaxBurst];
   uint32_t dst[kMaxBurst];
@@ -54,6 +55,9 @@ void L3Pipeline::process(WorkerCtx& w, Pkt* pkts, uint32_t n) {
       if (ip->proto == kIpProtoUdp && be16(ip->total_len) >= p.l3_len + sizeof(UdpHdr) &&
           (std::memcpy(&dport, l4 + 2, 2), be16(dport) == ov.udp_port))
         next[i] = kOverlay;
+    } else if (int32_t(p.port) == ov.uplink && ov.publicIp(dst[i])) {
+      // From the internet to a NAT gateway or an elastic IP.
+      next[i] = kInternet;
     }
   }
 
@@ -69,6 +73,8 @@ void L3Pipeline::process(WorkerCtx& w, Pkt* pkts, uint32_t n) {
       overlay[overlay_n++] = &pkts[i];
     } else if (next[i] == kArp) {
       arpInput(c, pkts[i]);
+    } else if (next[i] == kInternet) {
+      natIngress(c, pkts[i]);
     }
   }
   if (overlay_n) overlayInput(c, overlay, overlay_n);
@@ -82,8 +88,9 @@ void L3Pipeline::end(WorkerCtx& w) {
     c.flush();
   }
   // Expiry: a slice of this worker's share of the connection table.
-  if (uint32_t n = conntrack_->sweep(w.worker_id, uint32_t(w.now_ns / 1'000'000), w.now_ns))
-    w.stats.event(Event::conntrack_removed, n);
+  const ConnTable::Swept swept = conntrack_->sweep(w.worker_id, uint32_t(w.now_ns / 1'000'000), w.now_ns);
+  if (swept.connections) w.stats.event(Event::conntrack_removed, swept.connections);
+  if (swept.mappings) w.stats.event(Event::nat_mapping_removed, swept.mappings);
   snap_ = nullptr;
 }
 

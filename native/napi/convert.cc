@@ -188,11 +188,14 @@ OverlaySpec toOverlaySpec(const Napi::Object& o, const std::string& w) {
                                   {"transit", OverlayKind::kTransit},
                                   {"eni", OverlayKind::kEni},
                                   {"blackhole", OverlayKind::kBlackhole},
-                                  {"attachment", OverlayKind::kAttachment}},
+                                  {"attachment", OverlayKind::kAttachment},
+                                  {"nat", OverlayKind::kNat},
+                                  {"igw", OverlayKind::kIgw}},
                                  OverlayKind::kNone);
     t.vpc = uint32_t(numberOr(x, "vpc", tw, 0, 4294967295.0, 0));
     t.tgw = uint32_t(numberOr(x, "tgw", tw, 0, 4294967295.0, 0));
     t.eni = uint32_t(numberOr(x, "eni", tw, 0, 4294967295.0, 0));
+    t.nat = uint32_t(numberOr(x, "nat", tw, 0, 4294967295.0, 0));
     s.targets.push_back(t);
   }
   s.route_tables = uint32_t(number(o, "routeTables", w, 0, 16777216));
@@ -212,6 +215,30 @@ OverlaySpec toOverlaySpec(const Napi::Object& o, const std::string& w) {
     Napi::Object x = element(sets, i, w + ".sgSets");
     s.sg_sets.push_back(
         {sgRules(array(x, "inbound", gw), gw + ".inbound"), sgRules(array(x, "outbound", gw), gw + ".outbound")});
+  }
+  s.uplink = int32_t(numberOr(o, "uplink", w, -1, 65535, -1));
+  Napi::Array nats = array(o, "natGateways", w);
+  for (uint32_t i = 0; i < nats.Length(); ++i) {
+    std::string nw = w + ".natGateways[" + std::to_string(i) + "]";
+    Napi::Object x = element(nats, i, w + ".natGateways");
+    NatGateway g;
+    g.vpc = uint32_t(number(x, "vpc", nw, 0, 4294967295.0));
+    Napi::Array ips = array(x, "ips", nw);
+    for (uint32_t j = 0; j < ips.Length(); ++j) {
+      Napi::Value v = ips.Get(j);
+      if (!v.IsNumber()) badArgument(env, nw + ".ips[" + std::to_string(j) + "] must be a number");
+      g.ips.push_back(uint32_t(v.As<Napi::Number>().DoubleValue()));
+    }
+    g.port_lo = uint16_t(number(x, "portLo", nw, 1, 65535));
+    g.port_hi = uint16_t(number(x, "portHi", nw, 1, 65535));
+    s.nat_gateways.push_back(std::move(g));
+  }
+  Napi::Array eips = array(o, "eips", w);
+  for (uint32_t i = 0; i < eips.Length(); ++i) {
+    std::string ew = w + ".eips[" + std::to_string(i) + "]";
+    Napi::Object x = element(eips, i, w + ".eips");
+    s.eips.push_back({uint32_t(number(x, "publicIp", ew, 1, 4294967295.0)), uint32_t(number(x, "eni", ew, 0, 4294967295.0)),
+                      uint32_t(number(x, "privateIp", ew, 1, 4294967295.0))});
   }
   return s;
 }

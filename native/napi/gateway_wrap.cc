@@ -1,6 +1,8 @@
 // The Gateway class of the addon; see gateway_wrap.h.
 #include "napi/gateway_wrap.h"
 
+#include <map>
+
 #include <node_api.h>
 
 #include "core/clock.h"
@@ -139,6 +141,7 @@ Napi::Function GatewayWrap::define(Napi::Env env) {
                          InstanceMethod<&GatewayWrap::neighbors>("neighbors"),
                          InstanceMethod<&GatewayWrap::flows>("flows"),
                          InstanceMethod<&GatewayWrap::flushFlows>("flushFlows"),
+                         InstanceMethod<&GatewayWrap::natUsage>("natUsage"),
                          InstanceMethod<&GatewayWrap::memInject>("memInject"),
                          InstanceMethod<&GatewayWrap::memDrain>("memDrain"),
                          InstanceMethod<&GatewayWrap::memPending>("memPending"),
@@ -415,6 +418,7 @@ Napi::Value GatewayWrap::flows(const Napi::CallbackInfo& info) {
     Napi::Object o = Napi::Object::New(env);
     const FlowKey k = e.keyOf(0);
     o.Set("proto", double(k.proto()));
+    o.Set("kind", (e.flags.load(std::memory_order_relaxed) & ConnTable::kMapping) ? "mapping" : "connection");
     o.Set("original", keyObject(env, k));
     o.Set("reply", keyObject(env, e.keyOf(1)));
     const uint8_t st = e.state.load(std::memory_order_relaxed);
@@ -426,6 +430,27 @@ Napi::Value GatewayWrap::flows(const Napi::CallbackInfo& info) {
   out.Set("flows", list);
   out.Set("matched", double(matched));
   return out;
+}
+
+Napi::Value GatewayWrap::natUsage(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Gateway& gw = live(env);
+  // Public ports in use: the live mappings, by public address and protocol.
+  std::map<uint64_t, uint32_t> use;
+  gw.conntrack().forEach([&](const ConnEntry& e) {
+    if (!(e.flags.load(std::memory_order_relaxed) & ConnTable::kMapping)) return;
+    const FlowKey out = e.keyOf(1);
+    ++use[(uint64_t(out.src()) << 8) | out.proto()];
+  });
+  Napi::Array list = Napi::Array::New(env);
+  for (const auto& [key, n] : use) {
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("ip", double(uint32_t(key >> 8)));
+    o.Set("proto", double(key & 0xff));
+    o.Set("ports", double(n));
+    list.Set(list.Length(), o);
+  }
+  return list;
 }
 
 Napi::Value GatewayWrap::flushFlows(const Napi::CallbackInfo& info) {

@@ -31,6 +31,7 @@ class GatewayWrap : public Napi::ObjectWrap<GatewayWrap> {
   Napi::Value neighbors(const Napi::CallbackInfo& info);
   Napi::Value flows(const Napi::CallbackInfo& info);
   Napi::Value flushFlows(const Napi::CallbackInfo& info);
+  Napi::Value natUsage(const Napi::CallbackInfo& info);
   Napi::Value memInject(const Napi::CallbackInfo& info);
   Napi::Value memDrain(const Napi::CallbackInfo& info);
   Napi::Value memPending(const Napi::CallbackInfo& info);

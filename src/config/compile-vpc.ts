@@ -106,11 +106,12 @@ export function compileOverlay(cfg: Config, portIndex: Map<string, number>): Ove
   const eniIndex = new Map(cfg.enis.map((e, i) => [e.id, i]));
   const tgwIndex = new Map(cfg.transitGateways.map((t, i) => [t.id, i]));
   const peerings = new Map(cfg.peerings.map((p) => [p.id, p]));
+  const natIndex = new Map(cfg.natGateways.map((n, i) => [n.id, i]));
 
   const targets: OverlaySpec['targets'] = [{ kind: 'none' }];
   const targetIndex = new Map<string, number>();
   const target = (t: OverlaySpec['targets'][number]): number => {
-    const key = `${t.kind}/${t.vpc ?? ''}/${t.tgw ?? ''}/${t.eni ?? ''}`;
+    const key = `${t.kind}/${t.vpc ?? ''}/${t.tgw ?? ''}/${t.eni ?? ''}/${t.nat ?? ''}`;
     let i = targetIndex.get(key);
     if (i === undefined) {
       i = targets.length;
@@ -133,6 +134,8 @@ export function compileOverlay(cfg: Config, portIndex: Map<string, number>): Ove
         const pair = peerings.get(id!)!.vpcs;
         to = target({ kind: 'peering', vpc: vpcIndex.get(pair[0] === t.vpc ? pair[1] : pair[0])! });
       } else if (kind === 'transit') to = target({ kind: 'transit', tgw: tgwIndex.get(id!)! });
+      else if (kind === 'nat') to = target({ kind: 'nat', nat: natIndex.get(id!)! });
+      else if (kind === 'igw') to = target({ kind: 'igw' });
       else to = target({ kind: 'eni', eni: eniIndex.get(id!)! });
       routes.add(ti, r.destination, to);
     }
@@ -184,5 +187,14 @@ export function compileOverlay(cfg: Config, portIndex: Map<string, number>): Ove
     transitRoutes: transit.arrays(),
     acls: cfg.networkAcls.map((a) => ({ inbound: aclRules(a.inbound), outbound: aclRules(a.outbound) })),
     sgSets: sg.sets,
+    uplink: cfg.internet ? portIndex.get(cfg.internet.port)! : -1,
+    natGateways: cfg.natGateways.map((n) => {
+      const [portLo, portHi] = parsePorts(n.ports)!;
+      return { vpc: vpcIndex.get(n.vpc)!, ips: n.publicIps.map((a) => parseIp4(a)!), portLo, portHi };
+    }),
+    eips: cfg.eips.map((e) => {
+      const eni = eniIndex.get(e.eni)!;
+      return { publicIp: parseIp4(e.publicIp)!, eni, privateIp: parseIp4(e.privateIp ?? cfg.enis[eni]!.ip)! };
+    }),
   };
 }

@@ -191,6 +191,35 @@ export const SecurityGroupSchema = z.strictObject({
     .default([{ protocol: 'all', cidr: '0.0.0.0/0' }]),
 });
 
+export const InternetSchema = z.strictObject({
+  /**
+   * The port towards the internet. The public addresses (NAT gateways,
+   * elastic IPs) answer ARP there; what the VPCs send to the internet leaves
+   * by the gateway's own routes (a default route via the upstream router).
+   */
+  port: name,
+});
+
+export const NatGatewaySchema = z.strictObject({
+  id,
+  vpc: id,
+  /** The public addresses connections leave from; each inside address keeps one of them. */
+  publicIps: z.array(ip4).min(1).max(64),
+  /** The public ports mappings take, per address and protocol. */
+  ports: z
+    .string()
+    .regex(/^\d{1,5}-\d{1,5}$/, 'must be a range like 1024-65535')
+    .default('1024-65535'),
+});
+
+export const EipSchema = z.strictObject({
+  id,
+  publicIp: ip4,
+  /** The ENI it is bound to, and which of its private addresses (default: the primary). */
+  eni: id,
+  privateIp: ip4.optional(),
+});
+
 const seconds = z.number().int().min(1).max(1_000_000);
 export const ConntrackSchema = z.strictObject({
   /** Connections the table holds (64 bytes each and about 8-16 of index); fixed while the gateway runs. */
@@ -264,6 +293,9 @@ export const ConfigSchema = z.strictObject({
   networkAcls: z.array(NetworkAclSchema).default([]),
   securityGroups: z.array(SecurityGroupSchema).default([]),
   conntrack: ConntrackSchema.prefault({}),
+  internet: InternetSchema.optional(),
+  natGateways: z.array(NatGatewaySchema).default([]),
+  eips: z.array(EipSchema).default([]),
   neighborTimers: z
     .strictObject({
       /** A learned neighbor is refreshed with an ARP request after this long. */

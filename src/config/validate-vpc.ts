@@ -66,6 +66,8 @@ export function vpcIssues(cfg: Config, add: Add): void {
   const tgws = uniqueIds(cfg.transitGateways, 'transitGateways', add);
   const acls = uniqueIds(cfg.networkAcls, 'networkAcls', add);
   const sgs = uniqueIds(cfg.securityGroups, 'securityGroups', add);
+  const nats = uniqueIds(cfg.natGateways, 'natGateways', add);
+  uniqueIds(cfg.eips, 'eips', add);
   const ref = (map: Map<string, number>, value: string, path: ReadonlyArray<PropertyKey>, what: string) => {
     const i = map.get(value);
     if (i === undefined) add(path, `no ${what} is named ${value}`);
@@ -242,8 +244,13 @@ export function vpcIssues(cfg: Config, add: Add): void {
       const s = subnets.get(cfg.enis[e]!.subnet);
       return s !== undefined && cfg.subnets[s]!.vpc !== vpc ? { problem: `${name} is not in ${vpc}` } : {};
     }
-    if (kind === 'nat' || kind === 'igw')
-      return { problem: `${target}: NAT gateways and the internet gateway are not available yet` };
+    if (kind === 'nat') {
+      const n = named(nats, 'NAT gateway');
+      if (typeof n !== 'number') return n;
+      return cfg.natGateways[n]!.vpc === vpc ? {} : { problem: `${name} is not in ${vpc}` };
+    }
+    if (kind === 'igw' && !cfg.internet)
+      return { problem: 'igw needs an internet section naming the uplink port' };
     return {};
   };
 
@@ -307,6 +314,49 @@ export function vpcIssues(cfg: Config, add: Add): void {
       });
     }
   });
+  // The internet side: an uplink port, public addresses used once and not
+  // the gateway's own, NAT port ranges, EIPs on an address of their ENI.
+  if ((cfg.natGateways.length || cfg.eips.length) && !cfg.internet)
+    add(['internet'], 'NAT gateways and elastic IPs need an internet section naming the uplink port');
+  if (cfg.internet) {
+    if (!cfg.ports.some((p) => p.name === cfg.internet!.port))
+      add(['internet', 'port'], `no port is named ${cfg.internet.port}`);
+    else if (cfg.overlay && cfg.internet.port === cfg.overlay.port)
+      add(['internet', 'port'], 'the uplink must be another port than the overlay port');
+  }
+  const own = new Set(cfg.ports.flatMap((p) => p.addresses.map((a) => parsePrefix(a)!.ip)));
+  const publicOwner = new Map<number, string>();
+  const claimPublic = (text: string, path: ReadonlyArray<PropertyKey>, owner: string) => {
+    const ip = parseIp4(text)!;
+    const first = ip >>> 24;
+    if (first === 0 || first === 127 || first >= 224) return add(path, `${text} cannot be a public address`);
+    if (own.has(ip)) return add(path, `${text} is an address of a port of the gateway`);
+    const other = publicOwner.get(ip);
+    if (other !== undefined) return add(path, `${text} is already used by ${other}`);
+    publicOwner.set(ip, owner);
+  };
+  cfg.natGateways.forEach((n, i) => {
+    ref(vpcs, n.vpc, ['natGateways', i, 'vpc'], 'VPC');
+    n.publicIps.forEach((ip, j) => claimPublic(ip, ['natGateways', i, 'publicIps', j], n.id));
+    const range = parsePorts(n.ports);
+    if (!range || range[0] < 1)
+      add(['natGateways', i, 'ports'], `${n.ports} is not a port range within 1-65535`);
+  });
+  const eipOf = new Map<string, string>();
+  cfg.eips.forEach((e, i) => {
+    claimPublic(e.publicIp, ['eips', i, 'publicIp'], e.id);
+    const k = ref(enis, e.eni, ['eips', i, 'eni'], 'ENI');
+    if (k === undefined) return;
+    const eni = cfg.enis[k]!;
+    const priv = e.privateIp ?? eni.ip;
+    if (priv !== eni.ip && !eni.secondaryIps.includes(priv))
+      add(['eips', i, 'privateIp'], `${priv} is not an address of ${e.eni}`);
+    const key = `${e.eni}/${priv}`;
+    const other = eipOf.get(key);
+    if (other !== undefined) add(['eips', i, 'privateIp'], `${priv} of ${e.eni} already has ${other}`);
+    else eipOf.set(key, e.id);
+  });
+
   // Security groups: each rule names a CIDR or a group of the same VPC;
   // ports only where there are ports.
   const groups = new Map(cfg.securityGroups.map((g, i) => [g.id, i]));

@@ -71,6 +71,11 @@ export class DataplaneGateway {
     return wrap(() => this.#native.flows(filter));
   }
 
+  /** Public ports held by NAT mappings, by public address and protocol. */
+  natUsage(): { ip: number; proto: number; ports: number }[] {
+    return wrap(() => this.#native.natUsage());
+  }
+
   /** Removes the tracked connections matching `filter`; returns how many. */
   flushFlows(filter: FlowFilter = {}): number {
     return wrap(() => this.#native.flushFlows(filter));

@@ -108,10 +108,11 @@ export interface OverlaySpec {
   enis: { vpc: number; subnet: number; mac: string; vtep: number; ips: number[]; sgSet: number }[];
   /** Route targets shared by the VPC and transit tables; 0 is "no route". */
   targets: {
-    kind: 'none' | 'local' | 'peering' | 'transit' | 'eni' | 'blackhole' | 'attachment';
+    kind: 'none' | 'local' | 'peering' | 'transit' | 'eni' | 'blackhole' | 'attachment' | 'nat' | 'igw';
     vpc?: number;
     tgw?: number;
     eni?: number;
+    nat?: number;
   }[];
   routeTables: number;
   routes: RouteArrays;
@@ -120,6 +121,10 @@ export interface OverlaySpec {
   acls: { inbound: AclRuleSpec[]; outbound: AclRuleSpec[] }[];
   /** The rules of each distinct combination of security groups ENIs have. */
   sgSets: { inbound: SgRuleSpec[]; outbound: SgRuleSpec[] }[];
+  /** The port towards the internet, -1 for none. */
+  uplink: number;
+  natGateways: { vpc: number; ips: number[]; portLo: number; portHi: number }[];
+  eips: { publicIp: number; eni: number; privateIp: number }[];
 }
 
 export interface PortInfo {
@@ -202,6 +207,8 @@ export interface FlowKeyView {
 }
 
 export interface FlowEntry {
+  /** A connection, or a NAT mapping (inside endpoint -> public endpoint, no destination). */
+  kind: 'connection' | 'mapping';
   proto: number;
   original: FlowKeyView;
   reply: FlowKeyView;
@@ -243,6 +250,7 @@ export interface NativeGateway {
   neighbors(): NeighborEntry[];
   flows(filter?: FlowFilter): { flows: FlowEntry[]; matched: number };
   flushFlows(filter?: FlowFilter): number;
+  natUsage(): { ip: number; proto: number; ports: number }[];
   memInject(port: number, worker: number, frames: Buffer[]): number;
   memDrain(port: number, worker: number, max?: number): Buffer[];
   memPending(port: number, worker: number): boolean;

@@ -244,6 +244,30 @@ export class MetricsExporter {
       'gauge',
       one((s) => s.neighbors.capacity),
     ).register(r);
+    new ExternalMetric(
+      'nfvgw_nat_ports_in_use',
+      'Public ports held by NAT mappings, per NAT gateway address and protocol',
+      'gauge',
+      () =>
+        svc.dataplane.closed
+          ? []
+          : svc.natPorts().map((p) => ({
+              labels: { nat_gateway: p.natGateway, public_ip: p.publicIp, protocol: p.protocol },
+              value: p.inUse,
+            })),
+    ).register(r);
+    new ExternalMetric(
+      'nfvgw_nat_ports_capacity',
+      'Public ports a NAT gateway address can map, per protocol',
+      'gauge',
+      () =>
+        svc.dataplane.closed
+          ? []
+          : svc.natPorts().map((p) => ({
+              labels: { nat_gateway: p.natGateway, public_ip: p.publicIp, protocol: p.protocol },
+              value: p.capacity,
+            })),
+    ).register(r);
     const eventIndex = (name: string) => addon.events.findIndex((e) => e.name === name);
     const created = eventIndex('conntrack_created');
     const removed = eventIndex('conntrack_removed');

@@ -23,7 +23,19 @@ export interface Decoded {
   };
   icmp?: { type: number; code: number; id: number; seq: number; checksumOk: boolean; payload: Buffer };
   udp?: { sport: number; dport: number; checksum: number };
+  tcp?: { sport: number; dport: number; flags: number };
+  /** TCP and UDP: the checksum over the pseudo-header and segment is right (a UDP checksum of 0 means none). */
+  l4ChecksumOk?: boolean;
   l3: Buffer;
+}
+
+/** The TCP or UDP checksum of `l4` between `l3`'s addresses checks out. */
+function l4ChecksumOk(l3: Buffer, l4: Buffer): boolean {
+  const pseudo = Buffer.alloc(12);
+  l3.copy(pseudo, 0, 12, 20);
+  pseudo[9] = l3[9]!;
+  pseudo.writeUInt16BE(l4.length, 10);
+  return internetChecksum(Buffer.concat([pseudo, l4])) === 0;
 }
 
 export function decode(frame: Buffer): Decoded {
@@ -78,6 +90,10 @@ export function decode(frame: Buffer): Decoded {
       };
     } else if (d.ip.proto === 17 && l4.length >= 8) {
       d.udp = { sport: l4.readUInt16BE(0), dport: l4.readUInt16BE(2), checksum: l4.readUInt16BE(6) };
+      d.l4ChecksumOk = d.udp.checksum === 0 || l4ChecksumOk(l3, l4);
+    } else if (d.ip.proto === 6 && l4.length >= 20) {
+      d.tcp = { sport: l4.readUInt16BE(0), dport: l4.readUInt16BE(2), flags: l4[13]! };
+      d.l4ChecksumOk = l4ChecksumOk(l3, l4);
     }
   }
   return d;

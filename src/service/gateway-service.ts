@@ -280,6 +280,7 @@ export class GatewayService {
     });
     return {
       flows: flows.map((f) => ({
+        kind: f.kind,
         protocol: PROTOCOL_NAMES[f.proto] ?? String(f.proto),
         state: f.state,
         original: side(f.original),
@@ -288,6 +289,26 @@ export class GatewayService {
       })),
       matched,
     };
+  }
+
+  /**
+   * Public ports in use on each NAT gateway address, per protocol, with
+   * the size of its range: the first thing to look at when connections fail.
+   */
+  natPorts(): { natGateway: string; publicIp: string; protocol: string; inUse: number; capacity: number }[] {
+    const use = new Map(this.#dp.natUsage().map((u) => [`${formatIp4(u.ip)}/${u.proto}`, u.ports]));
+    return this.#config.natGateways.flatMap((n) => {
+      const [lo, hi] = n.ports.split('-').map(Number) as [number, number];
+      return n.publicIps.flatMap((ip) =>
+        Object.entries(PROTOCOL_NAMES).map(([proto, name]) => ({
+          natGateway: n.id,
+          publicIp: ip,
+          protocol: name,
+          inUse: use.get(`${ip}/${proto}`) ?? 0,
+          capacity: hi - lo + 1,
+        })),
+      );
+    });
   }
 
   /** Removes the tracked connections matching `query` (DELETE /v1/flows); returns how many. */
@@ -346,6 +367,7 @@ export interface FlowQuery {
 }
 
 export interface FlowView {
+  kind: 'connection' | 'mapping';
   protocol: string;
   state: string;
   original: { vpc: string; src: string; dst: string; sport: number; dport: number };

@@ -222,10 +222,50 @@ describe('VPC model validation', () => {
       /routed locally/,
     ],
     [
-      'a NAT target (not available yet)',
+      'an unknown NAT gateway',
       (d) => d.routeTables[0]!.routes.push({ destination: '0.0.0.0/0', target: 'nat:ngw-1' }),
       '$.routeTables[0].routes[1].target',
-      /not available yet/,
+      /no NAT gateway is named ngw-1/,
+    ],
+    [
+      'igw without an internet section',
+      (d) => d.routeTables[0]!.routes.push({ destination: '0.0.0.0/0', target: 'igw' }),
+      '$.routeTables[0].routes[1].target',
+      /internet section/,
+    ],
+    [
+      'an EIP on an address its ENI does not have',
+      (d) => {
+        d.internet = { port: 'underlay' };
+        d.eips = [{ id: 'eip-1', publicIp: '198.51.100.1', eni: 'eni-1', privateIp: '10.1.1.99' }];
+      },
+      '$.eips[0].privateIp',
+      /not an address of eni-1/,
+    ],
+    [
+      'a public address used twice',
+      (d) => {
+        d.internet = { port: 'underlay' };
+        d.natGateways = [{ id: 'ngw-1', vpc: 'vpc-a', publicIps: ['198.51.100.1'] }];
+        d.eips = [{ id: 'eip-1', publicIp: '198.51.100.1', eni: 'eni-1' }];
+      },
+      '$.eips[0].publicIp',
+      /already used by ngw-1/,
+    ],
+    [
+      'a NAT gateway without an internet section',
+      (d) => (d.natGateways = [{ id: 'ngw-1', vpc: 'vpc-a', publicIps: ['198.51.100.1'] }]),
+      '$.internet',
+      /internet section/,
+    ],
+    [
+      'a NAT port range that is not one',
+      (d) => {
+        d.internet = { port: 'underlay' };
+        d.natGateways = [{ id: 'ngw-1', vpc: 'vpc-a', publicIps: ['198.51.100.1'], ports: '0-100' }];
+      },
+      '$.natGateways[0].ports',
+      /not a port range/,
     ],
     [
       'an unknown target kind',

@@ -55,7 +55,10 @@ void arpInput(L3Ctx& c, Pkt& p) {
   const uint32_t spa = be32(a->spa);
   const uint32_t tpa = be32(a->tpa);
   const NextHop& target = c.s.routes.lookup(tpa);
-  const bool for_us = target.kind == NhKind::kLocal && target.port == port;
+  // The port's own addresses, and on the uplink the public ones (NAT
+  // gateways, elastic IPs): the upstream router finds them by ARP.
+  const bool for_us = (target.kind == NhKind::kLocal && target.port == port) ||
+                      (int32_t(port) == c.s.overlay.uplink && c.s.overlay.publicIp(tpa));
 
   // Learn the sender: create an entry when it spoke to us, refresh one we
   // already have otherwise (as the kernel does), and only for addresses on

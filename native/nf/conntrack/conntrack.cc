@@ -103,7 +103,7 @@ uint32_t ConnTable::popFree() {
         if (unused_.compare_exchange_weak(fresh, fresh + 1, std::memory_order_relaxed)) return fresh;
       return kNil;
     }
-    const uint32_t next = entries_[idx].free_next.load(std::memory_order_relaxed);
+    const uint32_t next = entries_[idx].next[0].load(std::memory_order_relaxed);
     const uint64_t want = (((head >> 32) + 1) << 32) | next;
     if (free_head_.compare_exchange_weak(head, want, std::memory_order_acq_rel, std::memory_order_acquire)) return idx;
   }
@@ -112,7 +112,7 @@ uint32_t ConnTable::popFree() {
 void ConnTable::pushFree(uint32_t idx) {
   uint64_t head = free_head_.load(std::memory_order_relaxed);
   for (;;) {
-    entries_[idx].free_next.store(uint32_t(head), std::memory_order_relaxed);
+    entries_[idx].next[0].store(uint32_t(head), std::memory_order_relaxed);
     const uint64_t want = (((head >> 32) + 1) << 32) | idx;
     if (free_head_.compare_exchange_weak(head, want, std::memory_order_release, std::memory_order_relaxed)) return;
   }
@@ -150,14 +150,76 @@ ConnEntry* ConnTable::insert(int worker, const FlowKey& orig, const FlowKey& rep
   }
   e.state.store(uint8_t(s), std::memory_order_relaxed);
   e.flags.store(0, std::memory_order_relaxed);
+  e.aux.store(0, std::memory_order_relaxed);
   uint32_t expires = now_ms + cfg.timeout(s, orig.proto());
   e.expires_ms.store(expires ? expires : 1, std::memory_order_relaxed);  // 0 means free
+  for (int d = 0; d < 2; ++d) push(idx, d, keys[d]);
+  return &e;
+}
+
+void ConnTable::push(uint32_t idx, int dir, const FlowKey& k) {
+  ConnEntry& e = entries_[idx];
+  std::atomic<uint32_t>& head = buckets_[bucketOf(k)];
+  uint32_t old = head.load(std::memory_order_relaxed);
+  do {
+    e.next[dir].store(old, std::memory_order_relaxed);
+  } while (!head.compare_exchange_weak(old, linkOf(idx, dir), std::memory_order_release, std::memory_order_relaxed));
+}
+
+bool ConnTable::oldest(const FlowKey& k, uint32_t link) const {
+  uint32_t last = kEnd;
+  for (uint32_t l = buckets_[bucketOf(k)].load(std::memory_order_acquire); l != kEnd;) {
+    const ConnEntry& e = entries_[idxOf(l)];
+    const int dir = dirOf(l);
+    if (e.key[dir][0].load(std::memory_order_relaxed) == k.addrs &&
+        e.key[dir][1].load(std::memory_order_relaxed) == k.rest &&
+        !(e.flags.load(std::memory_order_acquire) & kDying))
+      last = l;
+    l = e.next[dir].load(std::memory_order_acquire);
+  }
+  return last == link;
+}
+
+ConnEntry* ConnTable::useMapping(const FlowKey& inside) {
+  ConnHit h = find(inside);
+  if (!h.e || h.dir != 0 || !(h.e->flags.load(std::memory_order_acquire) & kMapping)) return nullptr;
+  uint32_t aux = h.e->aux.load(std::memory_order_relaxed);
+  do {
+    if (aux & kClosing) return nullptr;
+  } while (!h.e->aux.compare_exchange_weak(aux, aux + 2, std::memory_order_acq_rel));
+  return h.e;
+}
+
+ConnEntry* ConnTable::createMapping(int worker, const FlowKey& inside, const FlowKey& outside, uint32_t now_ms,
+                                    bool* full) {
+  if (find(outside).e) return nullptr;
+  WorkerState& ws = ws_[size_t(worker)];
+  const uint32_t idx = allocate(ws);
+  if (idx == kNil) {
+    *full = true;
+    return nullptr;
+  }
+  ConnEntry& e = entries_[idx];
+  const FlowKey keys[2] = {inside, outside};
   for (int d = 0; d < 2; ++d) {
-    std::atomic<uint32_t>& head = buckets_[bucketOf(keys[d])];
-    uint32_t old = head.load(std::memory_order_relaxed);
-    do {
-      e.next[d].store(old, std::memory_order_relaxed);
-    } while (!head.compare_exchange_weak(old, linkOf(idx, d), std::memory_order_release, std::memory_order_relaxed));
+    e.key[d][0].store(keys[d].addrs, std::memory_order_relaxed);
+    e.key[d][1].store(keys[d].rest, std::memory_order_relaxed);
+  }
+  e.state.store(uint8_t(ConnState::kReplied), std::memory_order_relaxed);
+  e.flags.store(kMapping, std::memory_order_relaxed);
+  e.aux.store(2, std::memory_order_relaxed);
+  e.expires_ms.store(now_ms + kMappingHoldMs, std::memory_order_relaxed);
+  // The outside endpoint first: it must be this mapping's alone before the
+  // inside one can find it.
+  push(idx, 1, outside);
+  if (!oldest(outside, linkOf(idx, 1))) {
+    e.flags.fetch_or(kDying | kUnlinked0, std::memory_order_acq_rel);  // never on chain 0
+    return nullptr;
+  }
+  push(idx, 0, inside);
+  if (!oldest(inside, linkOf(idx, 0))) {
+    e.flags.fetch_or(kDying, std::memory_order_acq_rel);
+    return useMapping(inside);
   }
   return &e;
 }
@@ -184,8 +246,7 @@ void ConnTable::unlink(uint32_t b, uint32_t link) {
   }
 }
 
-uint32_t ConnTable::sweepBucket(WorkerState& ws, uint32_t b, uint32_t now_ms) {
-  uint32_t retired = 0;
+void ConnTable::sweepBucket(WorkerState& ws, uint32_t b, uint32_t now_ms, Swept& out) {
   uint32_t link = buckets_[b].load(std::memory_order_acquire);
   while (link != kEnd) {
     const uint32_t idx = idxOf(link);
@@ -193,24 +254,34 @@ uint32_t ConnTable::sweepBucket(WorkerState& ws, uint32_t b, uint32_t now_ms) {
     ConnEntry& e = entries_[idx];
     const uint32_t next = e.next[dir].load(std::memory_order_acquire);
     uint8_t flags = e.flags.load(std::memory_order_acquire);
-    if (!(flags & kDying) && int32_t(e.expires_ms.load(std::memory_order_relaxed) - now_ms) <= 0)
-      flags = e.flags.fetch_or(kDying, std::memory_order_acq_rel) | kDying;
+    if (!(flags & kDying) && int32_t(e.expires_ms.load(std::memory_order_relaxed) - now_ms) <= 0) {
+      // A mapping goes only once no connection uses it, and takes no
+      // new user from then on.
+      uint32_t unused = 0;
+      if (!(flags & kMapping) || e.aux.compare_exchange_strong(unused, kClosing, std::memory_order_acq_rel))
+        flags = e.flags.fetch_or(kDying, std::memory_order_acq_rel) | kDying;
+    }
     if (flags & kDying) {
       unlink(b, link);
       const uint8_t mine = dir ? kUnlinked1 : kUnlinked0;
       const uint8_t before = e.flags.fetch_or(mine, std::memory_order_acq_rel);
-      if ((before | mine) == (kDying | kUnlinked0 | kUnlinked1)) {
-        // Off both chains: free after the grace period.
+      if ((before | mine | kMapping) == (kDying | kUnlinked0 | kUnlinked1 | kMapping)) {
+        // Off both chains: give back its mapping's use, free it after the
+        // grace period.
+        if (before & kMapping) {
+          ++out.mappings;
+        } else {
+          ++out.connections;
+          if (const uint32_t m = e.aux.load(std::memory_order_relaxed)) release(&entries_[m - 1], now_ms);
+        }
         ws.limbo[ws.limbo_tail++ % capacity_] = idx;
-        ++retired;
       }
     }
     link = next;
   }
-  return retired;
 }
 
-uint32_t ConnTable::sweep(int worker, uint32_t now_ms, uint64_t now_ns) {
+ConnTable::Swept ConnTable::sweep(int worker, uint32_t now_ms, uint64_t now_ns) {
   WorkerState& ws = ws_[size_t(worker)];
   // Free what waited long enough. One epoch for all retired in one sweep:
   // the entries after limbo_head were retired after the epoch was taken.
@@ -232,11 +303,11 @@ uint32_t ConnTable::sweep(int worker, uint32_t now_ms, uint64_t now_ns) {
   const uint64_t due = owned * dt / uint64_t(1'000'000'000) + 1;
   const uint64_t n = std::min<uint64_t>({std::max<uint64_t>(due, kSweepMin), kSweepMax, owned});
   const uint64_t first_new = ws.limbo_tail;
-  uint32_t retired = 0;
+  Swept retired;
   for (uint64_t i = 0; i < n; ++i) {
     const uint64_t b = (ws.cursor % owned) * uint64_t(workers_) + uint64_t(worker);
     ws.cursor++;
-    retired += sweepBucket(ws, uint32_t(b), now_ms);
+    sweepBucket(ws, uint32_t(b), now_ms, retired);
   }
   if (ws.limbo_tail > first_new) {
     const uint64_t epoch = qsbr_->advance();

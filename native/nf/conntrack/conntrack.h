@@ -138,13 +138,14 @@ inline ConnState connFirstState(uint8_t proto, uint8_t tcp_flags) {
 
 struct alignas(64) ConnEntry {
   std::atomic<uint64_t> key[2][2];  // [direction][addrs, rest]
-  std::atomic<uint32_t> next[2];    // chain links (see conntrack.cc), 0 at the end
+  std::atomic<uint32_t> next[2];    // chain links (see conntrack.cc), 0 at the end; next[0]: free stack link
   std::atomic<uint32_t> expires_ms{0};
   std::atomic<uint8_t> state{0};
-  std::atomic<uint8_t> flags{0};  // kDying, kUnlinked0, kUnlinked1
-  uint16_t unused = 0;
+  std::atomic<uint8_t> flags{0};  // kDying, kUnlinked0, kUnlinked1, kMapping
+  // A connection through a NAT mapping: the mapping's index + 1. A mapping:
+  // the connections using it, times two, plus kClosing once it expires.
+  std::atomic<uint32_t> aux{0};
   uint64_t retired_epoch = 0;  // for the grace period after retirement
-  std::atomic<uint32_t> free_next{0};
 
   FlowKey keyOf(int dir) const {
     return {key[dir][0].load(std::memory_order_relaxed), key[dir][1].load(std::memory_order_relaxed)};
@@ -163,7 +164,9 @@ class ConnTable {
   static constexpr uint32_t kNil = 0xffffffffu;  // no entry (free stack)
   static constexpr uint32_t kEnd = 0;            // no link (chains)
   static constexpr uint32_t kMaxCapacity = 1u << 30;
-  static constexpr uint8_t kDying = 1, kUnlinked0 = 2, kUnlinked1 = 4;
+  static constexpr uint8_t kDying = 1, kUnlinked0 = 2, kUnlinked1 = 4, kMapping = 8;
+  static constexpr uint32_t kClosing = 1;         // a mapping's aux: it is expiring, take no more users
+  static constexpr uint32_t kMappingHoldMs = 30'000;  // a mapping outlives its last connection by this
   static constexpr uint32_t kCacheSize = 64;
 
   // Room for `capacity` connections, for `workers` workers (bucket owners).
@@ -204,20 +207,50 @@ class ConnTable {
     return true;
   }
 
+  // NAT mappings (endpoint-independent, RFC 4787): entries flagged
+  // kMapping whose key[0] is the inside endpoint and key[1] the outside one
+  // (endpointKey: no destination). A connection through a mapping holds a
+  // use of it (aux); a mapping outlives its last use by kMappingHoldMs, and
+  // its outside port is taken as long as it lives.
+  static FlowKey endpointKey(uint32_t zone, uint32_t ip, uint16_t port, uint8_t proto) {
+    return FlowKey::make(zone, ip, 0, port, 0, proto);
+  }
+  // The live mapping of `inside` with a use taken on it, or null.
+  ConnEntry* useMapping(const FlowKey& inside);
+  // Makes a mapping from `inside` to `outside` with a use taken on it. Null
+  // when `outside` is taken (try another port) or the table is full
+  // (*full). When another worker mapped `inside` at the same moment, the
+  // older mapping wins and is the one returned (or null, to try again).
+  ConnEntry* createMapping(int worker, const FlowKey& inside, const FlowKey& outside, uint32_t now_ms, bool* full);
+  // Attaches the connection `e` to the mapping `m` (whose use it takes over).
+  void attach(ConnEntry* e, const ConnEntry* m) const {
+    e->aux.store(uint32_t(m - entries_) + 1, std::memory_order_relaxed);
+  }
+  // Gives back a use of mapping `m` not handed to a connection.
+  static void release(ConnEntry* m, uint32_t now_ms) {
+    if (m->aux.fetch_sub(2, std::memory_order_acq_rel) == 2)
+      m->expires_ms.store(now_ms + kMappingHoldMs, std::memory_order_relaxed);
+  }
+
+  // What one sweep removed.
+  struct Swept {
+    uint32_t connections = 0, mappings = 0;
+  };
   // The worker's share of expiry, once per loop iteration: unlinks dying
   // and expired entries from a slice of its buckets, and frees entries
-  // whose grace period is over. Returns the number of entries retired.
-  uint32_t sweep(int worker, uint32_t now_ms, uint64_t now_ns);
+  // whose grace period is over.
+  Swept sweep(int worker, uint32_t now_ms, uint64_t now_ns);
 
-  // Marks every live entry `pick` selects as dying (the sweep removes it);
-  // returns how many. Any thread.
+  // Marks every live connection `pick` selects as dying (the sweep removes
+  // it); returns how many. Mappings go by themselves after their last
+  // connection. Any thread.
   template <class Pick>
   uint32_t kill(Pick pick) {
     uint32_t n = 0;
     const uint32_t used = unused_.load(std::memory_order_acquire);
     for (uint32_t i = 0; i < used; ++i) {
       ConnEntry& e = entries_[i];
-      if (!live(e)) continue;
+      if (!live(e) || (e.flags.load(std::memory_order_relaxed) & kMapping)) continue;
       if (pick(e) && !(e.flags.fetch_or(kDying, std::memory_order_acq_rel) & kDying)) ++n;
     }
     return n;
@@ -261,7 +294,11 @@ class ConnTable {
   uint32_t popFree();
   // Unlinks entry `idx` from chain `dir` of bucket `b` (owned by the caller).
   void unlink(uint32_t b, uint32_t link);
-  uint32_t sweepBucket(WorkerState& ws, uint32_t b, uint32_t now_ms);
+  void sweepBucket(WorkerState& ws, uint32_t b, uint32_t now_ms, Swept& out);
+  void push(uint32_t idx, int dir, const FlowKey& k);
+  // True when the live entries of `k`'s chain whose key is `k` end with `link`
+  // (pushes go to the head, so the last is the oldest).
+  bool oldest(const FlowKey& k, uint32_t link) const;
 
   uint32_t capacity_;
   int workers_;

@@ -12,7 +12,9 @@
 
 #include "core/flat_map.h"
 #include "nf/acl/network_acl.h"
+#include "nf/conntrack/flow.h"
 #include "nf/icmp/icmp.h"
+#include "nf/nat/nat.h"
 #include "nf/route/ip4_forward.h"
 #include "nf/vxlan/vxlan.h"
 #include "pkt/checksum.h"
@@ -23,19 +25,6 @@
 namespace nfvgw {
 
 namespace {
-
-// The inner frame of a VXLAN packet as a descriptor of its own (same buffer).
-Pkt innerView(const Pkt& p, uint8_t* inner, uint32_t len) {
-  Pkt in = p;
-  in.data = inner;
-  in.addr = uint64_t(int64_t(p.addr) + (inner - p.data));
-  in.len = len;
-  in.l2_len = sizeof(EthHdr);
-  in.l3_len = 0;
-  in.vlan = 0;
-  in.ethertype = 0;
-  return in;
-}
 
 // The outer UDP source port, from the inner flow (RFC 7348 section 5: the
 // entropy receivers spread flows with), in 49152-65535: addresses, protocol
@@ -126,9 +115,8 @@ __attribute__((always_inline)) inline void sendUnderlay(L3Ctx& c, Pkt& p, const 
   c.w.send(p, adj.port);
 }
 
-// Encapsulates the inner frame `in` (in p's buffer) towards `dst`'s VTEP
-// with `vni` and sends it: the path of what the gateway itself answers.
-// Consumes p.
+}  // namespace
+
 void encapsulate(L3Ctx& c, Pkt& p, const Pkt& in, const Eni& dst, uint32_t vni) {
   if (!dst.vtep) return c.w.drop(p, Drop::overlay_eni_detached);
   const UnderlayAdj& adj = c.s.overlay.underlay[dst.underlay];
@@ -138,6 +126,8 @@ void encapsulate(L3Ctx& c, Pkt& p, const Pkt& in, const Eni& dst, uint32_t vni) 
   writeOuter(p, in.data, in.len, adj, vni, flowPort(in));
   sendUnderlay(c, p, adj, resolved, mac);
 }
+
+namespace {
 
 // An ICMP error about the inner packet `in`, from the gateway of the source
 // ENI's subnet, encapsulated back to it.
@@ -252,6 +242,7 @@ struct Work {
   uint8_t proto;
   bool has_ports;
   bool routed;  // to the router MAC (else switched)
+  const OverlayTarget* egress;  // routed to a NAT gateway or the internet gateway (dst is null)
   // The security groups' view (stage 5): whether the two ENIs' groups
   // leave anything to track, and the connection key when there is one.
   bool untracked;
@@ -347,7 +338,7 @@ __attribute__((always_inline)) inline bool checkSource(L3Ctx& c, Pkt& p, Work& w
 
 // Stage 4: the destination ENI of a routed packet from its route target;
 // null (p dropped, maybe with an ICMP error to the source) when there is none.
-__attribute__((always_inline)) inline const Eni* resolve(L3Ctx& c, const Work& w) {
+__attribute__((always_inline)) inline const Eni* resolve(L3Ctx& c, Work& w) {
   const OverlayTables& o = c.s.overlay;
   Pkt& p = *w.p;
   const OverlayTarget* t = &o.targets[w.target];
@@ -376,6 +367,10 @@ __attribute__((always_inline)) inline const Eni* resolve(L3Ctx& c, const Work& w
     case OverlayKind::kBlackhole:
       c.w.drop(p, Drop::overlay_blackhole);
       return nullptr;
+    case OverlayKind::kNat:
+    case OverlayKind::kIgw:
+      w.egress = t;
+      return nullptr;
     case OverlayKind::kNone:
     case OverlayKind::kAttachment:
       overlayIcmpError(c, w.in, *w.src, kIcmpDestUnreach, kIcmpCodeNetUnreach, 0);
@@ -388,34 +383,6 @@ __attribute__((always_inline)) inline const Eni* resolve(L3Ctx& c, const Work& w
     return nullptr;
   }
   return &o.enis[dst];
-}
-
-// The connection an IPv4 packet belongs to, as seen from `zone`: TCP and UDP
-// by ports, ICMP echo by identifier (the request's as source port, the
-// reply's as destination port, so a reply's key is the request's
-// reversed). False for what has no connection of its own (ICMP errors,
-// other ICMP, later fragments, truncated headers); `tcp_flags` for TCP.
-bool flowOf(uint32_t zone, const uint8_t* l3, uint32_t avail, FlowKey& k, uint8_t& tcp_flags) {
-  const Ip4Hdr* ip = reinterpret_cast<const Ip4Hdr*>(l3);
-  const uint32_t ihl = ip->headerLen();
-  if (avail < ihl + 8 || (be16(ip->frag_off) & kIp4FragOffsetMask)) return false;
-  const uint8_t* l4 = l3 + ihl;
-  uint16_t sport = 0, dport = 0;
-  if (ip->proto == kIpProtoTcp || ip->proto == kIpProtoUdp) {
-    sport = uint16_t(l4[0] << 8 | l4[1]);
-    dport = uint16_t(l4[2] << 8 | l4[3]);
-    if (ip->proto == kIpProtoTcp) tcp_flags = avail >= ihl + 14 ? l4[13] : 0;
-  } else if (ip->proto == kIpProtoIcmp) {
-    const uint16_t id = uint16_t(l4[4] << 8 | l4[5]);
-    if (l4[0] == kIcmpEchoRequest)
-      sport = id;
-    else if (l4[0] == kIcmpEchoReply)
-      dport = id;
-    else
-      return false;
-  }
-  k = FlowKey::make(zone, be32(ip->src), be32(ip->dst), sport, dport, ip->proto);
-  return true;
 }
 
 // An ICMP error about a packet of a tracked connection (RELATED, in the
@@ -475,14 +442,7 @@ __attribute__((always_inline)) inline bool securityGroups(L3Ctx& c, const Work& 
   const ConnSettings& cfg = c.s.conntrack;
   if (w.keyed) {
     if (ConnHit h = c.ct.find(w.key); h.e) {
-      const ConnState s = ConnState(h.e->state.load(std::memory_order_relaxed));
-      ConnState next = s;
-      if (w.proto == kIpProtoTcp)
-        next = tcpNext(s, h.dir, w.tcp_flags);
-      else if (s == ConnState::kUnreplied && h.dir == 1)
-        next = ConnState::kReplied;
-      if (next == s || !ConnTable::setState(h.e, s, next, now_ms, cfg.timeout(next, w.proto)))
-        ConnTable::refresh(h.e, now_ms, cfg.timeout(s, w.proto));
+      connTrack(h, w.proto, w.tcp_flags, now_ms, cfg);
       return true;
     }
   } else if (relatedError(c, w.in, o.vnis[dst.vpc])) {
@@ -561,6 +521,33 @@ __attribute__((always_inline)) inline void deliver(L3Ctx& c, Work& w) {
   sendUnderlay(c, p, adj, resolved, mac);
 }
 
+// Stage 5 for a packet routed to a NAT gateway or the internet gateway:
+// the source subnet's outbound ACL and the TTL, then NAT (nf/nat).
+__attribute__((noinline)) void toInternet(L3Ctx& c, Work& w) {
+  const OverlayTables& o = c.s.overlay;
+  Pkt& p = *w.p;
+  Pkt& in = w.in;
+  const Eni& src = *w.src;
+  const uint32_t dport = w.has_ports ? be16(uint16_t(w.ports >> 16)) : kAclNoPort;
+  if (w.from->acl >= 0 && !aclAllows(o.acls[w.from->acl].outbound, w.proto, dport, w.idst))
+    return c.w.drop(p, Drop::acl_outbound_denied);
+  Ip4Hdr* ip = reinterpret_cast<Ip4Hdr*>(in.l3());
+  if (ip->ttl <= 1) {
+    overlayIcmpError(c, in, src, kIcmpTimeExceeded, kIcmpCodeTtlExceeded, 0);
+    return c.w.drop(p, Drop::ip4_ttl_expired);
+  }
+  uint16_t old_tp;
+  std::memcpy(&old_tp, &ip->ttl, 2);
+  const uint16_t new_tp = uint16_t(old_tp - 1);  // TTL is the low byte; > 1 here
+  std::memcpy(&ip->ttl, &new_tp, 2);
+  ip->csum = csumReplace16(ip->csum, old_tp, new_tp);
+  FlowKey k;
+  uint8_t tcp_flags = 0;
+  const bool keyed = flowOf(o.vnis[src.vpc], in.l3(), be16(ip->total_len), k, tcp_flags);
+  c.event(Event::overlay_routed);
+  natEgress(c, p, in, src, *w.egress, k, keyed, tcp_flags);
+}
+
 }  // namespace
 
 // In stages over the burst, as the router's pipeline: the per-packet work
@@ -587,6 +574,7 @@ void overlayInput(L3Ctx& c, Pkt* const* pkts, uint32_t n) {
   bool keyed = false;
   for (uint32_t j = 0; j < m; ++j) {
     Work& w = work[live[j]];
+    w.egress = nullptr;
     if (w.routed) w.dst = resolve(c, w);
     if (w.dst) keyed |= connectionKey(c, w);
   }
@@ -598,7 +586,10 @@ void overlayInput(L3Ctx& c, Pkt* const* pkts, uint32_t n) {
   }
   for (uint32_t j = 0; j < m; ++j) {
     Work& w = work[live[j]];
-    if (w.dst) deliver(c, w);
+    if (w.dst)
+      deliver(c, w);
+    else if (w.egress)
+      toInternet(c, w);
   }
 }
 

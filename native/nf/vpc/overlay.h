@@ -13,6 +13,7 @@
 #pragma once
 
 #include "dataplane/l3_ctx.h"
+#include "pkt/headers.h"
 
 namespace nfvgw {
 
@@ -20,5 +21,23 @@ namespace nfvgw {
 // gateway's VTEP address and VXLAN port: `n` of them, at most a burst.
 // Consumes them.
 void overlayInput(L3Ctx& c, Pkt* const* pkts, uint32_t n);
+
+// The inner frame of a VXLAN packet as a descriptor of its own (same buffer).
+inline Pkt innerView(const Pkt& p, uint8_t* inner, uint32_t len) {
+  Pkt in = p;
+  in.data = inner;
+  in.addr = uint64_t(int64_t(p.addr) + (inner - p.data));
+  in.len = len;
+  in.l2_len = sizeof(EthHdr);
+  in.l3_len = 0;
+  in.vlan = 0;
+  in.ethertype = 0;
+  return in;
+}
+
+// Encapsulates the inner frame `in` (in p's buffer, with room for the
+// outer headers in front of it) towards `dst`'s VTEP with `vni` and sends
+// it. Consumes p.
+void encapsulate(L3Ctx& c, Pkt& p, const Pkt& in, const Eni& dst, uint32_t vni);
 
 }  // namespace nfvgw

@@ -90,6 +90,7 @@ OverlayTables OverlayTables::build(OverlaySpec spec, const std::vector<UnderlayP
     check(t.kind != OverlayKind::kTransit || t.tgw < spec.transit_gateways,
           "target names a transit gateway out of range");
     check(t.kind != OverlayKind::kEni || t.eni < spec.enis.size(), "target names an ENI out of range");
+    check(t.kind != OverlayKind::kNat || t.nat < spec.nat_gateways.size(), "target names a NAT gateway out of range");
   }
   if (o.targets.empty()) o.targets.push_back({});
   o.route_tables = buildTables(spec.route_tables, spec.routes, o.targets.size(), "VPC");
@@ -157,6 +158,28 @@ OverlayTables OverlayTables::build(OverlaySpec spec, const std::vector<UnderlayP
   }
   o.eni_by_mac_.build(by_mac);
   o.eni_by_ip_.build(by_ip);
+
+  // The internet side.
+  o.uplink = spec.uplink;
+  check(spec.uplink < int32_t(port_count), "the uplink port index is out of range");
+  std::vector<std::pair<uint64_t, uint32_t>> publics, eips;
+  for (uint32_t g = 0; g < spec.nat_gateways.size(); ++g) {
+    const NatGateway& n = spec.nat_gateways[g];
+    check(n.vpc < o.vnis.size() && !n.ips.empty() && n.port_lo <= n.port_hi, "NAT gateway " + std::to_string(g) + " is malformed");
+    for (uint32_t ip : n.ips) {
+      publics.emplace_back(kMarker | ip, uint32_t(o.publics.size()));
+      o.publics.push_back({false, g, 0, 0});
+    }
+  }
+  o.nat_gateways = std::move(spec.nat_gateways);
+  for (const auto& e : spec.eips) {
+    check(e.eni < o.enis.size(), "EIP with an ENI out of range");
+    publics.emplace_back(kMarker | e.public_ip, uint32_t(o.publics.size()));
+    o.publics.push_back({true, 0, e.eni, e.private_ip});
+    eips.emplace_back(kMarker | (uint64_t(o.enis[e.eni].vpc) << 32) | e.private_ip, e.public_ip);
+  }
+  o.public_ips_.build(publics);
+  o.eip_by_private_.build(eips);
   return o;
 }
 

@@ -18,13 +18,30 @@
 
 namespace nfvgw {
 
-enum class OverlayKind : uint8_t { kNone, kLocal, kPeering, kTransit, kEni, kBlackhole, kAttachment };
+enum class OverlayKind : uint8_t { kNone, kLocal, kPeering, kTransit, kEni, kBlackhole, kAttachment, kNat, kIgw };
 
 struct OverlayTarget {
   OverlayKind kind = OverlayKind::kNone;
   uint32_t vpc = 0;  // kLocal, kPeering (the peer), kAttachment
   uint32_t tgw = 0;  // kTransit
   uint32_t eni = 0;  // kEni (an appliance)
+  uint32_t nat = 0;  // kNat: the NAT gateway
+};
+
+// A NAT gateway: its public addresses and the ports it maps to.
+struct NatGateway {
+  uint32_t vpc;
+  std::vector<uint32_t> ips;
+  uint16_t port_lo, port_hi;
+};
+
+// A public address of the gateway on the internet side: a NAT gateway's,
+// or an elastic IP bound 1:1 to one private address of an ENI.
+struct PublicIp {
+  bool eip;
+  uint32_t nat;         // NAT gateway
+  uint32_t eni;         // EIP: the ENI
+  uint32_t private_ip;  // EIP: the private address
 };
 
 struct VpcSubnet {
@@ -99,6 +116,9 @@ struct OverlaySpec {
   struct Acl {
     std::vector<AclRule> inbound, outbound;
   };
+  struct Eip {
+    uint32_t public_ip, eni, private_ip;
+  };
   uint16_t port = 0;
   uint32_t vtep_ip = 0;
   uint16_t udp_port = 4789;
@@ -113,6 +133,9 @@ struct OverlaySpec {
   std::vector<Route> transit_routes;
   std::vector<Acl> acls;
   std::vector<SgSetSpec> sg_sets;
+  int32_t uplink = -1;  // the port towards the internet; -1: none
+  std::vector<NatGateway> nat_gateways;
+  std::vector<Eip> eips;
 };
 
 class OverlayTables {
@@ -131,6 +154,19 @@ class OverlayTables {
   std::vector<NetworkAcl> acls;
   std::vector<SgSet> sg_sets;
   std::vector<UnderlayAdj> underlay;
+  int32_t uplink = -1;  // the internet side (NAT gateways, EIPs); -1: none
+  std::vector<NatGateway> nat_gateways;
+  std::vector<PublicIp> publics;
+
+  const PublicIp* publicIp(uint32_t ip) const {
+    const uint32_t* i = public_ips_.find(kMarker | ip);
+    return i ? &publics[*i] : nullptr;
+  }
+  // The EIP bound to `ip` in `vpc`, or 0.
+  uint32_t eipOf(uint32_t vpc, uint32_t ip) const {
+    const uint32_t* e = eip_by_private_.find(kMarker | (uint64_t(vpc) << 32) | ip);
+    return e ? *e : 0;
+  }
 
   const uint32_t* vpcByVni(uint32_t vni) const { return vpc_by_vni_.find(vni | kMarker); }
   const Eni* eniByMac(uint32_t vpc, const uint8_t* mac) const {
@@ -161,6 +197,8 @@ class OverlayTables {
   FlatMap64<uint32_t> vpc_by_vni_;
   FlatMap64<uint32_t> eni_by_mac_;
   FlatMap64<uint32_t> eni_by_ip_;
+  FlatMap64<uint32_t> public_ips_;      // public address -> publics index
+  FlatMap64<uint32_t> eip_by_private_;  // (VPC, private address) -> EIP
   size_t route_count_ = 0;
 };
 

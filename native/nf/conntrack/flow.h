@@ -1,0 +1,53 @@
+// The connection a packet belongs to, read from its headers, and what a
+// packet of a known connection does to it.
+#pragma once
+
+#include <cstdint>
+
+#include "nf/conntrack/conntrack.h"
+#include "pkt/headers.h"
+
+namespace nfvgw {
+
+// The connection an IPv4 packet belongs to, as seen from `zone`: TCP and UDP
+// by ports, ICMP echo by identifier (the request's as source port, the
+// reply's as destination port, so a reply's key is the request's
+// reversed). False for what has no connection of its own (ICMP errors,
+// other ICMP, later fragments, truncated headers); `tcp_flags` for TCP.
+inline bool flowOf(uint32_t zone, const uint8_t* l3, uint32_t avail, FlowKey& k, uint8_t& tcp_flags) {
+  const Ip4Hdr* ip = reinterpret_cast<const Ip4Hdr*>(l3);
+  const uint32_t ihl = ip->headerLen();
+  if (avail < ihl + 8 || (be16(ip->frag_off) & kIp4FragOffsetMask)) return false;
+  const uint8_t* l4 = l3 + ihl;
+  uint16_t sport = 0, dport = 0;
+  if (ip->proto == kIpProtoTcp || ip->proto == kIpProtoUdp) {
+    sport = uint16_t(l4[0] << 8 | l4[1]);
+    dport = uint16_t(l4[2] << 8 | l4[3]);
+    if (ip->proto == kIpProtoTcp) tcp_flags = avail >= ihl + 14 ? l4[13] : 0;
+  } else if (ip->proto == kIpProtoIcmp) {
+    const uint16_t id = uint16_t(l4[4] << 8 | l4[5]);
+    if (l4[0] == kIcmpEchoRequest)
+      sport = id;
+    else if (l4[0] == kIcmpEchoReply)
+      dport = id;
+    else
+      return false;
+  }
+  k = FlowKey::make(zone, be32(ip->src), be32(ip->dst), sport, dport, ip->proto);
+  return true;
+}
+
+// Moves the connection `h` found on for a packet of protocol `proto` (and
+// `tcp_flags`): its state, or else its expiry.
+inline void connTrack(const ConnHit& h, uint8_t proto, uint8_t tcp_flags, uint32_t now_ms, const ConnSettings& cfg) {
+  const ConnState s = ConnState(h.e->state.load(std::memory_order_relaxed));
+  ConnState next = s;
+  if (proto == kIpProtoTcp)
+    next = tcpNext(s, h.dir, tcp_flags);
+  else if (s == ConnState::kUnreplied && h.dir == 1)
+    next = ConnState::kReplied;
+  if (next == s || !ConnTable::setState(h.e, s, next, now_ms, cfg.timeout(next, proto)))
+    ConnTable::refresh(h.e, now_ms, cfg.timeout(s, proto));
+}
+
+}  // namespace nfvgw

@@ -1,0 +1,221 @@
+// NAT gateways and elastic IPs; see nat.h.
+#include "nf/nat/nat.h"
+
+#include <cstring>
+
+#include "nf/acl/network_acl.h"
+#include "nf/conntrack/flow.h"
+#include "nf/route/ip4_forward.h"
+#include "nf/vpc/overlay.h"
+#include "nf/vxlan/vxlan.h"
+#include "pkt/checksum.h"
+#include "pkt/headers.h"
+#include "pkt/l2.h"
+
+namespace nfvgw {
+
+namespace {
+
+uint32_t mix(uint32_t a, uint32_t b) {
+  uint64_t h = ((uint64_t(a) << 32) | b) * 0x9e3779b97f4a7c15ull;
+  return uint32_t(h >> 32);
+}
+
+// The port the security groups and the ACLs see: TCP and UDP destination
+// ports, nothing for the rest.
+uint32_t rulePort(const FlowKey& k) {
+  return k.proto() == kIpProtoTcp || k.proto() == kIpProtoUdp ? k.dport() : kAclNoPort;
+}
+
+// Rewrites an address and a port of an IPv4 packet (the source when
+// `source`, else the destination), with the IPv4, TCP, UDP (a zero UDP
+// checksum stays zero) and ICMP echo checksums updated incrementally
+// (RFC 1624). ICMP echo carries its identifier where the key has the
+// request's source port or the reply's destination port.
+void rewrite(uint8_t* l3, bool source, uint32_t ip_host, uint16_t port_host) {
+  Ip4Hdr* ip = reinterpret_cast<Ip4Hdr*>(l3);
+  uint8_t* l4 = l3 + ip->headerLen();
+  const uint32_t new_ip = be32(ip_host);
+  const uint16_t new_port = be16(port_host);
+  const uint32_t old_ip = source ? ip->src : ip->dst;
+  if (source)
+    ip->src = new_ip;
+  else
+    ip->dst = new_ip;
+  ip->csum = csumReplace32(ip->csum, old_ip, new_ip);
+  uint16_t old_port;
+  if (ip->proto == kIpProtoTcp || ip->proto == kIpProtoUdp) {
+    uint8_t* port = l4 + (source ? 0 : 2);
+    std::memcpy(&old_port, port, 2);
+    std::memcpy(port, &new_port, 2);
+    uint8_t* sum = l4 + (ip->proto == kIpProtoTcp ? 16 : 6);
+    uint16_t check;
+    std::memcpy(&check, sum, 2);
+    if (ip->proto == kIpProtoUdp && check == 0) return;
+    check = csumReplace16(csumReplace32(check, old_ip, new_ip), old_port, new_port);
+    if (ip->proto == kIpProtoUdp && check == 0) check = 0xffff;
+    std::memcpy(sum, &check, 2);
+  } else if (ip->proto == kIpProtoIcmp) {
+    // Only the identifier is in the ICMP checksum (no pseudo-header).
+    const bool request = l4[0] == kIcmpEchoRequest;
+    if (request != source) return;  // the identifier is the other side's port
+    std::memcpy(&old_port, l4 + 4, 2);
+    std::memcpy(l4 + 4, &new_port, 2);
+    uint16_t check;
+    std::memcpy(&check, l4 + 2, 2);
+    check = csumReplace16(check, old_port, new_port);
+    std::memcpy(l4 + 2, &check, 2);
+  }
+}
+
+// The mapping of the inside endpoint of `k` on NAT gateway `g`, made if
+// there is none: the same public address for every connection of one
+// inside address (paired pooling), the inside port kept when it is free,
+// else the next free one from a point that depends on the endpoint. Null
+// with `why` when no port is free (or the table is full).
+ConnEntry* natMap(L3Ctx& c, const NatGateway& g, const FlowKey& k, uint32_t now_ms, Drop* why) {
+  const FlowKey inside = ConnTable::endpointKey(k.zone(), k.src(), k.sport(), k.proto());
+  const uint32_t pub = g.ips[mix(k.src(), k.zone()) % g.ips.size()];
+  const uint32_t range = uint32_t(g.port_hi) - g.port_lo + 1;
+  for (int round = 0; round < 2; ++round) {
+    if (ConnEntry* m = c.ct.useMapping(inside)) return m;
+    uint32_t port = k.sport() >= g.port_lo && k.sport() <= g.port_hi
+                        ? k.sport()
+                        : g.port_lo + mix(k.src(), k.sport()) % range;
+    for (int tries = 0; tries < 64; ++tries) {
+      bool full = false;
+      const FlowKey outside = ConnTable::endpointKey(0, pub, uint16_t(port), k.proto());
+      if (ConnEntry* m = c.ct.createMapping(c.w.worker_id, inside, outside, now_ms, &full)) {
+        if (m->keyOf(1) == outside) c.event(Event::nat_mapping_created);
+        return m;
+      }
+      if (full) {
+        *why = Drop::conntrack_full;
+        return nullptr;
+      }
+      // Taken: the next port, then further and further away.
+      port = g.port_lo + (port - g.port_lo + 1 + uint32_t(tries) * 7919) % range;
+    }
+  }
+  *why = Drop::nat_port_exhausted;
+  return nullptr;
+}
+
+}  // namespace
+
+void natEgress(L3Ctx& c, Pkt& p, Pkt& in, const Eni& src, const OverlayTarget& t, const FlowKey& k, bool keyed,
+               uint8_t tcp_flags) {
+  const OverlayTables& o = c.s.overlay;
+  if (!keyed) return c.w.drop(p, Drop::nat_untranslatable);
+  const uint32_t now_ms = uint32_t(c.w.now_ns / 1'000'000);
+  const ConnSettings& cfg = c.s.conntrack;
+  uint32_t pub_ip;
+  uint16_t pub_port;
+  if (ConnHit h = c.ct.find(k); h.e) {
+    connTrack(h, k.proto(), tcp_flags, now_ms, cfg);
+    const FlowKey other = h.e->keyOf(1 - h.dir);
+    pub_ip = other.dst();
+    pub_port = other.dport();
+  } else {
+    if (!o.sg_sets[src.sg_set].outbound.allows(k.proto(), rulePort(k), k.dst()))
+      return c.w.drop(p, Drop::sg_outbound_denied);
+    ConnEntry* mapping = nullptr;
+    if (t.kind == OverlayKind::kIgw) {
+      pub_ip = o.eipOf(src.vpc, k.src());
+      if (!pub_ip) return c.w.drop(p, Drop::igw_no_public_ip);
+      pub_port = k.sport();
+    } else {
+      // A RST opens nothing, and without a connection it has no mapping.
+      if (tcp_flags & kTcpRst) return c.w.drop(p, Drop::nat_no_connection);
+      Drop why = Drop::nat_port_exhausted;
+      mapping = natMap(c, o.nat_gateways[t.nat], k, now_ms, &why);
+      if (!mapping) return c.w.drop(p, why);
+      const FlowKey outside = mapping->keyOf(1);
+      pub_ip = outside.src();
+      pub_port = outside.sport();
+    }
+    if (!(tcp_flags & kTcpRst)) {
+      const FlowKey reply = FlowKey::make(0, k.dst(), pub_ip, k.dport(), pub_port, k.proto());
+      ConnEntry* e = c.ct.insert(c.w.worker_id, k, reply, connFirstState(k.proto(), tcp_flags), now_ms, cfg);
+      if (!e) {
+        if (mapping) ConnTable::release(mapping, now_ms);
+        return c.w.drop(p, Drop::conntrack_full);
+      }
+      if (mapping) c.ct.attach(e, mapping);
+      c.event(Event::conntrack_created);
+    }
+  }
+  rewrite(in.l3(), true, pub_ip, pub_port);
+  // Out of the uplink as a plain IPv4 packet: the inner frame alone, routed
+  // by the gateway's table (the default route towards the upstream router).
+  c.event(Event::nat_to_internet);
+  ip4Output(c, in);
+}
+
+void natIngress(L3Ctx& c, Pkt& p) {
+  const OverlayTables& o = c.s.overlay;
+  uint8_t* l3 = p.l3();
+  Ip4Hdr* ip = reinterpret_cast<Ip4Hdr*>(l3);
+  const uint32_t total = be16(ip->total_len);
+  const PublicIp* pub = o.publicIp(be32(ip->dst));
+  FlowKey k;
+  uint8_t tcp_flags = 0;
+  if (!pub || !flowOf(0, l3, total, k, tcp_flags)) return c.w.drop(p, Drop::nat_untranslatable);
+  const uint32_t now_ms = uint32_t(c.w.now_ns / 1'000'000);
+  const ConnSettings& cfg = c.s.conntrack;
+  uint32_t vni, priv;
+  uint16_t priv_port;
+  if (ConnHit h = c.ct.find(k); h.e) {
+    connTrack(h, k.proto(), tcp_flags, now_ms, cfg);
+    // The inside endpoint is the other key's source.
+    const FlowKey other = h.e->keyOf(1 - h.dir);
+    vni = other.zone();
+    priv = other.src();
+    priv_port = other.sport();
+  } else {
+    // A new connection from the internet: only to an elastic IP, and only
+    // as the ENI's security groups allow.
+    if (!pub->eip) return c.w.drop(p, Drop::nat_no_connection);
+    const Eni& eni = o.enis[pub->eni];
+    vni = o.vnis[eni.vpc];
+    priv = pub->private_ip;
+    priv_port = k.dport();
+    if (!o.sg_sets[eni.sg_set].inbound.allows(k.proto(), rulePort(k), k.src()))
+      return c.w.drop(p, Drop::sg_inbound_denied);
+    if (!(tcp_flags & kTcpRst)) {
+      const FlowKey reply = FlowKey::make(vni, priv, k.src(), k.dport(), k.sport(), k.proto());
+      if (!c.ct.insert(c.w.worker_id, k, reply, connFirstState(k.proto(), tcp_flags), now_ms, cfg))
+        return c.w.drop(p, Drop::conntrack_full);
+      c.event(Event::conntrack_created);
+    }
+  }
+  const uint32_t* vpc = o.vpcByVni(vni);
+  const int64_t eni_index = vpc ? o.eniByIp(*vpc, priv) : -1;
+  if (eni_index < 0) return c.w.drop(p, Drop::overlay_no_eni);
+  const Eni& eni = o.enis[eni_index];
+  if (ip->ttl <= 1) return c.w.drop(p, Drop::ip4_ttl_expired);
+  uint16_t old_tp;
+  std::memcpy(&old_tp, &ip->ttl, 2);
+  const uint16_t new_tp = uint16_t(old_tp - 1);  // TTL is the low byte (little-endian); > 1 here
+  std::memcpy(&ip->ttl, &new_tp, 2);
+  ip->csum = csumReplace16(ip->csum, old_tp, new_tp);
+  rewrite(l3, false, priv, priv_port);
+
+  // The inner frame: an Ethernet header from the router to the ENI right
+  // before the IP header, and the VXLAN headers before that.
+  uint8_t* inner = l3 - sizeof(EthHdr);
+  const uint64_t inner_addr = uint64_t(int64_t(p.addr) + (inner - p.data));
+  if ((inner_addr & (kFrameSize - 1)) < kVxlanOverhead) return c.w.drop(p, Drop::internet_no_headroom);
+  EthHdr* eth = reinterpret_cast<EthHdr*>(inner);
+  macCopy(eth->dst, eni.mac);
+  macCopy(eth->src, o.router_mac);
+  eth->type = be16(kEthP_Ip4);
+  Pkt in = innerView(p, inner, sizeof(EthHdr) + total);
+  in.l3_len = ip->headerLen();
+  if (eni.vtep && kVxlanOuterL3 + in.len > o.underlay[eni.underlay].mtu)
+    return c.w.drop(p, Drop::overlay_mtu_exceeded);
+  c.event(Event::nat_from_internet);
+  encapsulate(c, p, in, eni, o.vnis[eni.vpc]);
+}
+
+}  // namespace nfvgw

@@ -1,0 +1,27 @@
+// The VPCs' way to the internet: NAT gateways (source NAT with port
+// translation, endpoint-independent mappings per RFC 4787, paired pooling)
+// and elastic IPs (1:1, no port translation), both stateful through the
+// connection table, whose two keys carry the translation: a packet found by
+// one key leaves with the addresses of the other, reversed. The internet
+// side is a port of the gateway (the uplink); what goes out there is
+// routed by the gateway's own route table.
+#pragma once
+
+#include "dataplane/l3_ctx.h"
+#include "nf/conntrack/conntrack.h"
+#include "nf/vpc/vpc_tables.h"
+
+namespace nfvgw {
+
+// A packet of ENI `src` (its inner frame `in`, in p's buffer; TTL already
+// decremented, network ACL passed) whose route leads to a NAT gateway or
+// the internet gateway (`t`); `k` is its connection key when `keyed`.
+// Translates it and sends it out of the uplink. Consumes p.
+void natEgress(L3Ctx& c, Pkt& p, Pkt& in, const Eni& src, const OverlayTarget& t, const FlowKey& k, bool keyed,
+               uint8_t tcp_flags);
+
+// A checked IPv4 packet on the uplink port to one of the public addresses:
+// translated back and sent, in VXLAN, to the ENI it is for. Consumes p.
+void natIngress(L3Ctx& c, Pkt& p);
+
+}  // namespace nfvgw

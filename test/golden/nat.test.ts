@@ -1,0 +1,247 @@
+// Golden packets for the internet side of the VPCs, through in-memory
+// ports: a NAT gateway (source NAT with port translation, endpoint-
+// independent mappings, replies translated back, unsolicited packets
+// refused, port exhaustion) and elastic IPs (1:1 both ways, security groups
+// on what comes in), with every checksum checked after translation.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ConfigInput } from '../../src/config/schema.js';
+import { arpPayload, ethernet, icmp, ipv4, tcp, udp, vxlanFrame } from '../../src/pkt/build.js';
+import { decode, decodeVxlan } from '../../src/pkt/decode.js';
+import { MemGateway } from '../support/mem-gateway.js';
+
+const GW = '02:00:00:00:01:01'; // underlay, 192.168.100.1
+const UPLINK = '02:00:00:00:02:01'; // 203.0.113.1
+const UPSTREAM = { ip: '203.0.113.254', mac: '02:ee:00:00:00:fe' };
+const ROUTER = '02:00:5e:10:00:01';
+const HV = { ip: '192.168.100.11', mac: '02:cc:00:00:00:11' };
+const NAT_IP = '198.51.100.10';
+const EIP = '198.51.100.20';
+const ENI = {
+  v1: { mac: '02:a0:00:00:00:01', ip: '10.1.1.10' },
+  v2: { mac: '02:a0:00:00:00:02', ip: '10.1.1.20' },
+  w1: { mac: '02:a0:00:00:00:03', ip: '10.1.2.10' },
+  w2: { mac: '02:a0:00:00:00:04', ip: '10.1.2.20' },
+};
+type Name = keyof typeof ENI;
+
+function config(natPorts = '1024-65535'): ConfigInput {
+  return {
+    workers: [{ pollMode: 'adaptive' }],
+    ports: [
+      { name: 'underlay', type: 'mem', mac: GW, mtu: 1600, addresses: ['192.168.100.1/24'] },
+      { name: 'uplink', type: 'mem', mac: UPLINK, addresses: ['203.0.113.1/24'] },
+    ],
+    routes: [{ destination: '0.0.0.0/0', via: UPSTREAM.ip }],
+    neighbors: [
+      { port: 'underlay', address: HV.ip, mac: HV.mac },
+      { port: 'uplink', address: UPSTREAM.ip, mac: UPSTREAM.mac },
+    ],
+    overlay: { port: 'underlay' },
+    internet: { port: 'uplink' },
+    vpcs: [{ id: 'vpc-a', vni: 1001, cidrs: ['10.1.0.0/16'] }],
+    subnets: [
+      { id: 'private', vpc: 'vpc-a', cidr: '10.1.1.0/24', routeTable: 'rt-private' },
+      { id: 'public', vpc: 'vpc-a', cidr: '10.1.2.0/24', routeTable: 'rt-public' },
+    ],
+    routeTables: [
+      { id: 'rt-private', vpc: 'vpc-a', routes: [{ destination: '0.0.0.0/0', target: 'nat:ngw-1' }] },
+      { id: 'rt-public', vpc: 'vpc-a', routes: [{ destination: '0.0.0.0/0', target: 'igw' }] },
+    ],
+    natGateways: [{ id: 'ngw-1', vpc: 'vpc-a', publicIps: [NAT_IP], ports: natPorts }],
+    eips: [{ id: 'eip-1', publicIp: EIP, eni: 'eni-w1' }],
+    enis: Object.entries(ENI).map(([n, e]) => ({
+      id: `eni-${n}`,
+      subnet: n.startsWith('v') ? 'private' : 'public',
+      mac: e.mac,
+      ip: e.ip,
+      vtep: HV.ip,
+      securityGroups: ['sg-a'],
+    })),
+    securityGroups: [
+      { id: 'sg-a', vpc: 'vpc-a', inbound: [{ protocol: 'tcp', ports: 22, cidr: '0.0.0.0/0' }] },
+    ],
+  };
+}
+
+/** An IPv4 packet from ENI `from` to an internet address, in VXLAN from its hypervisor. */
+function fromEni(from: Name, dst: string, proto: number, l4: Buffer): Buffer {
+  const inner = ethernet(
+    { dst: ROUTER, src: ENI[from].mac, type: 0x0800 },
+    ipv4({ src: ENI[from].ip, dst, proto, ttl: 64 }, l4),
+  );
+  return vxlanFrame({ dstMac: GW, srcMac: HV.mac, src: HV.ip, dst: '192.168.100.1', vni: 1001, inner });
+}
+const udpOut = (from: Name, sport: number, dst: string, dport: number) =>
+  fromEni(from, dst, 17, udp({ src: ENI[from].ip, dst, sport, dport, data: Buffer.from('hello') }));
+const tcpOut = (from: Name, sport: number, dst: string, dport: number, flags: number) =>
+  fromEni(from, dst, 6, tcp({ src: ENI[from].ip, dst, sport, dport, flags }));
+
+/** An IPv4 packet from the internet, as the upstream router sends it on the uplink. */
+function fromInternet(src: string, dst: string, proto: number, l4: Buffer): Buffer {
+  return ethernet({ dst: UPLINK, src: UPSTREAM.mac, type: 0x0800 }, ipv4({ src, dst, proto, ttl: 50 }, l4));
+}
+const udpIn = (src: string, sport: number, dst: string, dport: number) =>
+  fromInternet(src, dst, 17, udp({ src, dst, sport, dport, data: Buffer.from('world') }));
+
+/** The one frame sent to the internet, decoded and checked (addresses, TTL, checksums). */
+function toInternet(out: Record<string, Buffer[]>) {
+  expect(Object.keys(out)).toEqual(['uplink']);
+  expect(out.uplink).toHaveLength(1);
+  const d = decode(out.uplink![0]!);
+  expect(d.dst).toBe(UPSTREAM.mac);
+  expect(d.src).toBe(UPLINK);
+  expect(d.ip).toMatchObject({ ttl: 63, checksumOk: true });
+  if (d.ip!.proto !== 1) expect(d.l4ChecksumOk).toBe(true);
+  return d;
+}
+
+/** The one VXLAN frame sent into the VPC to `to`, its inner packet decoded and checked. */
+function toEni(out: Record<string, Buffer[]>, to: Name) {
+  expect(Object.keys(out)).toEqual(['underlay']);
+  expect(out.underlay).toHaveLength(1);
+  const v = decodeVxlan(out.underlay![0]!);
+  expect(v.vni).toBe(1001);
+  expect(v.outer.ip).toMatchObject({ dst: HV.ip, checksumOk: true });
+  const d = decode(v.innerFrame);
+  expect(d.dst).toBe(ENI[to].mac);
+  expect(d.src).toBe(ROUTER);
+  expect(d.ip).toMatchObject({ dst: ENI[to].ip, ttl: 49, checksumOk: true });
+  if (d.ip!.proto !== 1) expect(d.l4ChecksumOk).toBe(true);
+  return d;
+}
+
+let gw: MemGateway;
+beforeAll(() => {
+  gw = MemGateway.start(config());
+});
+afterAll(() => gw?.close());
+
+describe('NAT gateway', () => {
+  it('translates the source to its public address, keeping the port when it is free', async () => {
+    const r = await gw.send('underlay', udpOut('v1', 5000, '8.8.8.8', 53));
+    expect(r.drops).toEqual({});
+    const d = toInternet(r.out);
+    expect(d.ip).toMatchObject({ src: NAT_IP, dst: '8.8.8.8' });
+    expect(d.udp).toMatchObject({ sport: 5000, dport: 53 });
+    expect(r.events).toMatchObject({ nat_mapping_created: 1, conntrack_created: 1, nat_to_internet: 1 });
+  });
+
+  it('translates the reply back to the VM', async () => {
+    const r = await gw.send('uplink', udpIn('8.8.8.8', 53, NAT_IP, 5000));
+    expect(r.drops).toEqual({});
+    const d = toEni(r.out, 'v1');
+    expect(d.ip!.src).toBe('8.8.8.8');
+    expect(d.udp).toMatchObject({ sport: 53, dport: 5000 });
+    expect(r.events).toMatchObject({ nat_from_internet: 1 });
+  });
+
+  it('keeps one mapping for one inside socket whatever the destination (RFC 4787 EIM)', async () => {
+    const r = await gw.send('underlay', udpOut('v1', 5000, '1.1.1.1', 53));
+    expect(toInternet(r.out).udp!.sport).toBe(5000);
+    expect(r.events.nat_mapping_created).toBeUndefined();
+  });
+
+  it('gives another inside socket on the same port another public port', async () => {
+    const r = await gw.send('underlay', udpOut('v2', 5000, '8.8.8.8', 53));
+    const d = toInternet(r.out);
+    expect(d.ip!.src).toBe(NAT_IP);
+    expect(d.udp!.sport).not.toBe(5000);
+    const back = await gw.send('uplink', udpIn('8.8.8.8', 53, NAT_IP, d.udp!.sport));
+    expect(toEni(back.out, 'v2').udp!.dport).toBe(5000);
+  });
+
+  it('refuses what comes to a public port from an endpoint it did not talk to', async () => {
+    const r = await gw.send('uplink', udpIn('9.9.9.9', 53, NAT_IP, 5000));
+    expect(r.drops).toEqual({ nat_no_connection: 1 });
+    expect(r.out).toEqual({});
+  });
+
+  it('translates TCP with its checksum, both ways', async () => {
+    const out = toInternet((await gw.send('underlay', tcpOut('v1', 40000, '93.184.216.34', 80, 0x02))).out);
+    expect(out.ip!.src).toBe(NAT_IP);
+    const sport = out.tcp!.sport;
+    const back = await gw.send(
+      'uplink',
+      fromInternet(
+        '93.184.216.34',
+        NAT_IP,
+        6,
+        tcp({ src: '93.184.216.34', dst: NAT_IP, sport: 80, dport: sport, flags: 0x12 }),
+      ),
+    );
+    expect(toEni(back.out, 'v1').tcp).toMatchObject({ sport: 80, dport: 40000, flags: 0x12 });
+  });
+
+  it('translates ICMP echo by identifier', async () => {
+    const out = toInternet(
+      (await gw.send('underlay', fromEni('v2', '8.8.4.4', 1, icmp({ type: 8, id: 4242, seq: 1 })))).out,
+    );
+    expect(out.icmp).toMatchObject({ type: 8, checksumOk: true });
+    const back = await gw.send(
+      'uplink',
+      fromInternet('8.8.4.4', NAT_IP, 1, icmp({ type: 0, id: out.icmp!.id, seq: 1 })),
+    );
+    expect(toEni(back.out, 'v2').icmp).toMatchObject({ type: 0, id: 4242, checksumOk: true });
+  });
+
+  it('answers ARP for its public address on the uplink', async () => {
+    const req = ethernet(
+      { dst: 'ff:ff:ff:ff:ff:ff', src: UPSTREAM.mac, type: 0x0806 },
+      arpPayload({ op: 1, sha: UPSTREAM.mac, spa: UPSTREAM.ip, tpa: NAT_IP }),
+    );
+    const r = await gw.send('uplink', req);
+    expect(decode(r.out.uplink![0]!).arp).toMatchObject({ op: 2, sha: UPLINK, spa: NAT_IP });
+  });
+
+  it('drops new connections, and counts them, when its ports run out', async () => {
+    const g = MemGateway.start(config('2000-2001'));
+    try {
+      const sent = [];
+      for (const port of [7001, 7002, 7003])
+        sent.push(await g.send('underlay', udpOut('v1', port, '8.8.8.8', 53)));
+      expect(sent.map((r) => r.out.uplink?.length ?? 0)).toEqual([1, 1, 0]);
+      expect(sent[2]!.drops).toEqual({ nat_port_exhausted: 1 });
+      expect(new Set(sent.slice(0, 2).map((r) => decode(r.out.uplink![0]!).udp!.sport))).toEqual(
+        new Set([2000, 2001]),
+      );
+      // The mappings made go on.
+      expect((await g.send('underlay', udpOut('v1', 7001, '8.8.8.8', 53))).out.uplink).toHaveLength(1);
+      expect(g.svc.natPorts().find((p) => p.protocol === 'udp')).toMatchObject({
+        natGateway: 'ngw-1',
+        publicIp: NAT_IP,
+        inUse: 2,
+        capacity: 2,
+      });
+      expect(g.svc.flows({ protocol: 'udp' }).flows.filter((f) => f.kind === 'mapping')).toHaveLength(2);
+    } finally {
+      g.close();
+    }
+  });
+});
+
+describe('elastic IP and internet gateway', () => {
+  it('sends out with the elastic IP as source, ports untouched', async () => {
+    const r = await gw.send('underlay', udpOut('w1', 6000, '8.8.8.8', 53));
+    const d = toInternet(r.out);
+    expect(d.ip!.src).toBe(EIP);
+    expect(d.udp!.sport).toBe(6000);
+    const back = await gw.send('uplink', udpIn('8.8.8.8', 53, EIP, 6000));
+    expect(toEni(back.out, 'w1').udp!.dport).toBe(6000);
+  });
+
+  it('refuses the internet gateway to an ENI without one', async () => {
+    const r = await gw.send('underlay', udpOut('w2', 6000, '8.8.8.8', 53));
+    expect(r.drops).toEqual({ igw_no_public_ip: 1 });
+  });
+
+  it('lets connections in to the elastic IP as the security groups allow', async () => {
+    const syn = (dport: number) =>
+      fromInternet('9.9.9.9', EIP, 6, tcp({ src: '9.9.9.9', dst: EIP, sport: 41000, dport, flags: 0x02 }));
+    const r = await gw.send('uplink', syn(22));
+    expect(toEni(r.out, 'w1').tcp).toMatchObject({ sport: 41000, dport: 22 });
+    // The answer goes out with the elastic IP, through the connection.
+    const ack = await gw.send('underlay', tcpOut('w1', 22, '9.9.9.9', 41000, 0x12));
+    expect(toInternet(ack.out).ip!.src).toBe(EIP);
+    expect((await gw.send('uplink', syn(80))).drops).toEqual({ sg_inbound_denied: 1 });
+  });
+});
