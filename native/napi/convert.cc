@@ -237,7 +237,8 @@ OverlaySpec toOverlaySpec(const Napi::Object& o, const std::string& w) {
   for (uint32_t i = 0; i < eips.Length(); ++i) {
     std::string ew = w + ".eips[" + std::to_string(i) + "]";
     Napi::Object x = element(eips, i, w + ".eips");
-    s.eips.push_back({uint32_t(number(x, "publicIp", ew, 1, 4294967295.0)), uint32_t(number(x, "eni", ew, 0, 4294967295.0)),
+    s.eips.push_back({uint32_t(number(x, "publicIp", ew, 1, 4294967295.0)),
+                      uint32_t(number(x, "eni", ew, 0, 4294967295.0)),
                       uint32_t(number(x, "privateIp", ew, 1, 4294967295.0))});
   }
   return s;

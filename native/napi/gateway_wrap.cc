@@ -1,9 +1,9 @@
 // The Gateway class of the addon; see gateway_wrap.h.
 #include "napi/gateway_wrap.h"
 
-#include <map>
-
 #include <node_api.h>
+
+#include <map>
 
 #include "core/clock.h"
 #include "core/hugemem.h"

@@ -326,18 +326,20 @@ export function vpcIssues(cfg: Config, add: Add): void {
   }
   const own = new Set(cfg.ports.flatMap((p) => p.addresses.map((a) => parsePrefix(a)!.ip)));
   const publicOwner = new Map<number, string>();
-  const claimPublic = (text: string, path: ReadonlyArray<PropertyKey>, owner: string) => {
+  const claimPublic = (text: string, path: ReadonlyArray<PropertyKey>, owner: string): void => {
     const ip = parseIp4(text)!;
     const first = ip >>> 24;
-    if (first === 0 || first === 127 || first >= 224) return add(path, `${text} cannot be a public address`);
-    if (own.has(ip)) return add(path, `${text} is an address of a port of the gateway`);
     const other = publicOwner.get(ip);
-    if (other !== undefined) return add(path, `${text} is already used by ${other}`);
-    publicOwner.set(ip, owner);
+    if (first === 0 || first === 127 || first >= 224) add(path, `${text} cannot be a public address`);
+    else if (own.has(ip)) add(path, `${text} is an address of a port of the gateway`);
+    else if (other !== undefined) add(path, `${text} is already used by ${other}`);
+    else publicOwner.set(ip, owner);
   };
   cfg.natGateways.forEach((n, i) => {
     ref(vpcs, n.vpc, ['natGateways', i, 'vpc'], 'VPC');
-    n.publicIps.forEach((ip, j) => claimPublic(ip, ['natGateways', i, 'publicIps', j], n.id));
+    n.publicIps.forEach((ip, j) => {
+      claimPublic(ip, ['natGateways', i, 'publicIps', j], n.id);
+    });
     const range = parsePorts(n.ports);
     if (!range || range[0] < 1)
       add(['natGateways', i, 'ports'], `${n.ports} is not a port range within 1-65535`);

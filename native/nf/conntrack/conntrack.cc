@@ -172,8 +172,7 @@ bool ConnTable::oldest(const FlowKey& k, uint32_t link) const {
     const ConnEntry& e = entries_[idxOf(l)];
     const int dir = dirOf(l);
     if (e.key[dir][0].load(std::memory_order_relaxed) == k.addrs &&
-        e.key[dir][1].load(std::memory_order_relaxed) == k.rest &&
-        !(e.flags.load(std::memory_order_acquire) & kDying))
+        e.key[dir][1].load(std::memory_order_relaxed) == k.rest && !(e.flags.load(std::memory_order_acquire) & kDying))
       last = l;
     l = e.next[dir].load(std::memory_order_acquire);
   }

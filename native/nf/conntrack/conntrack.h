@@ -165,7 +165,7 @@ class ConnTable {
   static constexpr uint32_t kEnd = 0;            // no link (chains)
   static constexpr uint32_t kMaxCapacity = 1u << 30;
   static constexpr uint8_t kDying = 1, kUnlinked0 = 2, kUnlinked1 = 4, kMapping = 8;
-  static constexpr uint32_t kClosing = 1;         // a mapping's aux: it is expiring, take no more users
+  static constexpr uint32_t kClosing = 1;             // a mapping's aux: it is expiring, take no more users
   static constexpr uint32_t kMappingHoldMs = 30'000;  // a mapping outlives its last connection by this
   static constexpr uint32_t kCacheSize = 64;
 

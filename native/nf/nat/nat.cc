@@ -79,9 +79,8 @@ ConnEntry* natMap(L3Ctx& c, const NatGateway& g, const FlowKey& k, uint32_t now_
   const uint32_t range = uint32_t(g.port_hi) - g.port_lo + 1;
   for (int round = 0; round < 2; ++round) {
     if (ConnEntry* m = c.ct.useMapping(inside)) return m;
-    uint32_t port = k.sport() >= g.port_lo && k.sport() <= g.port_hi
-                        ? k.sport()
-                        : g.port_lo + mix(k.src(), k.sport()) % range;
+    uint32_t port =
+        k.sport() >= g.port_lo && k.sport() <= g.port_hi ? k.sport() : g.port_lo + mix(k.src(), k.sport()) % range;
     for (int tries = 0; tries < 64; ++tries) {
       bool full = false;
       const FlowKey outside = ConnTable::endpointKey(0, pub, uint16_t(port), k.proto());
@@ -212,8 +211,7 @@ void natIngress(L3Ctx& c, Pkt& p) {
   eth->type = be16(kEthP_Ip4);
   Pkt in = innerView(p, inner, sizeof(EthHdr) + total);
   in.l3_len = ip->headerLen();
-  if (eni.vtep && kVxlanOuterL3 + in.len > o.underlay[eni.underlay].mtu)
-    return c.w.drop(p, Drop::overlay_mtu_exceeded);
+  if (eni.vtep && kVxlanOuterL3 + in.len > o.underlay[eni.underlay].mtu) return c.w.drop(p, Drop::overlay_mtu_exceeded);
   c.event(Event::nat_from_internet);
   encapsulate(c, p, in, eni, o.vnis[eni.vpc]);
 }

@@ -1,14 +1,14 @@
 #pragma once
 
-#define NFVGW_NAT_DROPS(X)                                                                                    \
-  X(nat_port_exhausted, "new connection through a NAT gateway with no public port left (per public IP)")     \
-  X(nat_no_connection, "packet to a NAT gateway's public address that belongs to no connection")            \
+#define NFVGW_NAT_DROPS(X)                                                                                 \
+  X(nat_port_exhausted, "new connection through a NAT gateway with no public port left (per public IP)")   \
+  X(nat_no_connection, "packet to a NAT gateway's public address that belongs to no connection")           \
   X(nat_untranslatable, "packet to or from the internet that cannot be translated (fragment, other ICMP)") \
   X(igw_no_public_ip, "packet routed to the internet gateway from an address with no elastic IP")          \
   X(internet_no_headroom, "packet from the internet without room in its buffer for the VXLAN headers")
 
-#define NFVGW_NAT_EVENTS(X)                                                   \
+#define NFVGW_NAT_EVENTS(X)                                                        \
   X(nat_mapping_created, "NAT mappings made (an inside endpoint to a public one)") \
-  X(nat_mapping_removed, "NAT mappings removed after their last connection")     \
-  X(nat_to_internet, "packets translated and sent to the internet")               \
+  X(nat_mapping_removed, "NAT mappings removed after their last connection")       \
+  X(nat_to_internet, "packets translated and sent to the internet")                \
   X(nat_from_internet, "packets from the internet translated and sent into a VPC")

@@ -241,7 +241,7 @@ struct Work {
   uint32_t target;      // routed: the route table's answer
   uint8_t proto;
   bool has_ports;
-  bool routed;  // to the router MAC (else switched)
+  bool routed;                  // to the router MAC (else switched)
   const OverlayTarget* egress;  // routed to a NAT gateway or the internet gateway (dst is null)
   // The security groups' view (stage 5): whether the two ENIs' groups
   // leave anything to track, and the connection key when there is one.

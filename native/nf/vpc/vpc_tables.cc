@@ -165,7 +165,8 @@ OverlayTables OverlayTables::build(OverlaySpec spec, const std::vector<UnderlayP
   std::vector<std::pair<uint64_t, uint32_t>> publics, eips;
   for (uint32_t g = 0; g < spec.nat_gateways.size(); ++g) {
     const NatGateway& n = spec.nat_gateways[g];
-    check(n.vpc < o.vnis.size() && !n.ips.empty() && n.port_lo <= n.port_hi, "NAT gateway " + std::to_string(g) + " is malformed");
+    check(n.vpc < o.vnis.size() && !n.ips.empty() && n.port_lo <= n.port_hi,
+          "NAT gateway " + std::to_string(g) + " is malformed");
     for (uint32_t ip : n.ips) {
       publics.emplace_back(kMarker | ip, uint32_t(o.publics.size()));
       o.publics.push_back({false, g, 0, 0});
