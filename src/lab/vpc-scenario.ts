@@ -38,7 +38,7 @@ export function vpcScenarioConfig(
 ): ConfigInput {
   const tables: Record<string, string> = { a1: 'rt-a', a2: 'rt-a', b1: 'rt-b', c1: 'rt-c', d1: 'rt-d' };
   const spec = lab.spec;
-  return {
+  const cfg: ConfigInput = {
     ...(opts.workers ? { workers: opts.workers } : {}),
     ports: [
       {
@@ -107,4 +107,43 @@ export function vpcScenarioConfig(
       inbound: [{ protocol: 'all' as const, cidr: '10.0.0.0/8' }],
     })),
   };
+  return lab.internet ? withInternet(cfg, lab, opts.type ?? 'af_xdp') : cfg;
 }
+
+/**
+ * The scenario with its internet side: an uplink port, a NAT gateway for
+ * vpc-a (its default route), and an elastic IP for b1 (vpc-b's default
+ * route is the internet gateway), whose group takes HTTP from anywhere.
+ */
+function withInternet(cfg: ConfigInput, lab: VpcLab, type: 'af_xdp' | 'af_packet'): ConfigInput {
+  const inet = lab.internet!;
+  const defaultRoute = (table: string) =>
+    table === 'rt-a' ? 'nat:ngw-a' : table === 'rt-b' ? 'igw' : undefined;
+  return {
+    ...cfg,
+    ports: [
+      ...cfg.ports,
+      { name: 'uplink', type, interface: inet.gwIface, netns: lab.gwNs, addresses: [`${inet.gwIp}/24`] },
+    ],
+    routes: [{ destination: '0.0.0.0/0', via: inet.routerIp }],
+    internet: { port: 'uplink' },
+    natGateways: [{ id: 'ngw-a', vpc: 'vpc-a', publicIps: [NAT_PUBLIC_IP] }],
+    eips: [{ id: 'eip-b1', publicIp: EIP_B1, eni: 'eni-b1' }],
+    routeTables: cfg.routeTables!.map((t) => {
+      const target = defaultRoute(t.id);
+      return target ? { ...t, routes: [...(t.routes ?? []), { destination: '0.0.0.0/0', target }] } : t;
+    }),
+    securityGroups: cfg.securityGroups!.map((g) =>
+      g.id === 'sg-b'
+        ? {
+            ...g,
+            inbound: [...(g.inbound ?? []), { protocol: 'tcp' as const, ports: 80, cidr: '0.0.0.0/0' }],
+          }
+        : g,
+    ),
+  };
+}
+
+/** The scenario's public addresses: vpc-a's NAT gateway and b1's elastic IP. */
+export const NAT_PUBLIC_IP = '198.51.100.10';
+export const EIP_B1 = '198.51.100.20';

@@ -19,6 +19,8 @@ import { createNs, labDown, macOf, offloadsOff, sysctl } from './topology.js';
 export interface VpcLabSpec {
   prefix?: string;
   hypervisors: string[];
+  /** An "internet" namespace behind an uplink of the gateway, with these addresses (servers) on it. */
+  internet?: { hosts: string[] };
   vpcs: { id: string; vni: number; cidrs: string[] }[];
   subnets: { id: string; vpc: string; cidr: string }[];
   vms: { name: string; subnet: string; ip: string; mac: string; hv: string }[];
@@ -44,6 +46,21 @@ export interface VpcLab {
   hypervisors: Map<string, { ns: string; ip: string; mac: string }>;
   vms: Map<string, VpcLabVm>;
   spec: VpcLabSpec;
+  internet?: VpcLabInternet;
+}
+
+/**
+ * The internet side: <p>-inet, the upstream router at 203.0.113.254 with
+ * the hosts' addresses on its loopback, on a veth to the gateway's `up0`
+ * (203.0.113.1). The public block 198.51.100.0/24 (NAT gateways, EIPs) is
+ * on-link there: the gateway answers ARP for its public addresses.
+ */
+export interface VpcLabInternet {
+  ns: string;
+  gwIface: string;
+  gwIp: string;
+  routerIp: string;
+  publicPrefix: string;
 }
 
 export const UNDERLAY_MTU = 1600;
@@ -154,6 +171,40 @@ export async function vpcLabUp(spec: VpcLabSpec): Promise<VpcLab> {
     const ip = `192.168.100.${11 + i}`;
     await nsRun(ns, 'ip', ['addr', 'add', `${ip}/24`, 'dev', 'eth0']);
     lab.hypervisors.set(name, { ns, ip, mac: await macOf(ns, 'eth0') });
+  }
+
+  if (spec.internet) {
+    const inet: VpcLabInternet = {
+      ns: `${prefix}-inet`,
+      gwIface: 'up0',
+      gwIp: '203.0.113.1',
+      routerIp: '203.0.113.254',
+      publicPrefix: '198.51.100.0/24',
+    };
+    await createNs(inet.ns);
+    await run('ip', [
+      'link',
+      'add',
+      inet.gwIface,
+      'netns',
+      lab.gwNs,
+      'type',
+      'veth',
+      'peer',
+      'name',
+      'eth0',
+      'netns',
+      inet.ns,
+    ]);
+    await offloadsOff(lab.gwNs, inet.gwIface);
+    await offloadsOff(inet.ns, 'eth0');
+    await nsRun(lab.gwNs, 'ip', ['link', 'set', inet.gwIface, 'up']);
+    await nsRun(inet.ns, 'ip', ['addr', 'add', `${inet.routerIp}/24`, 'dev', 'eth0']);
+    await nsRun(inet.ns, 'ip', ['link', 'set', 'eth0', 'up']);
+    for (const host of spec.internet.hosts)
+      await nsRun(inet.ns, 'ip', ['addr', 'add', `${host}/32`, 'dev', 'lo']);
+    await nsRun(inet.ns, 'ip', ['route', 'add', inet.publicPrefix, 'dev', 'eth0']);
+    lab.internet = inet;
   }
 
   const vpcOf = new Map(spec.vpcs.map((v) => [v.id, v]));

@@ -192,6 +192,11 @@ void natIngress(L3Ctx& c, Pkt& p) {
   const int64_t eni_index = vpc ? o.eniByIp(*vpc, priv) : -1;
   if (eni_index < 0) return c.w.drop(p, Drop::overlay_no_eni);
   const Eni& eni = o.enis[eni_index];
+  // The network ACL of the subnet it enters.
+  if (const int32_t acl = o.subnets[eni.subnet].acl; acl >= 0) {
+    const uint32_t port = k.proto() == kIpProtoTcp || k.proto() == kIpProtoUdp ? priv_port : kAclNoPort;
+    if (!aclAllows(o.acls[acl].inbound, k.proto(), port, k.src())) return c.w.drop(p, Drop::acl_inbound_denied);
+  }
   if (ip->ttl <= 1) return c.w.drop(p, Drop::ip4_ttl_expired);
   uint16_t old_tp;
   std::memcpy(&old_tp, &ip->ttl, 2);

@@ -1,0 +1,96 @@
+// The VPCs' way to the internet, against real peers: the VPC lab's VMs
+// behind kernel VXLAN hypervisors, and an "internet" namespace (the
+// upstream router, with a real HTTP server and iperf3 on 8.8.8.8) behind
+// the gateway's uplink, both on AF_XDP. vpc-a reaches the internet through
+// a NAT gateway, b1 through its elastic IP. Needs root.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  curl,
+  type HttpServer,
+  type IperfServer,
+  iperf,
+  ping,
+  startHttpServer,
+  startIperfServer,
+} from '../../src/lab/traffic.js';
+import { type VpcLab, vpcLabDown, vpcLabUp } from '../../src/lab/vpc.js';
+import { EIP_B1, NAT_PUBLIC_IP, VPC_SCENARIO, vpcScenarioConfig } from '../../src/lab/vpc-scenario.js';
+import { silentLogger } from '../../src/log/logger.js';
+import { GatewayService } from '../../src/service/gateway-service.js';
+
+const PREFIX = 'nfvgw-t-inet';
+const SERVER = '8.8.8.8';
+
+let lab: VpcLab;
+let svc: GatewayService;
+const http: HttpServer[] = [];
+let iperfServer: IperfServer;
+
+const vm = (name: string) => lab.vms.get(name)!;
+const drops = (reason: string) => svc.status().drops.byReason[reason] ?? 0;
+
+beforeAll(async () => {
+  lab = await vpcLabUp({ ...VPC_SCENARIO, prefix: PREFIX, internet: { hosts: [SERVER] } });
+  svc = GatewayService.start(vpcScenarioConfig(lab), silentLogger());
+  http.push(await startHttpServer(lab.internet!.ns, SERVER, 80, 1 << 20));
+  http.push(await startHttpServer(vm('b1').ns, vm('b1').ip, 80));
+  iperfServer = await startIperfServer(lab.internet!.ns, SERVER);
+});
+
+afterAll(async () => {
+  for (const s of http) await s.stop();
+  await iperfServer?.stop();
+  svc?.close();
+  await vpcLabDown(PREFIX);
+});
+
+describe('internet through a NAT gateway and an elastic IP (root, netns, af_xdp)', () => {
+  it('takes a VM without a public address to a real HTTP server, 1 MiB intact, from the NAT address', async () => {
+    const r = await curl(vm('a1').ns, `http://${SERVER}/blob.bin`);
+    expect(r).toMatchObject({ status: 200, bytes: 1 << 20 });
+    const flows = svc.flows({ vpc: 'vpc-a', ip: vm('a1').ip, protocol: 'tcp' }).flows;
+    expect(flows.some((f) => f.kind === 'connection' && f.reply.dst === NAT_PUBLIC_IP)).toBe(true);
+  });
+
+  it('carries ping and iperf3 TCP and UDP through the NAT gateway', async () => {
+    expect((await ping(vm('a3').ns, SERVER, { count: 3 })).received).toBe(3);
+    const t = await iperf(vm('a1').ns, SERVER, { seconds: 3 });
+    expect(t.bitsPerSecond).toBeGreaterThan(0);
+    const u = await iperf(vm('a2').ns, SERVER, { seconds: 2, udp: true, bitrate: '20M' });
+    expect(u.packets).toBeGreaterThan(0);
+  });
+
+  it('shares one public address among many parallel connections of several VMs', async () => {
+    const results = await Promise.all(
+      ['a1', 'a2', 'a3'].flatMap((name) =>
+        Array.from({ length: 8 }, () => curl(vm(name).ns, `http://${SERVER}/`, { timeoutS: 10 })),
+      ),
+    );
+    expect(results.map((r) => r.status)).toEqual(results.map(() => 200));
+    const tcp = svc.natPorts().find((p) => p.protocol === 'tcp')!;
+    expect(tcp).toMatchObject({ natGateway: 'ngw-a', publicIp: NAT_PUBLIC_IP });
+    expect(tcp.inUse).toBeGreaterThanOrEqual(3);
+  });
+
+  it('refuses connections from the internet to the NAT address', async () => {
+    const before = drops('nat_no_connection');
+    const r = await curl(lab.internet!.ns, `http://${NAT_PUBLIC_IP}/`, { timeoutS: 2 });
+    expect(r.status).toBe(0);
+    expect(drops('nat_no_connection')).toBeGreaterThan(before);
+  });
+
+  it('takes b1 out with its elastic IP, and the internet in to it', async () => {
+    expect((await curl(vm('b1').ns, `http://${SERVER}/`)).status).toBe(200);
+    const flows = svc.flows({ vpc: 'vpc-b', protocol: 'tcp' }).flows;
+    expect(flows.some((f) => f.reply.dst === EIP_B1)).toBe(true);
+    const page = await curl(lab.internet!.ns, `http://${EIP_B1}/`, { keepBody: true });
+    expect(page.status).toBe(200);
+    expect(page.body).toContain(`hello from ${PREFIX}-b1`);
+  });
+
+  it('keeps what its groups do not allow out of the elastic IP', async () => {
+    const before = drops('sg_inbound_denied');
+    expect((await ping(lab.internet!.ns, EIP_B1, { count: 2, deadlineS: 3 })).received).toBe(0);
+    expect(drops('sg_inbound_denied')).toBeGreaterThan(before);
+  });
+});
