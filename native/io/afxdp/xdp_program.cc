@@ -94,19 +94,21 @@ XdpSteering::XdpSteering(const std::string& where, const std::string& netns, con
 }
 
 XdpSteering::~XdpSteering() {
-  try {
-    detach();
-  } catch (const Error&) {
-    // The namespace is gone, and the interface with it: nothing to detach.
-  }
+  detach();
   if (prog_) xdp_program__close(prog_);
 }
 
-void XdpSteering::detach() {
+void XdpSteering::detach() noexcept {
   if (!attached_) return;
   attached_ = false;
-  NetnsScope ns(netns_);
-  xdp_program__detach(prog_, ifindex_, native_ ? XDP_MODE_NATIVE : XDP_MODE_SKB, 0);
+  try {
+    NetnsScope ns(netns_);
+    xdp_program__detach(prog_, ifindex_, native_ ? XDP_MODE_NATIVE : XDP_MODE_SKB, 0);
+  } catch (const Error&) {
+    // The namespace is gone, and the interface with it: nothing to detach.
+    // (Stopping a gateway whose lab was removed first must not throw: it
+    // runs from destructors and the process's exit hook.)
+  }
 }
 
 int XdpSteering::removeStale(int ifindex) {

@@ -29,7 +29,7 @@ class XdpSteering {
   XdpSteering& operator=(const XdpSteering&) = delete;
 
   // Takes the program off the interface. Safe to call twice.
-  void detach();
+  void detach() noexcept;
   int xsksMapFd() const { return map_fd_; }
   bool native() const { return native_; }
 
