@@ -233,6 +233,15 @@ OverlaySpec toOverlaySpec(const Napi::Object& o, const std::string& w) {
     g.port_hi = uint16_t(number(x, "portHi", nw, 1, 65535));
     s.nat_gateways.push_back(std::move(g));
   }
+  Napi::Array forwards = array(o, "portForwards", w);
+  for (uint32_t i = 0; i < forwards.Length(); ++i) {
+    std::string fw = w + ".portForwards[" + std::to_string(i) + "]";
+    Napi::Object x = element(forwards, i, w + ".portForwards");
+    s.port_forwards.push_back(
+        {uint32_t(number(x, "publicIp", fw, 1, 4294967295.0)), uint8_t(number(x, "proto", fw, 0, 255)),
+         uint16_t(number(x, "publicPort", fw, 1, 65535)), uint32_t(number(x, "eni", fw, 0, 4294967295.0)),
+         uint32_t(number(x, "privateIp", fw, 1, 4294967295.0)), uint16_t(number(x, "privatePort", fw, 1, 65535))});
+  }
   Napi::Array eips = array(o, "eips", w);
   for (uint32_t i = 0; i < eips.Length(); ++i) {
     std::string ew = w + ".eips[" + std::to_string(i) + "]";

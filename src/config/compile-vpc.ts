@@ -192,6 +192,19 @@ export function compileOverlay(cfg: Config, portIndex: Map<string, number>): Ove
       const [portLo, portHi] = parsePorts(n.ports)!;
       return { vpc: vpcIndex.get(n.vpc)!, ips: n.publicIps.map((a) => parseIp4(a)!), portLo, portHi };
     }),
+    portForwards: cfg.natGateways.flatMap((n) =>
+      n.portForwards.map((f) => {
+        const eni = eniIndex.get(f.eni)!;
+        return {
+          publicIp: parseIp4(f.publicIp ?? n.publicIps[0]!)!,
+          proto: PROTOCOLS[f.protocol]!,
+          publicPort: f.publicPort,
+          eni,
+          privateIp: parseIp4(f.privateIp ?? cfg.enis[eni]!.ip)!,
+          privatePort: f.privatePort ?? f.publicPort,
+        };
+      }),
+    ),
     eips: cfg.eips.map((e) => {
       const eni = eniIndex.get(e.eni)!;
       return { publicIp: parseIp4(e.publicIp)!, eni, privateIp: parseIp4(e.privateIp ?? cfg.enis[eni]!.ip)! };

@@ -210,6 +210,24 @@ export const NatGatewaySchema = z.strictObject({
     .string()
     .regex(/^\d{1,5}-\d{1,5}$/, 'must be a range like 1024-65535')
     .default('1024-65535'),
+  /** Destination NAT: connections from the internet to a public port go to an ENI. */
+  portForwards: z
+    .array(
+      z.strictObject({
+        protocol: z.enum(['tcp', 'udp']),
+        /** One of the gateway's public addresses (default: the first). */
+        publicIp: ip4.optional(),
+        /** Outside the range mappings take. */
+        publicPort: z.number().int().min(1).max(65535),
+        eni: id,
+        /** Default: the ENI's primary address. */
+        privateIp: ip4.optional(),
+        /** Default: the public port. */
+        privatePort: z.number().int().min(1).max(65535).optional(),
+      }),
+    )
+    .max(10_000)
+    .default([]),
 });
 
 export const EipSchema = z.strictObject({

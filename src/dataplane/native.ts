@@ -125,6 +125,14 @@ export interface OverlaySpec {
   uplink: number;
   natGateways: { vpc: number; ips: number[]; portLo: number; portHi: number }[];
   eips: { publicIp: number; eni: number; privateIp: number }[];
+  portForwards: {
+    publicIp: number;
+    proto: number;
+    publicPort: number;
+    eni: number;
+    privateIp: number;
+    privatePort: number;
+  }[];
 }
 
 export interface PortInfo {

@@ -112,8 +112,9 @@ export function vpcScenarioConfig(
 
 /**
  * The scenario with its internet side: an uplink port, a NAT gateway for
- * vpc-a (its default route), and an elastic IP for b1 (vpc-b's default
- * route is the internet gateway), whose group takes HTTP from anywhere.
+ * vpc-a (its default route) forwarding its public port 8080 to a3's HTTP
+ * server, and an elastic IP for b1 (vpc-b's default route is the internet
+ * gateway); the groups of a and b take HTTP from anywhere.
  */
 function withInternet(cfg: ConfigInput, lab: VpcLab, type: 'af_xdp' | 'af_packet'): ConfigInput {
   const inet = lab.internet!;
@@ -127,14 +128,21 @@ function withInternet(cfg: ConfigInput, lab: VpcLab, type: 'af_xdp' | 'af_packet
     ],
     routes: [{ destination: '0.0.0.0/0', via: inet.routerIp }],
     internet: { port: 'uplink' },
-    natGateways: [{ id: 'ngw-a', vpc: 'vpc-a', publicIps: [NAT_PUBLIC_IP] }],
+    natGateways: [
+      {
+        id: 'ngw-a',
+        vpc: 'vpc-a',
+        publicIps: [NAT_PUBLIC_IP],
+        portForwards: [{ protocol: 'tcp', publicPort: 8080, eni: 'eni-a3', privatePort: 80 }],
+      },
+    ],
     eips: [{ id: 'eip-b1', publicIp: EIP_B1, eni: 'eni-b1' }],
     routeTables: cfg.routeTables!.map((t) => {
       const target = defaultRoute(t.id);
       return target ? { ...t, routes: [...(t.routes ?? []), { destination: '0.0.0.0/0', target }] } : t;
     }),
     securityGroups: cfg.securityGroups!.map((g) =>
-      g.id === 'sg-b'
+      g.id === 'sg-a' || g.id === 'sg-b'
         ? {
             ...g,
             inbound: [...(g.inbound ?? []), { protocol: 'tcp' as const, ports: 80, cidr: '0.0.0.0/0' }],

@@ -47,7 +47,15 @@ function config(natPorts = '1024-65535'): ConfigInput {
       { id: 'rt-private', vpc: 'vpc-a', routes: [{ destination: '0.0.0.0/0', target: 'nat:ngw-1' }] },
       { id: 'rt-public', vpc: 'vpc-a', routes: [{ destination: '0.0.0.0/0', target: 'igw' }] },
     ],
-    natGateways: [{ id: 'ngw-1', vpc: 'vpc-a', publicIps: [NAT_IP], ports: natPorts }],
+    natGateways: [
+      {
+        id: 'ngw-1',
+        vpc: 'vpc-a',
+        publicIps: [NAT_IP],
+        ports: natPorts,
+        portForwards: [{ protocol: 'tcp', publicPort: 22, eni: 'eni-v1' }],
+      },
+    ],
     eips: [{ id: 'eip-1', publicIp: EIP, eni: 'eni-w1' }],
     enis: Object.entries(ENI).map(([n, e]) => ({
       id: `eni-${n}`,
@@ -96,7 +104,7 @@ function toInternet(out: Record<string, Buffer[]>) {
 }
 
 /** The one VXLAN frame sent into the VPC to `to`, its inner packet decoded and checked. */
-function toEni(out: Record<string, Buffer[]>, to: Name) {
+function toEni(out: Record<string, Buffer[]>, to: Name, ttl = 49) {
   expect(Object.keys(out)).toEqual(['underlay']);
   expect(out.underlay).toHaveLength(1);
   const v = decodeVxlan(out.underlay![0]!);
@@ -105,7 +113,7 @@ function toEni(out: Record<string, Buffer[]>, to: Name) {
   const d = decode(v.innerFrame);
   expect(d.dst).toBe(ENI[to].mac);
   expect(d.src).toBe(ROUTER);
-  expect(d.ip).toMatchObject({ dst: ENI[to].ip, ttl: 49, checksumOk: true });
+  expect(d.ip).toMatchObject({ dst: ENI[to].ip, ttl, checksumOk: true });
   if (d.ip!.proto !== 1) expect(d.l4ChecksumOk).toBe(true);
   return d;
 }
@@ -216,6 +224,65 @@ describe('NAT gateway', () => {
     } finally {
       g.close();
     }
+  });
+});
+
+describe('NAT gateway: port forwards, hairpinning, ICMP errors', () => {
+  it('forwards a public port to an ENI (DNAT), the answer going out from it', async () => {
+    const syn = fromInternet(
+      '9.9.9.9',
+      NAT_IP,
+      6,
+      tcp({ src: '9.9.9.9', dst: NAT_IP, sport: 42000, dport: 22, flags: 0x02 }),
+    );
+    const r = await gw.send('uplink', syn);
+    expect(toEni(r.out, 'v1').tcp).toMatchObject({ sport: 42000, dport: 22 });
+    const back = toInternet((await gw.send('underlay', tcpOut('v1', 22, '9.9.9.9', 42000, 0x12))).out);
+    expect(back.ip!.src).toBe(NAT_IP);
+    expect(back.tcp).toMatchObject({ sport: 22, dport: 42000 });
+  });
+
+  it('lets a VM reach a public address of its own gateway (hairpinning)', async () => {
+    const r = await gw.send('underlay', tcpOut('v2', 43000, NAT_IP, 22, 0x02));
+    const d = toEni(r.out, 'v1', 62); // two routed hops
+    expect(d.ip!.src).toBe(NAT_IP); // v2 as the internet sees it
+    const sport = d.tcp!.sport;
+    const back = await gw.send('underlay', tcpOut('v1', 22, NAT_IP, sport, 0x12));
+    const v = decodeVxlan(back.out.underlay![0]!);
+    const inner = decode(v.innerFrame);
+    expect(inner.ip).toMatchObject({ src: NAT_IP, dst: ENI.v2.ip, checksumOk: true });
+    expect(inner.tcp).toMatchObject({ sport: 22, dport: 43000 });
+    expect(inner.l4ChecksumOk).toBe(true);
+  });
+
+  it('translates an ICMP error about a connection back inside, quoted header included', async () => {
+    const out = toInternet((await gw.send('underlay', udpOut('v1', 33434, '8.8.8.8', 33434))).out);
+    // What a router on the way sends back: time exceeded, quoting the packet as it left.
+    const quoted = out.l3.subarray(0, out.ip!.headerLength + 8);
+    const r = await gw.send(
+      'uplink',
+      fromInternet('192.0.2.77', NAT_IP, 1, icmp({ type: 11, code: 0, data: quoted })),
+    );
+    expect(r.drops).toEqual({});
+    const v = decodeVxlan(r.out.underlay![0]!);
+    const d = decode(v.innerFrame);
+    expect(d.ip).toMatchObject({ src: '192.0.2.77', dst: ENI.v1.ip, checksumOk: true });
+    expect(d.icmp).toMatchObject({ type: 11, checksumOk: true });
+    const q = decode(Buffer.concat([Buffer.alloc(12), Buffer.from([0x08, 0x00]), d.icmp!.payload]));
+    expect(q.ip).toMatchObject({ src: ENI.v1.ip, dst: '8.8.8.8', checksumOk: true });
+    expect(q.udp).toMatchObject({ sport: 33434, dport: 33434 });
+  });
+
+  it('drops an ICMP error about nothing it knows', async () => {
+    const quoted = ipv4(
+      { src: NAT_IP, dst: '8.8.8.8', proto: 17 },
+      udp({ src: NAT_IP, dst: '8.8.8.8', sport: 61111, dport: 53 }),
+    ).subarray(0, 28);
+    const r = await gw.send(
+      'uplink',
+      fromInternet('192.0.2.77', NAT_IP, 1, icmp({ type: 3, code: 3, data: quoted })),
+    );
+    expect(r.drops).toEqual({ nat_untranslatable: 1 });
   });
 });
 

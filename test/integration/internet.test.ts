@@ -4,6 +4,7 @@
 // the gateway's uplink, both on AF_XDP. vpc-a reaches the internet through
 // a NAT gateway, b1 through its elastic IP. Needs root.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { nsRun } from '../../src/lab/exec.js';
 import {
   curl,
   type HttpServer,
@@ -34,6 +35,7 @@ beforeAll(async () => {
   svc = GatewayService.start(vpcScenarioConfig(lab), silentLogger());
   http.push(await startHttpServer(lab.internet!.ns, SERVER, 80, 1 << 20));
   http.push(await startHttpServer(vm('b1').ns, vm('b1').ip, 80));
+  http.push(await startHttpServer(vm('a3').ns, vm('a3').ip, 80));
   iperfServer = await startIperfServer(lab.internet!.ns, SERVER);
 });
 
@@ -70,6 +72,27 @@ describe('internet through a NAT gateway and an elastic IP (root, netns, af_xdp)
     const tcp = svc.natPorts().find((p) => p.protocol === 'tcp')!;
     expect(tcp).toMatchObject({ natGateway: 'ngw-a', publicIp: NAT_PUBLIC_IP });
     expect(tcp.inUse).toBeGreaterThanOrEqual(3);
+  });
+
+  it('lets traceroute through the NAT gateway: the ICMP errors come back translated', async () => {
+    const out = await nsRun(vm('a1').ns, 'traceroute', ['-n', '-q', '1', '-w', '2', '-m', '5', SERVER], {
+      allowFail: true,
+      timeoutMs: 60_000,
+    });
+    // Hop 1: the subnet's gateway (time exceeded); hop 2: the server itself
+    // (port unreachable, to the NAT address, translated back to a1).
+    const hops = out.stdout
+      .split('\n')
+      .slice(1)
+      .map((l) => l.trim().split(/\s+/)[1]);
+    expect(hops.slice(0, 2)).toEqual(['10.1.1.1', SERVER]);
+  });
+
+  it('forwards a public port to a VM, from the internet and from inside (hairpinning)', async () => {
+    const outside = await curl(lab.internet!.ns, `http://${NAT_PUBLIC_IP}:8080/`, { keepBody: true });
+    expect(outside.body).toContain(`hello from ${PREFIX}-a3`);
+    const inside = await curl(vm('a1').ns, `http://${NAT_PUBLIC_IP}:8080/`, { keepBody: true });
+    expect(inside.body).toContain(`hello from ${PREFIX}-a3`);
   });
 
   it('refuses connections from the internet to the NAT address', async () => {

@@ -245,8 +245,13 @@ describe('examples', () => {
     const overlay = compile(cfg, { bpfDir: '/nonexistent', generation: 1 }).snapshot.overlay!;
     expect(overlay.vnis).toEqual([1001, 1002, 1003]);
     expect(overlay.enis).toHaveLength(5);
-    // Each of the 4 tables gets its VPC's CIDR as a local route, plus the 7 written.
-    expect(overlay.routes.table).toHaveLength(11);
+    // Each of the 4 tables gets its VPC's CIDR as a local route, plus the 9 written.
+    expect(overlay.routes.table).toHaveLength(13);
+    expect(overlay.natGateways).toEqual([
+      { vpc: 0, ips: [0xc633640a, 0xc633640b], portLo: 1024, portHi: 65535 },
+    ]);
+    expect(overlay.portForwards).toHaveLength(2);
+    expect(overlay.eips).toHaveLength(1);
     // One rule set per distinct group combination; sg-web's group rule became the web ENIs' /32s.
     expect(overlay.sgSets).toHaveLength(3);
     expect(overlay.sgSets[0]!.inbound.filter((r) => r.length === 32)).toHaveLength(4);

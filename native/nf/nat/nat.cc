@@ -145,48 +145,134 @@ void natEgress(L3Ctx& c, Pkt& p, Pkt& in, const Eni& src, const OverlayTarget& t
     }
   }
   rewrite(in.l3(), true, pub_ip, pub_port);
+  // To a public address of this gateway (hairpinning): back in, as if it
+  // had come from the internet.
+  if (o.publicIp(k.dst())) return natIngress(c, in);
   // Out of the uplink as a plain IPv4 packet: the inner frame alone, routed
   // by the gateway's table (the default route towards the upstream router).
   c.event(Event::nat_to_internet);
   ip4Output(c, in);
 }
 
+namespace {
+
+// Replaces the 16-bit word at `at` (inside an ICMP message) and keeps the
+// ICMP checksum `sum` right.
+void icmpWord(uint8_t* at, uint16_t value, uint8_t* sum) {
+  uint16_t old, check;
+  std::memcpy(&old, at, 2);
+  std::memcpy(at, &value, 2);
+  std::memcpy(&check, sum, 2);
+  check = csumReplace16(check, old, value);
+  std::memcpy(sum, &check, 2);
+}
+
+// An ICMP error from the internet about a packet that left through NAT (a
+// router's time exceeded, the far end's port unreachable, fragmentation
+// needed): the quoted header is that packet as it left, so it names the
+// connection. The outer destination and the quoted source go back to the
+// inside endpoint, with the outer IPv4, ICMP, quoted IPv4 and quoted UDP
+// checksums kept right (a quoted TCP checksum is rarely quoted whole).
+// False when it names no connection; else sets the inside endpoint.
+bool translateError(L3Ctx& c, uint8_t* l3, uint32_t total, uint32_t* vni, uint32_t* priv) {
+  Ip4Hdr* ip = reinterpret_cast<Ip4Hdr*>(l3);
+  const uint32_t ihl = ip->headerLen();
+  uint8_t* icmp = l3 + ihl;
+  if (total < ihl + 8 + sizeof(Ip4Hdr) + 8) return false;
+  if (icmp[0] != kIcmpDestUnreach && icmp[0] != kIcmpTimeExceeded && icmp[0] != 12) return false;
+  uint8_t* quoted = icmp + 8;
+  Ip4Hdr* qip = reinterpret_cast<Ip4Hdr*>(quoted);
+  FlowKey qk;
+  uint8_t flags = 0;
+  if ((quoted[0] >> 4) != 4 || !flowOf(0, quoted, total - ihl - 8, qk, flags)) return false;
+  const ConnHit h = c.ct.find(qk.reversed());
+  if (!h.e) return false;
+  const FlowKey inside = h.e->keyOf(1 - h.dir);
+  *vni = inside.zone();
+  *priv = inside.src();
+  const uint32_t new_ip = be32(inside.src());
+  const uint16_t new_port = be16(inside.sport());
+  uint8_t* sum = icmp + 2;
+  // The outer destination (not in the ICMP checksum).
+  const uint32_t old_dst = ip->dst;
+  ip->dst = new_ip;
+  ip->csum = csumReplace32(ip->csum, old_dst, new_ip);
+  // The quoted source address and the quoted header's checksum.
+  const uint32_t old_src = qip->src;
+  const uint16_t qsum = csumReplace32(qip->csum, old_src, new_ip);
+  icmpWord(quoted + 12, uint16_t(new_ip), sum);
+  icmpWord(quoted + 14, uint16_t(new_ip >> 16), sum);
+  icmpWord(quoted + 10, qsum, sum);
+  // The quoted source port (or echo identifier) and UDP checksum.
+  uint8_t* ql4 = quoted + qip->headerLen();
+  uint16_t old_port;
+  if (qip->proto == kIpProtoTcp || qip->proto == kIpProtoUdp) {
+    std::memcpy(&old_port, ql4, 2);
+    icmpWord(ql4, new_port, sum);
+    uint16_t usum;
+    std::memcpy(&usum, ql4 + 6, 2);
+    if (qip->proto == kIpProtoUdp && usum != 0) {
+      usum = csumReplace16(csumReplace32(usum, old_src, new_ip), old_port, new_port);
+      icmpWord(ql4 + 6, usum ? usum : 0xffff, sum);
+    }
+  } else if (qip->proto == kIpProtoIcmp) {
+    std::memcpy(&old_port, ql4 + 4, 2);
+    icmpWord(ql4 + 4, new_port, sum);
+    uint16_t esum;
+    std::memcpy(&esum, ql4 + 2, 2);
+    icmpWord(ql4 + 2, csumReplace16(esum, old_port, new_port), sum);
+  }
+  return true;
+}
+
+}  // namespace
+
 void natIngress(L3Ctx& c, Pkt& p) {
   const OverlayTables& o = c.s.overlay;
   uint8_t* l3 = p.l3();
   Ip4Hdr* ip = reinterpret_cast<Ip4Hdr*>(l3);
   const uint32_t total = be16(ip->total_len);
+  const uint32_t remote = be32(ip->src);
   const PublicIp* pub = o.publicIp(be32(ip->dst));
   FlowKey k;
   uint8_t tcp_flags = 0;
-  if (!pub || !flowOf(0, l3, total, k, tcp_flags)) return c.w.drop(p, Drop::nat_untranslatable);
-  const uint32_t now_ms = uint32_t(c.w.now_ns / 1'000'000);
-  const ConnSettings& cfg = c.s.conntrack;
   uint32_t vni, priv;
-  uint16_t priv_port;
-  if (ConnHit h = c.ct.find(k); h.e) {
-    connTrack(h, k.proto(), tcp_flags, now_ms, cfg);
-    // The inside endpoint is the other key's source.
-    const FlowKey other = h.e->keyOf(1 - h.dir);
-    vni = other.zone();
-    priv = other.src();
-    priv_port = other.sport();
+  if (!pub) return c.w.drop(p, Drop::nat_untranslatable);
+  if (!flowOf(0, l3, total, k, tcp_flags)) {
+    if (ip->proto != kIpProtoIcmp || !translateError(c, l3, total, &vni, &priv))
+      return c.w.drop(p, Drop::nat_untranslatable);
   } else {
-    // A new connection from the internet: only to an elastic IP, and only
-    // as the ENI's security groups allow.
-    if (!pub->eip) return c.w.drop(p, Drop::nat_no_connection);
-    const Eni& eni = o.enis[pub->eni];
-    vni = o.vnis[eni.vpc];
-    priv = pub->private_ip;
-    priv_port = k.dport();
-    if (!o.sg_sets[eni.sg_set].inbound.allows(k.proto(), rulePort(k), k.src()))
-      return c.w.drop(p, Drop::sg_inbound_denied);
-    if (!(tcp_flags & kTcpRst)) {
-      const FlowKey reply = FlowKey::make(vni, priv, k.src(), k.dport(), k.sport(), k.proto());
-      if (!c.ct.insert(c.w.worker_id, k, reply, connFirstState(k.proto(), tcp_flags), now_ms, cfg))
-        return c.w.drop(p, Drop::conntrack_full);
-      c.event(Event::conntrack_created);
+    const uint32_t now_ms = uint32_t(c.w.now_ns / 1'000'000);
+    const ConnSettings& cfg = c.s.conntrack;
+    uint16_t priv_port;
+    if (ConnHit h = c.ct.find(k); h.e) {
+      connTrack(h, k.proto(), tcp_flags, now_ms, cfg);
+      // The inside endpoint is the other key's source.
+      const FlowKey other = h.e->keyOf(1 - h.dir);
+      vni = other.zone();
+      priv = other.src();
+      priv_port = other.sport();
+    } else {
+      // A new connection from the internet: to an elastic IP, or to a port
+      // a NAT gateway forwards, and only as the ENI's groups allow.
+      const PortForward* fwd = pub->eip ? nullptr : o.portForward(k.dst(), k.proto(), k.dport());
+      if (!pub->eip && !fwd) return c.w.drop(p, Drop::nat_no_connection);
+      const Eni& eni = o.enis[fwd ? fwd->eni : pub->eni];
+      vni = o.vnis[eni.vpc];
+      priv = fwd ? fwd->private_ip : pub->private_ip;
+      priv_port = fwd ? fwd->private_port : k.dport();
+      const uint32_t rule_port =
+          k.proto() == kIpProtoTcp || k.proto() == kIpProtoUdp ? uint32_t(priv_port) : kAclNoPort;
+      if (!o.sg_sets[eni.sg_set].inbound.allows(k.proto(), rule_port, k.src()))
+        return c.w.drop(p, Drop::sg_inbound_denied);
+      if (!(tcp_flags & kTcpRst)) {
+        const FlowKey reply = FlowKey::make(vni, priv, k.src(), priv_port, k.sport(), k.proto());
+        if (!c.ct.insert(c.w.worker_id, k, reply, connFirstState(k.proto(), tcp_flags), now_ms, cfg))
+          return c.w.drop(p, Drop::conntrack_full);
+        c.event(Event::conntrack_created);
+      }
     }
+    rewrite(l3, false, priv, priv_port);
   }
   const uint32_t* vpc = o.vpcByVni(vni);
   const int64_t eni_index = vpc ? o.eniByIp(*vpc, priv) : -1;
@@ -194,8 +280,10 @@ void natIngress(L3Ctx& c, Pkt& p) {
   const Eni& eni = o.enis[eni_index];
   // The network ACL of the subnet it enters.
   if (const int32_t acl = o.subnets[eni.subnet].acl; acl >= 0) {
-    const uint32_t port = k.proto() == kIpProtoTcp || k.proto() == kIpProtoUdp ? priv_port : kAclNoPort;
-    if (!aclAllows(o.acls[acl].inbound, k.proto(), port, k.src())) return c.w.drop(p, Drop::acl_inbound_denied);
+    const uint8_t* l4 = l3 + ip->headerLen();
+    const uint32_t port =
+        ip->proto == kIpProtoTcp || ip->proto == kIpProtoUdp ? uint32_t(l4[2] << 8 | l4[3]) : kAclNoPort;
+    if (!aclAllows(o.acls[acl].inbound, ip->proto, port, remote)) return c.w.drop(p, Drop::acl_inbound_denied);
   }
   if (ip->ttl <= 1) return c.w.drop(p, Drop::ip4_ttl_expired);
   uint16_t old_tp;
@@ -203,7 +291,6 @@ void natIngress(L3Ctx& c, Pkt& p) {
   const uint16_t new_tp = uint16_t(old_tp - 1);  // TTL is the low byte (little-endian); > 1 here
   std::memcpy(&ip->ttl, &new_tp, 2);
   ip->csum = csumReplace16(ip->csum, old_tp, new_tp);
-  rewrite(l3, false, priv, priv_port);
 
   // The inner frame: an Ethernet header from the router to the ENI right
   // before the IP header, and the VXLAN headers before that.

@@ -181,6 +181,13 @@ OverlayTables OverlayTables::build(OverlaySpec spec, const std::vector<UnderlayP
   }
   o.public_ips_.build(publics);
   o.eip_by_private_.build(eips);
+  std::vector<std::pair<uint64_t, uint32_t>> forwards;
+  for (const PortForward& f : spec.port_forwards) {
+    check(f.eni < o.enis.size(), "port forward with an ENI out of range");
+    forwards.emplace_back(forwardKey(f.public_ip, f.proto, f.public_port), uint32_t(o.forwards_.size()));
+    o.forwards_.push_back(f);
+  }
+  o.forward_.build(forwards);
   return o;
 }
 

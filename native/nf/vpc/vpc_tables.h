@@ -35,6 +35,16 @@ struct NatGateway {
   uint16_t port_lo, port_hi;
 };
 
+// A port of a NAT gateway's public address forwarded to an ENI (DNAT).
+struct PortForward {
+  uint32_t public_ip;
+  uint8_t proto;
+  uint16_t public_port;
+  uint32_t eni;
+  uint32_t private_ip;
+  uint16_t private_port;
+};
+
 // A public address of the gateway on the internet side: a NAT gateway's,
 // or an elastic IP bound 1:1 to one private address of an ENI.
 struct PublicIp {
@@ -136,6 +146,7 @@ struct OverlaySpec {
   int32_t uplink = -1;  // the port towards the internet; -1: none
   std::vector<NatGateway> nat_gateways;
   std::vector<Eip> eips;
+  std::vector<PortForward> port_forwards;
 };
 
 class OverlayTables {
@@ -161,6 +172,10 @@ class OverlayTables {
   const PublicIp* publicIp(uint32_t ip) const {
     const uint32_t* i = public_ips_.find(kMarker | ip);
     return i ? &publics[*i] : nullptr;
+  }
+  const PortForward* portForward(uint32_t ip, uint8_t proto, uint16_t port) const {
+    const uint32_t* i = forward_.find(forwardKey(ip, proto, port));
+    return i ? &forwards_[*i] : nullptr;
   }
   // The EIP bound to `ip` in `vpc`, or 0.
   uint32_t eipOf(uint32_t vpc, uint32_t ip) const {
@@ -199,6 +214,11 @@ class OverlayTables {
   FlatMap64<uint32_t> eni_by_ip_;
   FlatMap64<uint32_t> public_ips_;      // public address -> publics index
   FlatMap64<uint32_t> eip_by_private_;  // (VPC, private address) -> EIP
+  FlatMap64<uint32_t> forward_;         // (public address, protocol, port) -> forwards_ index
+  std::vector<PortForward> forwards_;
+  static uint64_t forwardKey(uint32_t ip, uint8_t proto, uint16_t port) {
+    return kMarker | (uint64_t(ip) << 24) | (uint64_t(proto) << 16) | port;
+  }
   size_t route_count_ = 0;
 };
 
