@@ -10,7 +10,15 @@
 // creates them: what is measured is the steady state, lookups.
 //
 // pipeline-cps: every packet a new connection (1 000 000 distinct flows,
-// each sent once): connections made per second on one core.
+// each sent once): connections made per second on one core, with the
+// destinations' groups holding 1 rule and 1000 rules (the new connection's
+// rule check is one LPM and one binary search either way).
+//
+// pipeline-nat: the same overlay, vpc-a's default route through a NAT
+// gateway of 64 public addresses to an uplink port: VXLAN decapsulation,
+// anti-spoofing, routing, the security groups, connection tracking, source
+// NAT (a mapping per inside socket) and the route out of the uplink; 1,
+// 10 000 and 1 000 000 flows to distinct internet addresses.
 //
 // conntrack-memory: the bytes a connection costs, by the table's layout
 // (entry and index) and as measured (the table's resident pages, by
@@ -27,11 +35,63 @@ import { vxlanBenchConfig, vxlanFlows } from './vxlan.js';
 
 const MILLION = 1_000_000;
 
-function trackedConfig(core: number | undefined, maxConnections = 2 * MILLION) {
+function trackedConfig(core: number | undefined, maxConnections = 2 * MILLION, rules = 1) {
+  const cfg = vxlanBenchConfig(core, 100, undefined, undefined, 'tracked', maxConnections);
+  if (rules > 1) {
+    // 999 UDP rules for other networks before the one that lets the
+    // benchmark's flows in.
+    const inbound = Array.from({ length: rules - 1 }, (_, i) => ({
+      protocol: 'udp' as const,
+      ports: 1 + i * 7,
+      cidr: `${100 + (i >> 8)}.${i & 255}.0.0/16`,
+    }));
+    cfg.securityGroups = cfg.securityGroups!.map((g) =>
+      g.id === 'sg-b' ? { ...g, inbound: [...inbound, ...(g.inbound ?? [])] } : g,
+    );
+  }
+  return validateConfig({ ...cfg, hugepages: 'off' });
+}
+
+/** vpc-a to the internet through a NAT gateway of 64 addresses, out of an uplink port. */
+function natConfig(core: number) {
+  const cfg = vxlanBenchConfig(core, 100, undefined, undefined, 'tracked', 4 * MILLION);
   return validateConfig({
-    ...vxlanBenchConfig(core, 100, undefined, undefined, 'tracked', maxConnections),
+    ...cfg,
     hugepages: 'off',
+    ports: [
+      ...cfg.ports,
+      { name: 'uplink', type: 'mem', mac: '02:00:00:00:02:01', mtu: 1500, addresses: ['203.0.113.1/24'] },
+    ],
+    routes: [{ destination: '0.0.0.0/0', via: '203.0.113.254' }],
+    neighbors: [
+      ...(cfg.neighbors ?? []),
+      { port: 'uplink', address: '203.0.113.254', mac: '02:ee:00:00:00:fe' },
+    ],
+    internet: { port: 'uplink' },
+    natGateways: [
+      { id: 'ngw', vpc: 'vpc-a', publicIps: Array.from({ length: 64 }, (_, i) => `198.51.100.${i + 1}`) },
+    ],
+    routeTables: cfg.routeTables!.map((t) =>
+      t.id === 'rt-a'
+        ? { ...t, routes: [...(t.routes ?? []), { destination: '0.0.0.0/0', target: 'nat:ngw' }] }
+        : t,
+    ),
   });
+}
+
+/** An internet address per flow. */
+const internet = (i: number) => `100.${64 + ((i >> 16) & 63)}.${(i >> 8) & 255}.${i & 255}`;
+
+export async function pipelineNat(opts: { runs?: number } = {}): Promise<BenchResult[]> {
+  const core = lastCore();
+  const runs = opts.runs ?? 3;
+  const cfg = natConfig(core);
+  const out: BenchResult[] = [];
+  for (const flows of [1, 10_000, MILLION]) {
+    const r = await versusFloor(cfg, vxlanFlows(flows, undefined, internet), runs);
+    out.push(floorResult('pipeline-nat', r, { flows, frame_bytes: 110, core }));
+  }
+  return out;
 }
 
 export async function pipelineConntrack(opts: { runs?: number } = {}): Promise<BenchResult[]> {
@@ -49,23 +109,26 @@ export async function pipelineConntrack(opts: { runs?: number } = {}): Promise<B
 export async function pipelineCps(opts: { runs?: number } = {}): Promise<BenchResult[]> {
   const core = lastCore();
   const runs = opts.runs ?? 3;
-  const cfg = trackedConfig(core);
   const frames = vxlanFlows(MILLION);
-  const cps: number[] = [];
-  for (let i = 0; i < runs; i++) cps.push(await replay(cfg, 'l3', frames, MILLION));
-  const best = Math.max(...cps);
-  return [
-    {
+  const out: BenchResult[] = [];
+  for (const rules of [1, 1000]) {
+    const cfg = trackedConfig(core, 2 * MILLION, rules);
+    const cps: number[] = [];
+    for (let i = 0; i < runs; i++) cps.push(await replay(cfg, 'l3', frames, MILLION));
+    const best = Math.max(...cps);
+    out.push({
       bench: 'pipeline-cps',
       cps: Math.round(best),
       mpps: round(best / 1e6),
       ns_per_pkt: round(1e9 / best, 2),
       median_cps: Math.round(median(cps)),
+      rules,
       connections: MILLION,
       core,
       runs,
-    },
-  ];
+    });
+  }
+  return out;
 }
 
 /**

@@ -4,7 +4,7 @@
 
 import { apiStatus } from './api.js';
 import { type BenchResult, round } from './common.js';
-import { conntrackMemory, pipelineConntrack, pipelineCps } from './conntrack.js';
+import { conntrackMemory, pipelineConntrack, pipelineCps, pipelineNat } from './conntrack.js';
 import { e2eL3fwd } from './e2e.js';
 import { e2eVxlan } from './e2e-vxlan.js';
 import { pipelineL3fwd } from './pipeline.js';
@@ -16,6 +16,7 @@ export const SCENARIOS: Record<string, () => Promise<BenchResult[]>> = {
   'route-apply-100k': () => routeApply100k(),
   'pipeline-conntrack': () => pipelineConntrack(),
   'pipeline-cps': () => pipelineCps(),
+  'pipeline-nat': () => pipelineNat(),
   'conntrack-memory': () => conntrackMemory(),
   'e2e-l3fwd': () => e2eL3fwd({ transport: 'af_xdp' }),
   'e2e-l3fwd-af_packet': () => e2eL3fwd({ transport: 'af_packet' }),

@@ -168,8 +168,15 @@ export function vxlanBenchConfig(
   };
 }
 
-/** `count` VXLAN frames of distinct flows (source ENI, destination ENI, ports) to the gateway. */
-export function vxlanFlows(count: number, place: Placement = MEM_PLACEMENT): Buffer[] {
+/**
+ * `count` VXLAN frames of distinct flows (source ENI, destination ENI, ports)
+ * to the gateway; `to` picks other destinations (the internet).
+ */
+export function vxlanFlows(
+  count: number,
+  place: Placement = MEM_PLACEMENT,
+  to?: (i: number) => string,
+): Buffer[] {
   const { src, dst } = enis(place);
   return Array.from({ length: count }, (_, i) => {
     const s = src[i % src.length]!;
@@ -178,7 +185,7 @@ export function vxlanFlows(count: number, place: Placement = MEM_PLACEMENT): Buf
       dstMac: ROUTER,
       srcMac: s.mac,
       src: s.ip,
-      dst: d.ip,
+      dst: to ? to(i) : d.ip,
       // Distinct for every i up to 2^21 (1024-33791 and 9-72).
       sport: 1024 + (i & 0x7fff),
       dport: 9 + (i >> 15),

@@ -541,11 +541,8 @@ __attribute__((noinline)) void toInternet(L3Ctx& c, Work& w) {
   const uint16_t new_tp = uint16_t(old_tp - 1);  // TTL is the low byte; > 1 here
   std::memcpy(&ip->ttl, &new_tp, 2);
   ip->csum = csumReplace16(ip->csum, old_tp, new_tp);
-  FlowKey k;
-  uint8_t tcp_flags = 0;
-  const bool keyed = flowOf(o.vnis[src.vpc], in.l3(), be16(ip->total_len), k, tcp_flags);
   c.event(Event::overlay_routed);
-  natEgress(c, p, in, src, *w.egress, k, keyed, tcp_flags);
+  natEgress(c, p, in, src, *w.egress, w.key, w.keyed, w.tcp_flags);
 }
 
 }  // namespace
@@ -576,12 +573,22 @@ void overlayInput(L3Ctx& c, Pkt* const* pkts, uint32_t n) {
     Work& w = work[live[j]];
     w.egress = nullptr;
     if (w.routed) w.dst = resolve(c, w);
-    if (w.dst) keyed |= connectionKey(c, w);
+    if (w.dst) {
+      keyed |= connectionKey(c, w);
+    } else if (w.egress) {
+      // To the internet: always tracked (the connection holds the translation).
+      w.untracked = false;
+      w.tcp_flags = 0;
+      const Ip4Hdr* ip = reinterpret_cast<const Ip4Hdr*>(w.in.l3());
+      w.keyed = flowOf(o.vnis[w.src->vpc], w.in.l3(), be16(ip->total_len), w.key, w.tcp_flags);
+      if (w.keyed) c.ct.prefetch(w.key);
+      keyed |= w.keyed;
+    }
   }
   if (keyed) {
     for (uint32_t j = 0; j < m; ++j) {
       Work& w = work[live[j]];
-      if (w.dst && !w.untracked && w.keyed) c.ct.prefetchEntry(w.key);
+      if ((w.dst || w.egress) && !w.untracked && w.keyed) c.ct.prefetchEntry(w.key);
     }
   }
   for (uint32_t j = 0; j < m; ++j) {

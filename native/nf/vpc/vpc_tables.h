@@ -173,8 +173,8 @@ class OverlayTables {
     const uint32_t* i = public_ips_.find(kMarker | ip);
     return i ? &publics[*i] : nullptr;
   }
-  const PortForward* portForward(uint32_t ip, uint8_t proto, uint16_t port) const {
-    const uint32_t* i = forward_.find(forwardKey(ip, proto, port));
+  const PortForward* portForward(uint32_t ip, uint8_t proto, uint16_t public_port) const {
+    const uint32_t* i = forward_.find(forwardKey(ip, proto, public_port));
     return i ? &forwards_[*i] : nullptr;
   }
   // The EIP bound to `ip` in `vpc`, or 0.
