@@ -6,7 +6,7 @@ import { apiStatus } from './api.js';
 import { type BenchResult, round } from './common.js';
 import { conntrackMemory, pipelineConntrack, pipelineCps, pipelineNat } from './conntrack.js';
 import { e2eL3fwd } from './e2e.js';
-import { e2eVxlan } from './e2e-vxlan.js';
+import { e2eNat, e2eVxlan } from './e2e-vxlan.js';
 import { pipelineL3fwd } from './pipeline.js';
 import { pipelineVxlanRoute, routeApply100k } from './vxlan.js';
 
@@ -21,6 +21,8 @@ export const SCENARIOS: Record<string, () => Promise<BenchResult[]>> = {
   'e2e-l3fwd': () => e2eL3fwd({ transport: 'af_xdp' }),
   'e2e-l3fwd-af_packet': () => e2eL3fwd({ transport: 'af_packet' }),
   'e2e-vxlan': () => e2eVxlan(),
+  'e2e-nat': () => e2eNat('nat'),
+  'e2e-cps': () => e2eNat('cps'),
   'api-status': () => apiStatus(),
 };
 

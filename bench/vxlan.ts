@@ -186,9 +186,10 @@ export function vxlanFlows(
       srcMac: s.mac,
       src: s.ip,
       dst: to ? to(i) : d.ip,
-      // Distinct for every i up to 2^21 (1024-33791 and 9-72).
+      // Distinct for every i up to 2^21 (1024-33791 and 9-72); to the
+      // internet the destinations differ and the port stays 9 (the sink's).
       sport: 1024 + (i & 0x7fff),
-      dport: 9 + (i >> 15),
+      dport: to ? 9 : 9 + (i >> 15),
       frameLen: 60,
     });
     return vxlanFrame({

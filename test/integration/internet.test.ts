@@ -3,8 +3,12 @@
 // upstream router, with a real HTTP server and iperf3 on 8.8.8.8) behind
 // the gateway's uplink, both on AF_XDP. vpc-a reaches the internet through
 // a NAT gateway, b1 through its elastic IP. Needs root.
+
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { nsRun } from '../../src/lab/exec.js';
+import { nsRun, nsSpawn, stop } from '../../src/lab/exec.js';
 import {
   curl,
   type HttpServer,
@@ -18,6 +22,7 @@ import { type VpcLab, vpcLabDown, vpcLabUp } from '../../src/lab/vpc.js';
 import { EIP_B1, NAT_PUBLIC_IP, VPC_SCENARIO, vpcScenarioConfig } from '../../src/lab/vpc-scenario.js';
 import { silentLogger } from '../../src/log/logger.js';
 import { GatewayService } from '../../src/service/gateway-service.js';
+import { sleep } from '../support/lab.js';
 
 const PREFIX = 'nfvgw-t-inet';
 const SERVER = '8.8.8.8';
@@ -54,9 +59,9 @@ describe('internet through a NAT gateway and an elastic IP (root, netns, af_xdp)
     expect(flows.some((f) => f.kind === 'connection' && f.reply.dst === NAT_PUBLIC_IP)).toBe(true);
   });
 
-  it('carries ping and iperf3 TCP and UDP through the NAT gateway', async () => {
+  it('carries ping, a 10-second iperf3 TCP run and iperf3 UDP through the NAT gateway', async () => {
     expect((await ping(vm('a3').ns, SERVER, { count: 3 })).received).toBe(3);
-    const t = await iperf(vm('a1').ns, SERVER, { seconds: 3 });
+    const t = await iperf(vm('a1').ns, SERVER, { seconds: 10 });
     expect(t.bitsPerSecond).toBeGreaterThan(0);
     const u = await iperf(vm('a2').ns, SERVER, { seconds: 2, udp: true, bitrate: '20M' });
     expect(u.packets).toBeGreaterThan(0);
@@ -93,6 +98,52 @@ describe('internet through a NAT gateway and an elastic IP (root, netns, af_xdp)
     expect(outside.body).toContain(`hello from ${PREFIX}-a3`);
     const inside = await curl(vm('a1').ns, `http://${NAT_PUBLIC_IP}:8080/`, { keepBody: true });
     expect(inside.body).toContain(`hello from ${PREFIX}-a3`);
+  });
+
+  it('puts only well-formed translated packets on the wire (tshark checks every checksum)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nfvgw-pcap-'));
+    const file = join(dir, 'inet.pcap');
+    const inet = lab.internet!;
+    const cap = nsSpawn(inet.ns, 'tshark', [
+      '-i',
+      'eth0',
+      '-f',
+      `src host ${NAT_PUBLIC_IP}`,
+      '-w',
+      file,
+      '-a',
+      'duration:6',
+    ]);
+    try {
+      await sleep(1000);
+      expect((await curl(vm('a1').ns, `http://${SERVER}/`)).status).toBe(200); // TCP
+      expect((await ping(vm('a1').ns, SERVER, { count: 2 })).received).toBe(2); // ICMP echo
+      await iperf(vm('a2').ns, SERVER, { seconds: 1, udp: true, bitrate: '1M' }); // UDP
+      await new Promise((r) => cap.once('exit', r));
+      const out = await nsRun(inet.ns, 'tshark', [
+        ...['-r', file, '-o', 'ip.check_checksum:TRUE', '-o', 'tcp.check_checksum:TRUE'],
+        ...['-o', 'udp.check_checksum:TRUE', '-T', 'fields', '-E', 'separator=|'],
+        ...['-e', 'ip.proto', '-e', 'ip.checksum.status', '-e', 'tcp.checksum.status'],
+        ...['-e', 'udp.checksum.status', '-e', 'icmp.checksum.status'],
+      ]);
+      const rows = out.stdout
+        .trim()
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => l.split('|'));
+      const good = (v: string | undefined) => v === '1' || v === 'Good';
+      const seen = new Set<string>();
+      for (const [proto, ipSum, tcpSum, udpSum, icmpSum] of rows) {
+        expect(good(ipSum)).toBe(true);
+        const l4 = proto === '6' ? tcpSum : proto === '17' ? udpSum : icmpSum;
+        expect(good(l4)).toBe(true);
+        seen.add(proto!);
+      }
+      expect([...seen].sort()).toEqual(['1', '17', '6']);
+    } finally {
+      await stop(cap);
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('refuses connections from the internet to the NAT address', async () => {
