@@ -11,7 +11,7 @@ import { nsRun } from '../lab/exec.js';
 import { labDown, labGatewayConfig, labUp } from '../lab/topology.js';
 import { curl, type HttpServer, iperf, ping, startHttpServer, startIperfServer } from '../lab/traffic.js';
 import { vpcLabDown, vpcLabUp } from '../lab/vpc.js';
-import { VPC_SCENARIO, vpcScenarioConfig } from '../lab/vpc-scenario.js';
+import { EIP_B1, NAT_PUBLIC_IP, VPC_SCENARIO, vpcScenarioConfig } from '../lab/vpc-scenario.js';
 import { silentLogger } from '../log/logger.js';
 import { MetricsExporter } from '../metrics/metrics.js';
 import { GatewayService } from '../service/gateway-service.js';
@@ -131,12 +131,15 @@ async function l3Part(type: 'af_xdp' | 'af_packet', say: Say) {
   }
 }
 
+/** A server on the demo's internet. */
+const INTERNET_SERVER = '8.8.8.8';
+
 async function vpcPart(type: 'af_xdp' | 'af_packet', say: Say) {
   const prefix = 'nfvgw-demo-vpc';
   say(
-    `nfvgw demo, part 2: the gateway as the VXLAN hub of 4 VPCs, VMs on 3 hypervisors (kernel VXLAN VTEPs)`,
+    `nfvgw demo, part 2: the gateway as the VXLAN hub of 4 VPCs, VMs on 3 hypervisors (kernel VXLAN VTEPs), and their way to the internet`,
   );
-  const lab = await vpcLabUp({ ...VPC_SCENARIO, prefix });
+  const lab = await vpcLabUp({ ...VPC_SCENARIO, prefix, internet: { hosts: [INTERNET_SERVER] } });
   const vm = (n: string) => lab.vms.get(n)!;
   let svc: GatewayService | undefined;
   const servers: HttpServer[] = [];
@@ -181,11 +184,35 @@ async function vpcPart(type: 'af_xdp' | 'af_packet', say: Say) {
       { allowFail: true },
     );
     check('a1 sending from 10.1.1.99 (not its address) gets nowhere', /, 0 received/.test(spoof.stdout));
+    const inet = lab.internet!;
+    servers.push(await startHttpServer(inet.ns, INTERNET_SERVER, 80));
+    servers.push(await startHttpServer(vm('b1').ns, vm('b1').ip, 80));
+    const fetched = await curl(vm('a2').ns, `http://${INTERNET_SERVER}/`, { timeoutS: 3 });
+    const natted = svc
+      .flows({ ip: vm('a2').ip, protocol: 'tcp' })
+      .flows.some((f) => f.kind === 'connection' && f.reply.dst === NAT_PUBLIC_IP);
+    check(
+      `a2 fetches http://${INTERNET_SERVER}/ on the internet through the NAT gateway, as ${NAT_PUBLIC_IP}`,
+      fetched.status === 200 && natted,
+    );
+    const fromOutside = async (url: string) =>
+      /hello from \S+-(\w+)/.exec((await curl(inet.ns, url, { keepBody: true, timeoutS: 3 })).body)?.[1] ??
+      null;
+    check(
+      `the internet reaches b1 at its elastic IP ${EIP_B1}`,
+      (await fromOutside(`http://${EIP_B1}/`)) === 'b1',
+    );
+    check(
+      `the internet reaches a3 through the NAT gateway's port forward ${NAT_PUBLIC_IP}:8080`,
+      (await fromOutside(`http://${NAT_PUBLIC_IP}:8080/`)) === 'a3',
+    );
     const status = svc.status();
     const events = status.events;
     say(
       `  through the gateway: ${events.vxlan_decapsulated ?? 0} VXLAN packets in, ${events.vxlan_encapsulated ?? 0} out; ` +
-        `${events.overlay_routed ?? 0} routed, ${events.overlay_switched ?? 0} switched, ${events.overlay_arp_reply_sent ?? 0} ARP answers`,
+        `${events.overlay_routed ?? 0} routed, ${events.overlay_switched ?? 0} switched, ${events.overlay_arp_reply_sent ?? 0} ARP answers; ` +
+        `${events.nat_to_internet ?? 0} to and ${events.nat_from_internet ?? 0} from the internet, ` +
+        `${status.conntrack.entries} connections tracked`,
     );
     say(`  drops: ${JSON.stringify(status.drops.byReason)}`);
     return { ok: checks.every((c) => c.ok), checks, events, drops: status.drops.byReason };

@@ -33,7 +33,7 @@ export async function labCommand(
   const type = opts.type ?? 'af_xdp';
 
   if (scenario === 'vpc') {
-    const lab = await vpcLabUp({ ...VPC_SCENARIO, prefix });
+    const lab = await vpcLabUp({ ...VPC_SCENARIO, prefix, internet: { hosts: ['8.8.8.8'] } });
     writeFileSync(out, header + stringify(vpcScenarioConfig(lab, { type })));
     console.log(
       `lab ${prefix} is up (scenario vpc): gateway ${lab.gwNs}:${lab.gwIface} ${lab.gwIp} on underlay ${lab.ulNs}`,
@@ -41,6 +41,8 @@ export async function labCommand(
     for (const [name, hv] of lab.hypervisors) console.log(`  hypervisor ${name}: ${hv.ns} ${hv.ip}`);
     for (const vm of lab.vms.values())
       console.log(`  VM ${vm.name}: ${vm.ns} ${vm.ip} (VNI ${vm.vni}, on ${vm.hv})`);
+    const inet = lab.internet!;
+    console.log(`  internet: ${inet.ns} ${inet.routerIp} (8.8.8.8 on it), via the gateway's ${inet.gwIface} ${inet.gwIp}`);
   } else {
     const queues = opts.queues ?? 1;
     const lab = await labUp({ prefix, queues });
