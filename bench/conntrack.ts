@@ -49,7 +49,7 @@ function trackedConfig(core: number | undefined, maxConnections = 2 * MILLION, r
       g.id === 'sg-b' ? { ...g, inbound: [...inbound, ...(g.inbound ?? [])] } : g,
     );
   }
-  return validateConfig({ ...cfg, hugepages: 'off' });
+  return validateConfig(cfg);
 }
 
 /** vpc-a to the internet through a NAT gateway of 64 addresses, out of an uplink port. */
@@ -57,7 +57,6 @@ function natConfig(core: number) {
   const cfg = vxlanBenchConfig(core, 100, undefined, undefined, 'tracked', 4 * MILLION);
   return validateConfig({
     ...cfg,
-    hugepages: 'off',
     ports: [
       ...cfg.ports,
       { name: 'uplink', type: 'mem', mac: '02:00:00:00:02:01', mtu: 1500, addresses: ['203.0.113.1/24'] },

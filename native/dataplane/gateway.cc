@@ -61,7 +61,8 @@ uint32_t roundPow2(uint32_t v) {
 Gateway::Gateway(GatewaySpec spec) : spec_(std::move(spec)) {
   checkSpec(spec_);
   neigh_ = std::make_unique<NeighborTable>(spec_.neighbor_capacity);
-  conntrack_ = std::make_unique<ConnTable>(spec_.conntrack_capacity, int(spec_.workers.size()), &qsbr_);
+  conntrack_ = std::make_unique<ConnTable>(spec_.conntrack_capacity, int(spec_.workers.size()), &qsbr_, spec_.hugepages,
+                                           &warnings_);
   try {
     openPorts();
     createWorkers();

@@ -42,7 +42,9 @@ export async function labCommand(
     for (const vm of lab.vms.values())
       console.log(`  VM ${vm.name}: ${vm.ns} ${vm.ip} (VNI ${vm.vni}, on ${vm.hv})`);
     const inet = lab.internet!;
-    console.log(`  internet: ${inet.ns} ${inet.routerIp} (8.8.8.8 on it), via the gateway's ${inet.gwIface} ${inet.gwIp}`);
+    console.log(
+      `  internet: ${inet.ns} ${inet.routerIp} (8.8.8.8 on it), via the gateway's ${inet.gwIface} ${inet.gwIp}`,
+    );
   } else {
     const queues = opts.queues ?? 1;
     const lab = await labUp({ prefix, queues });

@@ -20,16 +20,13 @@ constexpr uint32_t linkOf(uint32_t idx, int dir) { return idx * 2 + uint32_t(dir
 constexpr uint32_t idxOf(uint32_t link) { return (link - 1) >> 1; }
 constexpr int dirOf(uint32_t link) { return int((link - 1) & 1); }
 
-// Zeroed memory from the kernel, touched only as it is used: a table sized
-// for millions costs little until the connections come.
+// Zeroed memory from the kernel, touched only as it is used (the limbo
+// rings, which are as long as the table but mostly empty).
 template <class T>
 T* zeroedArray(size_t n) {
   void* p = mmap(nullptr, n * sizeof(T), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (p == MAP_FAILED)
     throw Error(err::kMemory, "connection table: mmap of " + std::to_string(n * sizeof(T)) + " bytes", errno);
-  // Transparent huge pages where the kernel has them: a lookup in a table
-  // of millions costs a TLB miss less.
-  madvise(p, n * sizeof(T), MADV_HUGEPAGE);
   return static_cast<T*>(p);
 }
 
@@ -40,14 +37,19 @@ constexpr uint64_t kSweepMin = 16;
 
 }  // namespace
 
-ConnTable::ConnTable(uint32_t capacity, int workers, Qsbr* qsbr)
+ConnTable::ConnTable(uint32_t capacity, int workers, Qsbr* qsbr, HugePagePolicy hugepages,
+                     std::vector<std::string>* warnings)
     : capacity_(std::clamp<uint32_t>(capacity, 64, kMaxCapacity)), workers_(std::max(workers, 1)), qsbr_(qsbr) {
   // Two keys per connection, about one per bucket.
   uint32_t nb = 64;
   while (nb < 2 * capacity_) nb <<= 1;
   bucket_mask_ = nb - 1;
-  entries_ = zeroedArray<ConnEntry>(capacity_);
-  buckets_ = zeroedArray<std::atomic<uint32_t>>(nb);
+  // Entries and buckets on huge pages, like the packet buffers: a lookup in
+  // a table of millions must not also miss the TLB.
+  mem_ = MemRegion::allocate(size_t(capacity_) * sizeof(ConnEntry) + size_t(nb) * sizeof(uint32_t), hugepages,
+                             "connection table", warnings);
+  entries_ = reinterpret_cast<ConnEntry*>(mem_.data());
+  buckets_ = reinterpret_cast<std::atomic<uint32_t>*>(mem_.data() + size_t(capacity_) * sizeof(ConnEntry));
   ws_ = std::vector<WorkerState>(size_t(workers_));
   // Any worker may retire every entry at once (it owns the buckets of
   // both keys), so each limbo has room for all.
@@ -55,8 +57,6 @@ ConnTable::ConnTable(uint32_t capacity, int workers, Qsbr* qsbr)
 }
 
 ConnTable::~ConnTable() {
-  munmap(entries_, size_t(capacity_) * sizeof(ConnEntry));
-  munmap(buckets_, (size_t(bucket_mask_) + 1) * sizeof(std::atomic<uint32_t>));
   for (auto& w : ws_) munmap(w.limbo, size_t(capacity_) * sizeof(uint32_t));
 }
 

@@ -38,8 +38,10 @@
 #include <cstdint>
 #include <cstring>
 #include <memory>
+#include <string>
 #include <vector>
 
+#include "core/hugemem.h"
 #include "core/qsbr.h"
 
 namespace nfvgw {
@@ -169,8 +171,10 @@ class ConnTable {
   static constexpr uint32_t kMappingHoldMs = 30'000;  // a mapping outlives its last connection by this
   static constexpr uint32_t kCacheSize = 64;
 
-  // Room for `capacity` connections, for `workers` workers (bucket owners).
-  ConnTable(uint32_t capacity, int workers, Qsbr* qsbr);
+  // Room for `capacity` connections, for `workers` workers (bucket owners),
+  // in memory of `hugepages` (a fallback to normal pages is a warning).
+  ConnTable(uint32_t capacity, int workers, Qsbr* qsbr, HugePagePolicy hugepages = HugePagePolicy::kOff,
+            std::vector<std::string>* warnings = nullptr);
   ~ConnTable();
   ConnTable(const ConnTable&) = delete;
   ConnTable& operator=(const ConnTable&) = delete;
@@ -303,6 +307,7 @@ class ConnTable {
   uint32_t capacity_;
   int workers_;
   Qsbr* qsbr_;
+  MemRegion mem_;  // entries, then buckets
   ConnEntry* entries_;
   std::atomic<uint32_t>* buckets_;
   uint32_t bucket_mask_;
