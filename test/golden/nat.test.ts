@@ -273,6 +273,30 @@ describe('NAT gateway: port forwards, hairpinning, ICMP errors', () => {
     expect(q.udp).toMatchObject({ sport: 33434, dport: 33434 });
   });
 
+  it("translates a VM's ICMP error about a packet that came in through NAT on its way out", async () => {
+    // w1 (behind its elastic IP) asks 9.9.9.9 something; the answer comes in.
+    const out = toInternet((await gw.send('underlay', udpOut('w1', 7777, '9.9.9.9', 5353))).out);
+    expect(out.ip!.src).toBe(EIP);
+    const answer = fromInternet(
+      '9.9.9.9',
+      EIP,
+      17,
+      udp({ src: '9.9.9.9', dst: EIP, sport: 5353, dport: 7777 }),
+    );
+    const inside = toEni((await gw.send('uplink', answer)).out, 'w1');
+    // w1 has closed its socket: port unreachable, quoting the answer as it arrived (to its private address).
+    const quoted = inside.l3.subarray(0, inside.ip!.headerLength + 8);
+    const err = fromEni('w1', '9.9.9.9', 1, icmp({ type: 3, code: 3, data: quoted }));
+    const r = await gw.send('underlay', err);
+    expect(r.drops).toEqual({});
+    const d = toInternet(r.out);
+    expect(d.ip).toMatchObject({ src: EIP, dst: '9.9.9.9' });
+    expect(d.icmp).toMatchObject({ type: 3, code: 3, checksumOk: true });
+    const q = decode(Buffer.concat([Buffer.alloc(12), Buffer.from([0x08, 0x00]), d.icmp!.payload]));
+    expect(q.ip).toMatchObject({ src: '9.9.9.9', dst: EIP, checksumOk: true });
+    expect(q.udp).toMatchObject({ sport: 5353, dport: 7777 });
+  });
+
   it('drops an ICMP error about nothing it knows', async () => {
     const quoted = ipv4(
       { src: NAT_IP, dst: '8.8.8.8', proto: 17 },

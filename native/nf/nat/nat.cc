@@ -100,12 +100,100 @@ ConnEntry* natMap(L3Ctx& c, const NatGateway& g, const FlowKey& k, uint32_t now_
   return nullptr;
 }
 
+// Replaces the 16-bit word at `at` (inside an ICMP message) and keeps the
+// ICMP checksum `sum` right.
+void icmpWord(uint8_t* at, uint16_t value, uint8_t* sum) {
+  uint16_t old, check;
+  std::memcpy(&old, at, 2);
+  std::memcpy(at, &value, 2);
+  std::memcpy(&check, sum, 2);
+  check = csumReplace16(check, old, value);
+  std::memcpy(sum, &check, 2);
+}
+
+// An ICMP error about a packet of a connection through NAT: from the
+// internet (`out` false; a router's time exceeded, the far end's port
+// unreachable, fragmentation needed) about a packet that left, or from a
+// VM (`out` true) about one that came in. The quoted header is that packet
+// as the sender of the error saw it, so it names the connection (its key,
+// in `zone`, reversed). The outer address and the quoted one on this side
+// (destination and quoted source coming in, source and quoted destination
+// going out) become the other side's, with the outer IPv4, ICMP, quoted
+// IPv4 and quoted UDP checksums kept right (a quoted TCP checksum is
+// rarely quoted whole). False when it names no connection; else sets the
+// inside endpoint (coming in) or the public one (going out).
+bool translateError(L3Ctx& c, uint8_t* l3, uint32_t total, uint32_t zone, bool out, uint32_t* vni, uint32_t* addr) {
+  Ip4Hdr* ip = reinterpret_cast<Ip4Hdr*>(l3);
+  const uint32_t ihl = ip->headerLen();
+  uint8_t* icmp = l3 + ihl;
+  if (total < ihl + 8 + sizeof(Ip4Hdr) + 8) return false;
+  if (icmp[0] != kIcmpDestUnreach && icmp[0] != kIcmpTimeExceeded && icmp[0] != 12) return false;
+  uint8_t* quoted = icmp + 8;
+  Ip4Hdr* qip = reinterpret_cast<Ip4Hdr*>(quoted);
+  FlowKey qk;
+  uint8_t flags = 0;
+  if ((quoted[0] >> 4) != 4 || !flowOf(zone, quoted, total - ihl - 8, qk, flags)) return false;
+  const ConnHit h = c.ct.find(qk.reversed());
+  if (!h.e) return false;
+  const FlowKey other = h.e->keyOf(1 - h.dir);
+  *vni = other.zone();
+  *addr = out ? other.dst() : other.src();
+  const uint32_t new_ip = be32(*addr);
+  const uint16_t new_port = be16(out ? other.dport() : other.sport());
+  uint8_t* sum = icmp + 2;
+  // The outer address (not in the ICMP checksum).
+  const uint32_t old_outer = out ? ip->src : ip->dst;
+  if (out)
+    ip->src = new_ip;
+  else
+    ip->dst = new_ip;
+  ip->csum = csumReplace32(ip->csum, old_outer, new_ip);
+  // The quoted address and the quoted header's checksum.
+  const uint32_t at = out ? 16 : 12;
+  uint32_t old_ip;
+  std::memcpy(&old_ip, quoted + at, 4);
+  const uint16_t qsum = csumReplace32(qip->csum, old_ip, new_ip);
+  icmpWord(quoted + at, uint16_t(new_ip), sum);
+  icmpWord(quoted + at + 2, uint16_t(new_ip >> 16), sum);
+  icmpWord(quoted + 10, qsum, sum);
+  // The quoted port (or echo identifier) and UDP checksum.
+  uint8_t* ql4 = quoted + qip->headerLen();
+  uint16_t old_port;
+  if (qip->proto == kIpProtoTcp || qip->proto == kIpProtoUdp) {
+    uint8_t* port = ql4 + (out ? 2 : 0);
+    std::memcpy(&old_port, port, 2);
+    icmpWord(port, new_port, sum);
+    uint16_t usum;
+    std::memcpy(&usum, ql4 + 6, 2);
+    if (qip->proto == kIpProtoUdp && usum != 0) {
+      usum = csumReplace16(csumReplace32(usum, old_ip, new_ip), old_port, new_port);
+      icmpWord(ql4 + 6, usum ? usum : 0xffff, sum);
+    }
+  } else if (qip->proto == kIpProtoIcmp && !out) {
+    std::memcpy(&old_port, ql4 + 4, 2);
+    icmpWord(ql4 + 4, new_port, sum);
+    uint16_t esum;
+    std::memcpy(&esum, ql4 + 2, 2);
+    icmpWord(ql4 + 2, csumReplace16(esum, old_port, new_port), sum);
+  }
+  return true;
+}
+
 }  // namespace
 
 void natEgress(L3Ctx& c, Pkt& p, Pkt& in, const Eni& src, const OverlayTarget& t, const FlowKey& k, bool keyed,
                uint8_t tcp_flags) {
   const OverlayTables& o = c.s.overlay;
-  if (!keyed) return c.w.drop(p, Drop::nat_untranslatable);
+  if (!keyed) {
+    // An ICMP error of the VM's about a packet that came in through NAT.
+    const Ip4Hdr* ip = reinterpret_cast<const Ip4Hdr*>(in.l3());
+    uint32_t vni, pub;
+    if (ip->proto != kIpProtoIcmp ||
+        !translateError(c, in.l3(), be16(ip->total_len), o.vnis[src.vpc], true, &vni, &pub))
+      return c.w.drop(p, Drop::nat_untranslatable);
+    c.event(Event::nat_to_internet);
+    return ip4Output(c, in);
+  }
   const uint32_t now_ms = uint32_t(c.w.now_ns / 1'000'000);
   const ConnSettings& cfg = c.s.conntrack;
   uint32_t pub_ip;
@@ -154,79 +242,6 @@ void natEgress(L3Ctx& c, Pkt& p, Pkt& in, const Eni& src, const OverlayTarget& t
   ip4Output(c, in);
 }
 
-namespace {
-
-// Replaces the 16-bit word at `at` (inside an ICMP message) and keeps the
-// ICMP checksum `sum` right.
-void icmpWord(uint8_t* at, uint16_t value, uint8_t* sum) {
-  uint16_t old, check;
-  std::memcpy(&old, at, 2);
-  std::memcpy(at, &value, 2);
-  std::memcpy(&check, sum, 2);
-  check = csumReplace16(check, old, value);
-  std::memcpy(sum, &check, 2);
-}
-
-// An ICMP error from the internet about a packet that left through NAT (a
-// router's time exceeded, the far end's port unreachable, fragmentation
-// needed): the quoted header is that packet as it left, so it names the
-// connection. The outer destination and the quoted source go back to the
-// inside endpoint, with the outer IPv4, ICMP, quoted IPv4 and quoted UDP
-// checksums kept right (a quoted TCP checksum is rarely quoted whole).
-// False when it names no connection; else sets the inside endpoint.
-bool translateError(L3Ctx& c, uint8_t* l3, uint32_t total, uint32_t* vni, uint32_t* priv) {
-  Ip4Hdr* ip = reinterpret_cast<Ip4Hdr*>(l3);
-  const uint32_t ihl = ip->headerLen();
-  uint8_t* icmp = l3 + ihl;
-  if (total < ihl + 8 + sizeof(Ip4Hdr) + 8) return false;
-  if (icmp[0] != kIcmpDestUnreach && icmp[0] != kIcmpTimeExceeded && icmp[0] != 12) return false;
-  uint8_t* quoted = icmp + 8;
-  Ip4Hdr* qip = reinterpret_cast<Ip4Hdr*>(quoted);
-  FlowKey qk;
-  uint8_t flags = 0;
-  if ((quoted[0] >> 4) != 4 || !flowOf(0, quoted, total - ihl - 8, qk, flags)) return false;
-  const ConnHit h = c.ct.find(qk.reversed());
-  if (!h.e) return false;
-  const FlowKey inside = h.e->keyOf(1 - h.dir);
-  *vni = inside.zone();
-  *priv = inside.src();
-  const uint32_t new_ip = be32(inside.src());
-  const uint16_t new_port = be16(inside.sport());
-  uint8_t* sum = icmp + 2;
-  // The outer destination (not in the ICMP checksum).
-  const uint32_t old_dst = ip->dst;
-  ip->dst = new_ip;
-  ip->csum = csumReplace32(ip->csum, old_dst, new_ip);
-  // The quoted source address and the quoted header's checksum.
-  const uint32_t old_src = qip->src;
-  const uint16_t qsum = csumReplace32(qip->csum, old_src, new_ip);
-  icmpWord(quoted + 12, uint16_t(new_ip), sum);
-  icmpWord(quoted + 14, uint16_t(new_ip >> 16), sum);
-  icmpWord(quoted + 10, qsum, sum);
-  // The quoted source port (or echo identifier) and UDP checksum.
-  uint8_t* ql4 = quoted + qip->headerLen();
-  uint16_t old_port;
-  if (qip->proto == kIpProtoTcp || qip->proto == kIpProtoUdp) {
-    std::memcpy(&old_port, ql4, 2);
-    icmpWord(ql4, new_port, sum);
-    uint16_t usum;
-    std::memcpy(&usum, ql4 + 6, 2);
-    if (qip->proto == kIpProtoUdp && usum != 0) {
-      usum = csumReplace16(csumReplace32(usum, old_src, new_ip), old_port, new_port);
-      icmpWord(ql4 + 6, usum ? usum : 0xffff, sum);
-    }
-  } else if (qip->proto == kIpProtoIcmp) {
-    std::memcpy(&old_port, ql4 + 4, 2);
-    icmpWord(ql4 + 4, new_port, sum);
-    uint16_t esum;
-    std::memcpy(&esum, ql4 + 2, 2);
-    icmpWord(ql4 + 2, csumReplace16(esum, old_port, new_port), sum);
-  }
-  return true;
-}
-
-}  // namespace
-
 void natIngress(L3Ctx& c, Pkt& p) {
   const OverlayTables& o = c.s.overlay;
   uint8_t* l3 = p.l3();
@@ -239,7 +254,7 @@ void natIngress(L3Ctx& c, Pkt& p) {
   uint32_t vni, priv;
   if (!pub) return c.w.drop(p, Drop::nat_untranslatable);
   if (!flowOf(0, l3, total, k, tcp_flags)) {
-    if (ip->proto != kIpProtoIcmp || !translateError(c, l3, total, &vni, &priv))
+    if (ip->proto != kIpProtoIcmp || !translateError(c, l3, total, 0, false, &vni, &priv))
       return c.w.drop(p, Drop::nat_untranslatable);
   } else {
     const uint32_t now_ms = uint32_t(c.w.now_ns / 1'000'000);
