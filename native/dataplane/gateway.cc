@@ -61,8 +61,6 @@ uint32_t roundPow2(uint32_t v) {
 Gateway::Gateway(GatewaySpec spec) : spec_(std::move(spec)) {
   checkSpec(spec_);
   neigh_ = std::make_unique<NeighborTable>(spec_.neighbor_capacity);
-  conntrack_ = std::make_unique<ConnTable>(spec_.conntrack_capacity, int(spec_.workers.size()), &qsbr_, spec_.hugepages,
-                                           &warnings_);
   try {
     openPorts();
     createWorkers();
@@ -149,6 +147,8 @@ void Gateway::createWorkers() {
     }
   }
   std::vector<std::string> mem_warnings;
+  conntrack_ = std::make_unique<ConnTable>(spec_.conntrack_capacity, int(spec_.workers.size()), &qsbr_, spec_.hugepages,
+                                           &mem_warnings);
   for (size_t w = 0; w < spec_.workers.size(); ++w) {
     WorkerSettings ws;
     ws.id = int(w);

@@ -113,6 +113,38 @@ export async function offloadsOff(ns: string, iface: string) {
   );
 }
 
+/**
+ * A veth pair from `a` (interface `aName` in namespace `aNs`) to `b`, with
+ * offloads off on both ends; `queues` RX and TX queues each (default 1).
+ */
+export async function vethPair(
+  aNs: string,
+  aName: string,
+  bNs: string,
+  bName: string,
+  queues = 1,
+): Promise<void> {
+  const q = queues > 1 ? ['numrxqueues', String(queues), 'numtxqueues', String(queues)] : [];
+  await run('ip', [
+    'link',
+    'add',
+    aName,
+    'netns',
+    aNs,
+    ...q,
+    'type',
+    'veth',
+    'peer',
+    'name',
+    bName,
+    'netns',
+    bNs,
+    ...q,
+  ]);
+  await offloadsOff(aNs, aName);
+  await offloadsOff(bNs, bName);
+}
+
 export async function macOf(ns: string, iface: string): Promise<string> {
   const out = await nsRun(ns, 'cat', [`/sys/class/net/${iface}/address`]);
   return out.stdout.trim();
@@ -136,25 +168,7 @@ export async function labUp(opts: LabOptions = {}): Promise<Lab> {
   for (const s of sides) {
     const ns = `${prefix}-${s.host}`;
     await createNs(ns);
-    const q = ['numrxqueues', String(queues), 'numtxqueues', String(queues)];
-    await run('ip', [
-      'link',
-      'add',
-      s.iface,
-      'netns',
-      gwNs,
-      ...q,
-      'type',
-      'veth',
-      'peer',
-      'name',
-      'eth0',
-      'netns',
-      ns,
-      ...q,
-    ]);
-    await offloadsOff(gwNs, s.iface);
-    await offloadsOff(ns, 'eth0');
+    await vethPair(gwNs, s.iface, ns, 'eth0', queues);
     await nsRun(ns, 'ip', ['addr', 'add', `${s.subnet}.2/24`, 'dev', 'eth0']);
     await nsRun(ns, 'ip', ['link', 'set', 'eth0', 'up']);
     await nsRun(gwNs, 'ip', ['link', 'set', s.iface, 'up']);

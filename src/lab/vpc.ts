@@ -13,8 +13,8 @@
 // do with a cloud's VPC router; the gateway knows where each ENI is. The
 // underlay runs at MTU 1600 so that 1500-byte VM packets fit encapsulated.
 import { formatIp4, networkOf, parsePrefix } from '../config/ip.js';
-import { nsRun, run } from './exec.js';
-import { createNs, labDown, macOf, offloadsOff, sysctl } from './topology.js';
+import { nsRun } from './exec.js';
+import { createNs, labDown, macOf, offloadsOff, sysctl, vethPair } from './topology.js';
 
 export interface VpcLabSpec {
   prefix?: string;
@@ -68,22 +68,7 @@ export const UNDERLAY_MTU = 1600;
 /** Plugs VM `vm` into its hypervisor's bridge for its VNI (used to build and to move VMs). */
 async function plugVm(lab: VpcLab, vm: VpcLabVm): Promise<void> {
   const hv = lab.hypervisors.get(vm.hv)!;
-  await run('ip', [
-    'link',
-    'add',
-    vm.name,
-    'netns',
-    hv.ns,
-    'type',
-    'veth',
-    'peer',
-    'name',
-    'eth0',
-    'netns',
-    vm.ns,
-  ]);
-  await offloadsOff(hv.ns, vm.name);
-  await offloadsOff(vm.ns, 'eth0');
+  await vethPair(hv.ns, vm.name, vm.ns, 'eth0');
   await nsRun(hv.ns, 'ip', ['link', 'set', vm.name, 'master', `br${vm.vni}`, 'up']);
   await nsRun(vm.ns, 'ip', ['link', 'set', 'eth0', 'address', vm.mac]);
   await nsRun(vm.ns, 'ip', ['addr', 'add', `${vm.ip}/${vm.prefixLen}`, 'dev', 'eth0']);
@@ -142,22 +127,7 @@ export async function vpcLabUp(spec: VpcLabSpec): Promise<VpcLab> {
   await nsRun(lab.ulNs, 'ip', ['link', 'add', 'br0', 'type', 'bridge', 'mcast_snooping', '0']);
   await nsRun(lab.ulNs, 'ip', ['link', 'set', 'br0', 'mtu', String(UNDERLAY_MTU), 'up']);
   const plugUnderlay = async (ns: string, iface: string, port: string) => {
-    await run('ip', [
-      'link',
-      'add',
-      iface,
-      'netns',
-      ns,
-      'type',
-      'veth',
-      'peer',
-      'name',
-      port,
-      'netns',
-      lab.ulNs,
-    ]);
-    await offloadsOff(ns, iface);
-    await offloadsOff(lab.ulNs, port);
+    await vethPair(ns, iface, lab.ulNs, port);
     await nsRun(ns, 'ip', ['link', 'set', iface, 'mtu', String(UNDERLAY_MTU)]);
     await nsRun(lab.ulNs, 'ip', ['link', 'set', port, 'mtu', String(UNDERLAY_MTU), 'master', 'br0', 'up']);
     await nsRun(ns, 'ip', ['link', 'set', iface, 'up']);
@@ -185,22 +155,7 @@ export async function vpcLabUp(spec: VpcLabSpec): Promise<VpcLab> {
       publicPrefix: '198.51.100.0/24',
     };
     await createNs(inet.ns);
-    await run('ip', [
-      'link',
-      'add',
-      inet.gwIface,
-      'netns',
-      lab.gwNs,
-      'type',
-      'veth',
-      'peer',
-      'name',
-      'eth0',
-      'netns',
-      inet.ns,
-    ]);
-    await offloadsOff(lab.gwNs, inet.gwIface);
-    await offloadsOff(inet.ns, 'eth0');
+    await vethPair(lab.gwNs, inet.gwIface, inet.ns, 'eth0');
     await nsRun(lab.gwNs, 'ip', ['link', 'set', inet.gwIface, 'up']);
     await nsRun(inet.ns, 'ip', ['addr', 'add', `${inet.routerIp}/24`, 'dev', 'eth0']);
     await nsRun(inet.ns, 'ip', ['link', 'set', 'eth0', 'up']);

@@ -244,30 +244,29 @@ export class MetricsExporter {
       'gauge',
       one((s) => s.neighbors.capacity),
     ).register(r);
-    new ExternalMetric(
+    const natPorts = (
+      name: string,
+      help: string,
+      pick: (p: ReturnType<GatewayService['natPorts']>[number]) => number,
+    ) =>
+      new ExternalMetric(name, help, 'gauge', () =>
+        svc.dataplane.closed
+          ? []
+          : svc.natPorts().map((p) => ({
+              labels: { nat_gateway: p.natGateway, public_ip: p.publicIp, protocol: p.protocol },
+              value: pick(p),
+            })),
+      ).register(r);
+    natPorts(
       'nfvgw_nat_ports_in_use',
       'Public ports held by NAT mappings, per NAT gateway address and protocol',
-      'gauge',
-      () =>
-        svc.dataplane.closed
-          ? []
-          : svc.natPorts().map((p) => ({
-              labels: { nat_gateway: p.natGateway, public_ip: p.publicIp, protocol: p.protocol },
-              value: p.inUse,
-            })),
-    ).register(r);
-    new ExternalMetric(
+      (p) => p.inUse,
+    );
+    natPorts(
       'nfvgw_nat_ports_capacity',
       'Public ports a NAT gateway address can map, per protocol',
-      'gauge',
-      () =>
-        svc.dataplane.closed
-          ? []
-          : svc.natPorts().map((p) => ({
-              labels: { nat_gateway: p.natGateway, public_ip: p.publicIp, protocol: p.protocol },
-              value: p.capacity,
-            })),
-    ).register(r);
+      (p) => p.capacity,
+    );
     const eventIndex = (name: string) => addon.events.findIndex((e) => e.name === name);
     const created = eventIndex('conntrack_created');
     const removed = eventIndex('conntrack_removed');
