@@ -6,7 +6,8 @@
 // another VPC across a peering, is found by what it carries), its state and
 // when it expires: 64 bytes, one cache line. Each key is chained into a
 // bucket of one hash index (two 32-bit bucket heads per connection), so a
-// connection costs 64 + 8..16 bytes; the Linux kernel spends about 300.
+// connection costs 64 + 8..16 bytes; this machine's kernel spends 264
+// (its nf_conntrack slab object and hash share: bench conntrack-memory).
 //
 // Concurrency, without a lock:
 //  - Lookups walk a chain with acquire loads and never write, except the
@@ -31,7 +32,8 @@
 //    second, so no pause grows with the table.
 //  - Free entries: a global lock-free stack (index and ABA tag in one 64-bit
 //    word) feeding a per-worker cache of 64, so most allocations and frees
-//    touch no shared line.
+//    touch no shared line (a full table may so refuse a connection up to 64
+//    entries per other worker early).
 #pragma once
 
 #include <atomic>
