@@ -17,8 +17,10 @@ import { runGateway } from './run.js';
 
 const USAGE = `usage: nfvgw <command> [options]
 
-  run --config FILE [--api HOST:PORT] [--log-format json|pretty] [--log-level L]
-                             start the gateway (API default 127.0.0.1:9180)
+  run --config FILE [--api HOST:PORT] [--state-dir DIR] [--log-format json|pretty] [--log-level L]
+                             start the gateway (API default 127.0.0.1:9180); with
+                             --state-dir, every applied configuration is saved there
+                             and restored at the next start
   status [--json]            ports, workers, drops of the running gateway
   config                     print the running configuration (YAML)
   apply --config FILE        replace the running configuration (atomic)
@@ -54,6 +56,7 @@ async function main(argv: string[]): Promise<number> {
       state: { type: 'string' },
       limit: { type: 'string' },
       flush: { type: 'boolean' },
+      'state-dir': { type: 'string' },
       scenario: { type: 'string' },
       prefix: { type: 'string' },
       queues: { type: 'string' },
@@ -82,6 +85,7 @@ async function main(argv: string[]): Promise<number> {
       await runGateway({
         config: needConfig(),
         api: values.api,
+        stateDir: values['state-dir'],
         log: {
           format: (values['log-format'] as 'json' | 'pretty' | undefined) ?? 'auto',
           level: values['log-level'],

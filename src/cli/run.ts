@@ -4,20 +4,38 @@
 // given back, logs flushed.
 import { createApiServer, parseListen } from '../api/server.js';
 import { loadConfigFile } from '../config/load.js';
+import type { Config } from '../config/schema.js';
 import { createLogger, type LogOptions } from '../log/logger.js';
 import { MetricsExporter } from '../metrics/metrics.js';
 import { GatewayService } from '../service/gateway-service.js';
+import { loadState, saveState, statePath } from '../service/state.js';
 
 export async function runGateway(opts: {
   config: string;
   api?: string;
   log?: LogOptions;
   bodyLimit?: number;
+  /** Where the last applied configuration is kept, and restored from at start. */
+  stateDir?: string;
 }): Promise<void> {
   const log = createLogger(opts.log);
   const listen = parseListen(opts.api);
-  const input = await loadConfigFile(opts.config);
-  const svc = GatewayService.start(input, log);
+  // The saved state, when there is one, is what the controller last set:
+  // it wins over --config, which is only the first configuration.
+  const state = opts.stateDir ? loadState(opts.stateDir) : undefined;
+  if (state)
+    log.info(
+      { state: statePath(opts.stateDir!), generation: state.generation, savedAt: state.savedAt },
+      'state restored',
+    );
+  else if (!opts.stateDir)
+    log.warn('no --state-dir: configurations applied through the API are lost when the gateway restarts');
+  const input = state ? state.config : await loadConfigFile(opts.config);
+  const save = opts.stateDir
+    ? (generation: number, config: Config) => saveState(opts.stateDir!, generation, config)
+    : undefined;
+  const svc = GatewayService.start(input, log, { generation: state?.generation, onApplied: save });
+  if (save && !state) save(svc.generation, svc.config);
   const metrics = new MetricsExporter(svc);
   const app = createApiServer(svc, metrics, log, { bodyLimit: opts.bodyLimit });
   try {

@@ -13,6 +13,7 @@ export const ERRORS = {
   NFVGW_ERR_UNSUPPORTED_MEDIA_TYPE: { status: 415, summary: 'send JSON or YAML' },
   NFVGW_ERR_UNAVAILABLE: { status: 503, summary: 'the gateway is not reachable' },
   NFVGW_ERR_STATE: { status: 409, summary: 'the gateway is not in a state to do that' },
+  NFVGW_ERR_STATE_FILE: { status: 500, summary: 'the saved state cannot be used' },
   // From the data plane (native/core/error.h).
   NFVGW_ERR_PORT_OPEN: { status: 500, summary: 'a port could not be opened' },
   NFVGW_ERR_XDP_ATTACH: { status: 500, summary: 'the XDP program could not be attached' },

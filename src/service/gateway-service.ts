@@ -77,28 +77,40 @@ export class GatewayService {
   /** Apply outcomes, for metrics. */
   readonly applies = { ok: 0, failed: 0, lastSeconds: 0 };
 
-  private constructor(log: Logger, dp: DataplaneGateway, config: Config, routes: RouteView[]) {
+  readonly #onApplied: ((generation: number, config: Config) => void) | undefined;
+
+  private constructor(
+    log: Logger,
+    dp: DataplaneGateway,
+    config: Config,
+    routes: RouteView[],
+    opts: StartOptions,
+  ) {
     this.#log = log;
     this.#dp = dp;
     this.#info = dp.info();
     this.#config = config;
-    this.#generation = 1;
+    this.#generation = opts.generation ?? 1;
     this.#routes = routes;
+    this.#onApplied = opts.onApplied;
   }
 
-  /** Validates `input`, opens the ports and starts forwarding at generation 1. */
-  static start(input: unknown, log: Logger): GatewayService {
+  /**
+   * Validates `input`, opens the ports and starts forwarding at generation
+   * 1 (or the one given: a restored state goes on counting).
+   */
+  static start(input: unknown, log: Logger, opts: StartOptions = {}): GatewayService {
     const config = validateConfig(input);
-    const compiled = compile(config, { bpfDir: bpfDir(), generation: 1 });
+    const compiled = compile(config, { bpfDir: bpfDir(), generation: opts.generation ?? 1 });
     const dp = new DataplaneGateway(compiled.spec);
     try {
       const info = dp.info();
       for (const w of info.warnings) log.warn({ warning: w }, w);
       dp.start(compiled.snapshot);
-      const svc = new GatewayService(log, dp, config, routeViews(config, compiled.routes));
+      const svc = new GatewayService(log, dp, config, routeViews(config, compiled.routes), opts);
       log.info(
         {
-          generation: 1,
+          generation: svc.generation,
           ports: info.ports.map((p) => ({
             name: p.name,
             type: p.kind,
@@ -120,6 +132,21 @@ export class GatewayService {
   get generation(): number {
     return this.#generation;
   }
+
+  // Hands an applied configuration to whoever keeps it (the state file).
+  // The data plane runs it already: a failure to keep it is logged and
+  // shown in the status, not turned into a failed apply.
+  #saved(generation: number, config: Config): void {
+    if (!this.#onApplied) return;
+    try {
+      this.#onApplied(generation, config);
+      this.#saveError = undefined;
+    } catch (e) {
+      this.#saveError = `generation ${generation} could not be saved: ${(e as Error).message}`;
+      this.#log.error({ generation, err: (e as Error).message }, 'configuration not saved');
+    }
+  }
+  #saveError: string | undefined;
 
   get config(): Config {
     return this.#config;
@@ -168,6 +195,7 @@ export class GatewayService {
       this.applies.ok++;
       this.applies.lastSeconds = Number(process.hrtime.bigint() - started) / 1e9;
       this.#log.info({ generation, applySeconds: this.applies.lastSeconds }, 'configuration applied');
+      this.#saved(generation, next);
       return { generation, changed: true };
     } catch (e) {
       const err = NfvgwError.from(e);
@@ -236,7 +264,7 @@ export class GatewayService {
       routes: s.routes,
       conntrack: { entries: conntrackEntries(events), capacity: s.conntrack.capacity },
       hugepagesInUse: Math.round(s.memory.hugeBytes / (2 << 20)),
-      warnings: this.#info.warnings,
+      warnings: this.#saveError ? [...this.#info.warnings, this.#saveError] : this.#info.warnings,
     };
   }
 
@@ -354,6 +382,13 @@ export class GatewayService {
     this.#dp.close();
     this.#log.info('gateway stopped');
   }
+}
+
+export interface StartOptions {
+  /** The generation to start at (a restored state goes on counting). */
+  generation?: number;
+  /** Called with every configuration applied (to save it). */
+  onApplied?: (generation: number, config: Config) => void;
 }
 
 /** What GET and DELETE /v1/flows take, as query-string text. */

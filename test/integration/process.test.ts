@@ -3,7 +3,7 @@
 // change nothing; metrics are real Prometheus text; SIGTERM and SIGINT stop
 // it cleanly, and a start after SIGKILL cleans what the dead process left.
 // Needs root (network namespaces, XDP, huge pages).
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -254,6 +254,50 @@ describe('nfvgw run and the CLI (root, netns)', () => {
     expect(await xdpAttached('gw-a')).toBe(false);
     expect(await xdpAttached('gw-b')).toBe(false);
     expect(gw!.logs.map((l) => l.msg)).toContain('gateway stopped');
+  });
+
+  describe('with --state-dir', () => {
+    it('comes back after a restart to what the API applied, and goes on counting generations', async () => {
+      const state = join(dir, 'state');
+      const first = await startGatewayProcess(configPath, { args: ['--state-dir', state] });
+      const next = join(dir, 'saved.yaml');
+      writeFileSync(
+        next,
+        stringify({ ...labGatewayConfig(lab), routes: [{ destination: '10.60.0.0/16', via: '10.11.2.2' }] }),
+      );
+      expect((await cli('apply', '--api', first.listen, '--config', next)).stdout).toBe(
+        'applied: generation 2\n',
+      );
+      first.proc.kill('SIGTERM');
+      expect(await first.waitForExit()).toBe(0);
+      // Restarted with the original --config: the saved state wins.
+      const second = await startGatewayProcess(configPath, { args: ['--state-dir', state] });
+      try {
+        const restored = await second.waitForLog((l) => l.msg === 'state restored');
+        expect(restored.generation).toBe(2);
+        const c = parse((await cli('config', '--api', second.listen)).stdout);
+        expect(c.routes).toEqual([{ destination: '10.60.0.0/16', via: '10.11.2.2', type: 'unicast' }]);
+        expect(JSON.parse((await cli('status', '--api', second.listen, '--json')).stdout).generation).toBe(2);
+        expect(await canPing()).toBe(true);
+      } finally {
+        second.proc.kill('SIGTERM');
+        await second.waitForExit();
+      }
+    });
+
+    it('refuses a corrupt state file, naming it, and attaches nothing', async () => {
+      const state = join(dir, 'corrupt');
+      mkdirSync(state, { recursive: true });
+      writeFileSync(join(state, 'config.json'), '{"generation": 3, "config": {"ports": "nope"}');
+      await expect(startGatewayProcess(configPath, { args: ['--state-dir', state] })).rejects.toThrow(
+        /NFVGW_ERR_STATE_FILE: .*corrupt\/config.json/,
+      );
+      writeFileSync(join(state, 'config.json'), JSON.stringify({ generation: 3, config: { ports: 'nope' } }));
+      await expect(startGatewayProcess(configPath, { args: ['--state-dir', state] })).rejects.toThrow(
+        /NFVGW_ERR_STATE_FILE: .*invalid/,
+      );
+      expect(await xdpAttached('gw-a')).toBe(false);
+    });
   });
 
   it('after a SIGKILL, the next start removes the program the dead process left behind', async () => {

@@ -36,11 +36,21 @@ export interface GatewayProcess {
 /** Starts `nfvgw run` (optionally wrapped, e.g. in `unshare`) and waits until its API listens. */
 export async function startGatewayProcess(
   config: string,
-  opts: { wrap?: string[] } = {},
+  opts: { wrap?: string[]; args?: string[] } = {},
 ): Promise<GatewayProcess> {
   const port = await freePort();
   const listen = `127.0.0.1:${port}`;
-  const args = [bin, 'run', '--config', config, '--api', listen, '--log-format', 'json'];
+  const args = [
+    bin,
+    'run',
+    '--config',
+    config,
+    '--api',
+    listen,
+    '--log-format',
+    'json',
+    ...(opts.args ?? []),
+  ];
   const wrap = opts.wrap ?? [];
   const proc = wrap.length
     ? spawn(wrap[0]!, [...wrap.slice(1), process.execPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
