@@ -21,6 +21,8 @@ export interface VpcLabSpec {
   hypervisors: string[];
   /** An "internet" namespace behind an uplink of the gateway, with these addresses (servers) on it. */
   internet?: { hosts: string[] };
+  /** Queues of the gateway's interfaces (one per worker); default 1. */
+  queues?: number;
   vpcs: { id: string; vni: number; cidrs: string[] }[];
   subnets: { id: string; vpc: string; cidr: string }[];
   vms: { name: string; subnet: string; ip: string; mac: string; hv: string }[];
@@ -126,8 +128,8 @@ export async function vpcLabUp(spec: VpcLabSpec): Promise<VpcLab> {
   // (counted as l2_multicast drops at random moments).
   await nsRun(lab.ulNs, 'ip', ['link', 'add', 'br0', 'type', 'bridge', 'mcast_snooping', '0']);
   await nsRun(lab.ulNs, 'ip', ['link', 'set', 'br0', 'mtu', String(UNDERLAY_MTU), 'up']);
-  const plugUnderlay = async (ns: string, iface: string, port: string) => {
-    await vethPair(ns, iface, lab.ulNs, port);
+  const plugUnderlay = async (ns: string, iface: string, port: string, queues = 1) => {
+    await vethPair(ns, iface, lab.ulNs, port, queues);
     await nsRun(ns, 'ip', ['link', 'set', iface, 'mtu', String(UNDERLAY_MTU)]);
     await nsRun(lab.ulNs, 'ip', ['link', 'set', port, 'mtu', String(UNDERLAY_MTU), 'master', 'br0', 'up']);
     await nsRun(ns, 'ip', ['link', 'set', iface, 'up']);
@@ -135,7 +137,7 @@ export async function vpcLabUp(spec: VpcLabSpec): Promise<VpcLab> {
 
   await createNs(lab.gwNs);
   await sysctl(lab.gwNs, 'net.ipv4.ip_forward=0');
-  await plugUnderlay(lab.gwNs, lab.gwIface, 'p-gw');
+  await plugUnderlay(lab.gwNs, lab.gwIface, 'p-gw', spec.queues);
 
   for (const [i, name] of spec.hypervisors.entries()) {
     const ns = `${prefix}-${name}`;
@@ -155,7 +157,7 @@ export async function vpcLabUp(spec: VpcLabSpec): Promise<VpcLab> {
       publicPrefix: '198.51.100.0/24',
     };
     await createNs(inet.ns);
-    await vethPair(lab.gwNs, inet.gwIface, inet.ns, 'eth0');
+    await vethPair(lab.gwNs, inet.gwIface, inet.ns, 'eth0', spec.queues);
     await nsRun(lab.gwNs, 'ip', ['link', 'set', inet.gwIface, 'up']);
     await nsRun(inet.ns, 'ip', ['addr', 'add', `${inet.routerIp}/24`, 'dev', 'eth0']);
     await nsRun(inet.ns, 'ip', ['link', 'set', 'eth0', 'up']);

@@ -2,7 +2,10 @@
 // behind kernel VXLAN hypervisors, and an "internet" namespace (the
 // upstream router, with a real HTTP server and iperf3 on 8.8.8.8) behind
 // the gateway's uplink, both on AF_XDP. vpc-a reaches the internet through
-// a NAT gateway, b1 through its elastic IP. Needs root.
+// a NAT gateway, b1 through its elastic IP. Two workers, two queues on each
+// of the gateway's interfaces: the two directions of a connection land on
+// whichever queue, and the shared connection table must find them. Needs
+// root.
 
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -36,8 +39,8 @@ const vm = (name: string) => lab.vms.get(name)!;
 const drops = (reason: string) => svc.status().drops.byReason[reason] ?? 0;
 
 beforeAll(async () => {
-  lab = await vpcLabUp({ ...VPC_SCENARIO, prefix: PREFIX, internet: { hosts: [SERVER] } });
-  svc = GatewayService.start(vpcScenarioConfig(lab), silentLogger());
+  lab = await vpcLabUp({ ...VPC_SCENARIO, prefix: PREFIX, internet: { hosts: [SERVER] }, queues: 2 });
+  svc = GatewayService.start(vpcScenarioConfig(lab, { workers: [{}, {}] }), silentLogger());
   http.push(await startHttpServer(lab.internet!.ns, SERVER, 80, 1 << 20));
   http.push(await startHttpServer(vm('b1').ns, vm('b1').ip, 80));
   http.push(await startHttpServer(vm('a3').ns, vm('a3').ip, 80));
@@ -74,6 +77,11 @@ describe('internet through a NAT gateway and an elastic IP (root, netns, af_xdp)
       ),
     );
     expect(results.map((r) => r.status)).toEqual(results.map(() => 200));
+    // Both workers carried some of it, on both sides.
+    for (const name of ['underlay', 'uplink']) {
+      const port = svc.stats().ports.find((p) => p.name === name)!;
+      expect(port.queues.map((q) => q.rxPackets > 0)).toEqual([true, true]);
+    }
     const tcp = svc.natPorts().find((p) => p.protocol === 'tcp')!;
     expect(tcp).toMatchObject({ natGateway: 'ngw-a', publicIp: NAT_PUBLIC_IP });
     expect(tcp.inUse).toBeGreaterThanOrEqual(3);
