@@ -19,7 +19,8 @@ export async function statusCommand(opts: { api?: string; json?: boolean }): Pro
   }
   console.log(`generation ${s.generation}, up ${s.uptimeSeconds} s since ${s.startedAt}`);
   console.log(
-    `huge pages in use: ${s.hugepagesInUse}; routes: ${s.routes}; neighbors: ${s.neighbors.resolved}`,
+    `huge pages in use: ${s.hugepagesInUse}; routes: ${s.routes}; neighbors: ${s.neighbors.resolved}; ` +
+      `connections: ${s.conntrack.entries} of ${s.conntrack.capacity}`,
   );
   console.log('');
   console.log(
@@ -41,6 +42,10 @@ export async function statusCommand(opts: { api?: string; json?: boolean }): Pro
   );
   console.log('');
   console.log(table(s.workers, ['id', 'core', 'pollMode', 'hugePages', 'busyPercent']));
+  if (s.nat.length) {
+    console.log('');
+    console.log(table(s.nat, ['natGateway', 'publicIp', 'protocol', 'inUse', 'capacity']));
+  }
   console.log('');
   const drops = Object.entries(s.drops.byReason).map(([reason, packets]) => ({ reason, packets }));
   console.log(`drops: ${s.drops.total}`);

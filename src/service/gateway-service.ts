@@ -48,6 +48,8 @@ export interface GatewayStatus {
   routes: number;
   /** Tracked connections and the most the table holds. */
   conntrack: { entries: number; capacity: number };
+  /** Public ports in use per NAT gateway address and protocol. */
+  nat: ReturnType<GatewayService['natPorts']>;
   hugepagesInUse: number;
   warnings: string[];
 }
@@ -263,6 +265,7 @@ export class GatewayService {
       neighbors: { resolved: s.neighbors.resolved, incomplete: s.neighbors.incomplete },
       routes: s.routes,
       conntrack: { entries: conntrackEntries(events), capacity: s.conntrack.capacity },
+      nat: this.natPorts(),
       hugepagesInUse: Math.round(s.memory.hugeBytes / (2 << 20)),
       warnings: this.#saveError ? [...this.#info.warnings, this.#saveError] : this.#info.warnings,
     };
