@@ -5,6 +5,7 @@
 import { createApiServer, parseListen } from '../api/server.js';
 import { loadConfigFile } from '../config/load.js';
 import type { Config } from '../config/schema.js';
+import { NfvgwError } from '../core/errors.js';
 import { createLogger, type LogOptions } from '../log/logger.js';
 import { MetricsExporter } from '../metrics/metrics.js';
 import { GatewayService } from '../service/gateway-service.js';
@@ -35,7 +36,19 @@ export async function runGateway(opts: {
     ? (generation: number, config: Config) => saveState(opts.stateDir!, generation, config)
     : undefined;
   const svc = GatewayService.start(input, log, { generation: state?.generation, onApplied: save });
-  if (save && !state) save(svc.generation, svc.config);
+  if (save && !state) {
+    // A state directory that cannot be written is refused now, not found
+    // out at the next restart.
+    try {
+      save(svc.generation, svc.config);
+    } catch (e) {
+      svc.close();
+      throw new NfvgwError(
+        'NFVGW_ERR_STATE_FILE',
+        `${opts.stateDir}: cannot save the state (${(e as Error).message})`,
+      );
+    }
+  }
   const metrics = new MetricsExporter(svc);
   const app = createApiServer(svc, metrics, log, { bodyLimit: opts.bodyLimit });
   try {
