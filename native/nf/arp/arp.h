@@ -23,14 +23,17 @@ void arpInput(L3Ctx& c, Pkt& p);
 // older than the reachable time is refreshed while still being used.
 bool neighborLookup(L3Ctx& c, uint16_t port, uint32_t ip, uint8_t* mac, Drop* why);
 
-// The MAC of a router next hop when it is known and fresh (a static MAC, or
-// a learned entry within its reachable time): inline, no side effects.
-inline bool nextHopKnown(const L3Ctx& c, const NextHop& nh, uint8_t* mac) {
-  if (nh.has_static_mac) {
-    std::memcpy(mac, nh.static_mac, 6);
+// The MAC of an adjacency resolved when the snapshot was built (a router
+// next hop, a hypervisor on the underlay) when it is known and fresh: its
+// static MAC, or its learned entry within the reachable time. Inline, no
+// side effects.
+inline bool freshMac(const L3Ctx& c, bool has_static, const uint8_t* static_mac, const NeighborTable::Entry* e,
+                     uint8_t* mac) {
+  if (has_static) {
+    std::memcpy(mac, static_mac, 6);
     return true;
   }
-  if (const NeighborTable::Entry* e = nh.neighbor) {
+  if (e) {
     uint64_t v = e->mac.load(std::memory_order_acquire);
     uint64_t age = c.w.now_ns - e->confirmed_ns.load(std::memory_order_relaxed);
     if ((v & NeighborTable::kResolved) && age < c.s.neighbor.reachable_ns) {
@@ -39,6 +42,11 @@ inline bool nextHopKnown(const L3Ctx& c, const NextHop& nh, uint8_t* mac) {
     }
   }
   return false;
+}
+
+// The MAC of a router next hop when it is known and fresh.
+inline bool nextHopKnown(const L3Ctx& c, const NextHop& nh, uint8_t* mac) {
+  return freshMac(c, nh.has_static_mac, nh.static_mac, nh.neighbor, mac);
 }
 
 // neighborLookup() for a router next hop, using what the snapshot resolved

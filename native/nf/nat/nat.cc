@@ -27,6 +27,18 @@ uint32_t rulePort(const FlowKey& k) {
   return k.proto() == kIpProtoTcp || k.proto() == kIpProtoUdp ? k.dport() : kAclNoPort;
 }
 
+// Sets the source (or destination) address of an IPv4 header to `new_ip`
+// (as stored), with the header checksum; returns the old one.
+uint32_t replaceAddress(Ip4Hdr* ip, bool source, uint32_t new_ip) {
+  const uint32_t old_ip = source ? ip->src : ip->dst;
+  if (source)
+    ip->src = new_ip;
+  else
+    ip->dst = new_ip;
+  ip->csum = csumReplace32(ip->csum, old_ip, new_ip);
+  return old_ip;
+}
+
 // Rewrites an address and a port of an IPv4 packet (the source when
 // `source`, else the destination), with the IPv4, TCP, UDP (a zero UDP
 // checksum stays zero) and ICMP echo checksums updated incrementally
@@ -37,12 +49,7 @@ void rewrite(uint8_t* l3, bool source, uint32_t ip_host, uint16_t port_host) {
   uint8_t* l4 = l3 + ip->headerLen();
   const uint32_t new_ip = be32(ip_host);
   const uint16_t new_port = be16(port_host);
-  const uint32_t old_ip = source ? ip->src : ip->dst;
-  if (source)
-    ip->src = new_ip;
-  else
-    ip->dst = new_ip;
-  ip->csum = csumReplace32(ip->csum, old_ip, new_ip);
+  const uint32_t old_ip = replaceAddress(ip, source, new_ip);
   uint16_t old_port;
   if (ip->proto == kIpProtoTcp || ip->proto == kIpProtoUdp) {
     uint8_t* port = l4 + (source ? 0 : 2);
@@ -142,12 +149,7 @@ bool translateError(L3Ctx& c, uint8_t* l3, uint32_t total, uint32_t zone, bool o
   const uint16_t new_port = be16(out ? other.dport() : other.sport());
   uint8_t* sum = icmp + 2;
   // The outer address (not in the ICMP checksum).
-  const uint32_t old_outer = out ? ip->src : ip->dst;
-  if (out)
-    ip->src = new_ip;
-  else
-    ip->dst = new_ip;
-  ip->csum = csumReplace32(ip->csum, old_outer, new_ip);
+  replaceAddress(ip, out, new_ip);
   // The quoted address and the quoted header's checksum.
   const uint32_t at = out ? 16 : 12;
   uint32_t old_ip;
@@ -301,11 +303,7 @@ void natIngress(L3Ctx& c, Pkt& p) {
     if (!aclAllows(o.acls[acl].inbound, ip->proto, port, remote)) return c.w.drop(p, Drop::acl_inbound_denied);
   }
   if (ip->ttl <= 1) return c.w.drop(p, Drop::ip4_ttl_expired);
-  uint16_t old_tp;
-  std::memcpy(&old_tp, &ip->ttl, 2);
-  const uint16_t new_tp = uint16_t(old_tp - 1);  // TTL is the low byte (little-endian); > 1 here
-  std::memcpy(&ip->ttl, &new_tp, 2);
-  ip->csum = csumReplace16(ip->csum, old_tp, new_tp);
+  ip4DecrementTtl(ip);
 
   // The inner frame: an Ethernet header from the router to the ENI right
   // before the IP header, and the VXLAN headers before that.

@@ -59,19 +59,7 @@ uint16_t flowPort(const Pkt& in) {
 
 // The underlay MAC address towards `adj`, when known.
 __attribute__((always_inline)) inline bool underlayKnown(const L3Ctx& c, const UnderlayAdj& adj, uint8_t* mac) {
-  if (adj.has_static_mac) {
-    std::memcpy(mac, adj.static_mac, 6);
-    return true;
-  }
-  if (const NeighborTable::Entry* e = adj.neighbor) {
-    uint64_t v = e->mac.load(std::memory_order_acquire);
-    uint64_t age = c.w.now_ns - e->confirmed_ns.load(std::memory_order_relaxed);
-    if ((v & NeighborTable::kResolved) && age < c.s.neighbor.reachable_ns) {
-      NeighborTable::unpackMac(v, mac);
-      return true;
-    }
-  }
-  return false;
+  return freshMac(c, adj.has_static_mac, adj.static_mac, adj.neighbor, mac);
 }
 
 // Writes the outer IPv4, UDP and VXLAN headers towards `adj` in front of
@@ -506,12 +494,7 @@ __attribute__((always_inline)) inline void deliver(L3Ctx& c, Work& w) {
   const uint16_t sport = entropyPort(be32(w.isrc), be32(w.idst), w.proto, w.ports);
 
   if (w.routed) {
-    static_assert(std::endian::native == std::endian::little);
-    uint16_t old_tp;
-    std::memcpy(&old_tp, &ip->ttl, 2);
-    const uint16_t new_tp = uint16_t(old_tp - 1);  // TTL is the low byte; > 1 here
-    std::memcpy(&ip->ttl, &new_tp, 2);
-    ip->csum = csumReplace16(ip->csum, old_tp, new_tp);
+    ip4DecrementTtl(ip);
     EthHdr* eth = reinterpret_cast<EthHdr*>(in.data);
     macCopy(eth->dst, dst.mac);
     macCopy(eth->src, o.router_mac);
@@ -536,11 +519,7 @@ __attribute__((noinline)) void toInternet(L3Ctx& c, Work& w) {
     overlayIcmpError(c, in, src, kIcmpTimeExceeded, kIcmpCodeTtlExceeded, 0);
     return c.w.drop(p, Drop::ip4_ttl_expired);
   }
-  uint16_t old_tp;
-  std::memcpy(&old_tp, &ip->ttl, 2);
-  const uint16_t new_tp = uint16_t(old_tp - 1);  // TTL is the low byte; > 1 here
-  std::memcpy(&ip->ttl, &new_tp, 2);
-  ip->csum = csumReplace16(ip->csum, old_tp, new_tp);
+  ip4DecrementTtl(ip);
   c.event(Event::overlay_routed);
   natEgress(c, p, in, src, *w.egress, w.key, w.keyed, w.tcp_flags);
 }
