@@ -12,6 +12,7 @@
 #include "nf/arp/arp_drops.h"
 #include "nf/conntrack/conntrack_drops.h"
 #include "nf/icmp/icmp_drops.h"
+#include "nf/lb/lb_drops.h"
 #include "nf/nat/nat_drops.h"
 #include "nf/route/route_drops.h"
 #include "nf/secgroup/sg_drops.h"
@@ -32,7 +33,8 @@
   NFVGW_ACL_DROPS(X)   \
   NFVGW_SG_DROPS(X)    \
   NFVGW_CONNTRACK_DROPS(X) \
-  NFVGW_NAT_DROPS(X)
+  NFVGW_NAT_DROPS(X) \
+  NFVGW_LB_DROPS(X)
 #define NFVGW_EVENTS(X) \
   NFVGW_IO_EVENTS(X)    \
   NFVGW_PARSE_EVENTS(X) \
@@ -44,7 +46,8 @@
   NFVGW_ACL_EVENTS(X)   \
   NFVGW_SG_EVENTS(X)    \
   NFVGW_CONNTRACK_EVENTS(X) \
-  NFVGW_NAT_EVENTS(X)
+  NFVGW_NAT_EVENTS(X) \
+  NFVGW_LB_EVENTS(X)
 // clang-format on
 
 namespace nfvgw {

@@ -18,6 +18,16 @@ inline uint32_t burstBin(uint32_t n) {
   return b < kBurstBins ? b : kBurstBins - 1;
 }
 
+// Load-balancer backends are counted by a slot number the control plane
+// gives each (stable while the backend exists).
+inline constexpr uint32_t kLbBackendSlots = 16384;
+
+// Per backend: connections scheduled onto it, packets and bytes sent to it
+// (and, in the nat modes, translated back from it).
+struct BackendCounters {
+  Counter connections, packets, bytes;
+};
+
 struct alignas(64) WorkerStats {
   Counter drops[kDropCount];
   Counter events[kEventCount];
@@ -30,6 +40,7 @@ struct alignas(64) WorkerStats {
   Counter pool_free;     // free frames in the worker pool (a gauge, set every iteration)
   Counter burst_hist[kBurstBins];
   Counter burst_sum;  // packets received in bursts (the histogram's sum)
+  BackendCounters backends[kLbBackendSlots];
 
   void drop(Drop d, uint64_t n = 1) { drops[uint32_t(d)].add(n); }
   void event(Event e, uint64_t n = 1) { events[uint32_t(e)].add(n); }

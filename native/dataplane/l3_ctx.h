@@ -20,6 +20,7 @@ struct L3Ctx {
   IcmpLimiter& icmp;
   NeighborWait& wait;
   ConnTable& ct;
+  uint32_t* lb_rr;  // the worker's place in each service's round-robin order
   // Events are counted per burst here and added to the worker's counters
   // once (flush()), not per packet.
   uint32_t events[kEventCount] = {};

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "nf/arp/arp.h"
+#include "nf/lb/lb.h"
 #include "nf/nat/nat.h"
 #include "nf/route/ip4_forward.h"
 #include "nf/vpc/overlay.h"
@@ -17,7 +18,7 @@ namespace nfvgw {
 // between other work), then each packet is delivered or forwarded.
 void L3Pipeline::process(WorkerCtx& w, Pkt* pkts, uint32_t n) {
   const Snapshot& s = *snap_;
-  L3Ctx c{w, s, *neigh_, icmp_, wait_, *conntrack_};
+  L3Ctx c{w, s, *neigh_, icmp_, wait_, *conntrack_, lb_rr_.get()};
   enum : uint8_t { kDone, kArp, kIp4, kOverlay, kInternet };
   const OverlayTables& ov = s.overlay;
   uint8_t next[kMaxBurst];
@@ -64,10 +65,15 @@ void L3Pipeline::process(WorkerCtx& w, Pkt* pkts, uint32_t n) {
   for (uint32_t i = 0; i < n; ++i) hop[i] = next[i] == kIp4 ? s.routes.lookupIndex(dst[i]) : 0;
 
   const std::vector<NextHop>& hops = s.routes.nexthops();
+  const bool lb_replies = s.lb.hasNatBackends();
   Pkt* overlay[kMaxBurst];
   uint32_t overlay_n = 0;
   for (uint32_t i = 0; i < n; ++i) {
     if (next[i] == kIp4) {
+      // Replies of the backends of nat-mode services go back translated.
+      if (lb_replies && s.lb.natBackend(be32(reinterpret_cast<const Ip4Hdr*>(pkts[i].l3())->src)) &&
+          lbReply(c, pkts[i]))
+        continue;
       ip4Forward(c, pkts[i], dst[i], hops[hop[i]]);
     } else if (next[i] == kOverlay) {
       overlay[overlay_n++] = &pkts[i];
@@ -83,7 +89,7 @@ void L3Pipeline::process(WorkerCtx& w, Pkt* pkts, uint32_t n) {
 
 void L3Pipeline::end(WorkerCtx& w) {
   if (!wait_.empty()) {
-    L3Ctx c{w, *snap_, *neigh_, icmp_, wait_, *conntrack_};
+    L3Ctx c{w, *snap_, *neigh_, icmp_, wait_, *conntrack_, lb_rr_.get()};
     neighborWaitService(c);
     c.flush();
   }

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <atomic>
+#include <memory>
 
 #include "core/worker.h"
 #include "dataplane/l3_ctx.h"
@@ -26,6 +27,7 @@ class L3Pipeline {
   const Snapshot* snap_ = nullptr;
   IcmpLimiter icmp_;
   NeighborWait wait_;
+  std::unique_ptr<uint32_t[]> lb_rr_{new uint32_t[LbTables::kMaxServices]()};
 };
 
 // The in-memory floor the pipeline benchmark compares against: receive,

@@ -14,6 +14,7 @@
 #include "core/flat_map.h"
 #include "nf/arp/neighbor_table.h"
 #include "nf/conntrack/conntrack.h"
+#include "nf/lb/lb_tables.h"
 #include "nf/route/route_table.h"
 #include "nf/vpc/vpc_tables.h"
 
@@ -65,6 +66,7 @@ struct Snapshot {
   IcmpSettings icmp;
   ConnSettings conntrack;
   OverlayTables overlay;  // enabled when the configuration has VPCs
+  LbTables lb;
 };
 
 // What the control plane hands over (converted from JS on the JS thread);
@@ -89,6 +91,7 @@ struct SnapshotSpec {
   IcmpSettings icmp;
   ConnSettings conntrack;
   std::optional<OverlaySpec> overlay;
+  LbSpec lb;
 };
 
 // What a snapshot takes from the opened ports.

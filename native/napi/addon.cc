@@ -2,9 +2,12 @@
 // reasons, events, histogram bins) the control plane turns into metrics.
 #include <napi.h>
 
+#include "core/clock.h"
 #include "core/drops.h"
 #include "core/worker_stats.h"
+#include "napi/errors.h"
 #include "napi/gateway_wrap.h"
+#include "nf/lb/maglev.h"
 
 namespace nfvgw::napi {
 
@@ -21,6 +24,39 @@ Napi::Array catalogue(Napi::Env env, const char* const* names, const char* const
   return a;
 }
 
+// maglevBuild(backends: {ip, port, weight}[], size) -> {table: Uint16Array, buildMs}:
+// the data plane's own Maglev table, for the tests of its properties and
+// the build benchmark.
+Napi::Value maglevTable(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsArray() || !info[1].IsNumber())
+    badArgument(env, "maglevBuild(backends, size): backends must be an array, size a number");
+  Napi::Array a = info[0].As<Napi::Array>();
+  std::vector<MaglevBackend> backends;
+  for (uint32_t i = 0; i < a.Length(); ++i) {
+    Napi::Value v = a.Get(i);
+    if (!v.IsObject()) badArgument(env, "maglevBuild: backends[" + std::to_string(i) + "] must be an object");
+    Napi::Object b = v.As<Napi::Object>();
+    const uint32_t ip = b.Get("ip").ToNumber().Uint32Value(), port = b.Get("port").ToNumber().Uint32Value();
+    const uint32_t weight = b.Get("weight").ToNumber().Uint32Value();
+    if (weight == 0 || port > 65535)
+      badArgument(env, "maglevBuild: backends[" + std::to_string(i) + "] needs a weight > 0 and a port");
+    backends.push_back({uint64_t(ip) << 16 | port, weight});
+  }
+  if (backends.size() >= 0xffff) badArgument(env, "maglevBuild: at most 65534 backends");
+  const uint32_t size = info[1].As<Napi::Number>().Uint32Value();
+  if (!isPrime(size)) badArgument(env, "maglevBuild: the size must be a prime");
+  const uint64_t t0 = monoNs();
+  std::vector<uint16_t> table = maglevBuild(backends, size);
+  const uint64_t t1 = monoNs();
+  Napi::Uint16Array out = Napi::Uint16Array::New(env, table.size());
+  std::copy(table.begin(), table.end(), out.Data());
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("table", out);
+  o.Set("buildMs", double(t1 - t0) / 1e6);
+  return o;
+}
+
 Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("Gateway", GatewayWrap::define(env));
   exports.Set("dropReasons", catalogue(env, kDropNames, kDropHelp, kDropCount));
@@ -30,6 +66,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("burstBins", bins);
   exports.Set("frameDataMax", kFrameDataMax);
   exports.Set("maxBurst", kMaxBurst);
+  exports.Set("maglevBuild", Napi::Function::New(env, maglevTable, "maglevBuild"));
   return exports;
 }
 

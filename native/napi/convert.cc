@@ -136,6 +136,51 @@ std::vector<SgRule> sgRules(const Napi::Array& rules, const std::string& where) 
   return out;
 }
 
+LbSpec toLbSpec(const Napi::Object& o, const std::string& w) {
+  LbSpec s;
+  Napi::Array services = array(o, "services", w);
+  for (uint32_t i = 0; i < services.Length(); ++i) {
+    const std::string sw = w + ".services[" + std::to_string(i) + "]";
+    Napi::Object x = element(services, i, w + ".services");
+    LbSpec::Service v;
+    v.vip = uint32_t(number(x, "vip", sw, 1, 4294967295.0));
+    v.port = uint16_t(number(x, "port", sw, 0, 65535));
+    v.proto = uint8_t(number(x, "proto", sw, 0, 255));
+    v.mode = choice<LbMode>(
+        x, "mode", sw,
+        {{"dr", LbMode::kDr}, {"nat", LbMode::kNat}, {"fullnat", LbMode::kFullNat}, {"tunnel", LbMode::kTunnel}},
+        LbMode::kNat);
+    v.scheduler = choice<LbScheduler>(x, "scheduler", sw,
+                                      {{"maglev", LbScheduler::kMaglev},
+                                       {"rr", LbScheduler::kRoundRobin},
+                                       {"wrr", LbScheduler::kWeightedRoundRobin},
+                                       {"lc", LbScheduler::kLeastConn},
+                                       {"sh", LbScheduler::kSourceHash}},
+                                      LbScheduler::kMaglev);
+    v.table_size = uint32_t(number(x, "tableSize", sw, 2, 16777259));
+    Napi::Value all = x.Get("useAllWhenDown");
+    v.use_all_when_down = all.IsBoolean() && all.As<Napi::Boolean>().Value();
+    Napi::Array locals = array(x, "localIps", sw);
+    for (uint32_t j = 0; j < locals.Length(); ++j) {
+      Napi::Value l = locals.Get(j);
+      if (!l.IsNumber()) badArgument(o.Env(), sw + ".localIps[" + std::to_string(j) + "] must be a number");
+      v.local_ips.push_back(l.As<Napi::Number>().Uint32Value());
+    }
+    Napi::Array backends = array(x, "backends", sw);
+    for (uint32_t j = 0; j < backends.Length(); ++j) {
+      const std::string bw = sw + ".backends[" + std::to_string(j) + "]";
+      Napi::Object b = element(backends, j, sw + ".backends");
+      Napi::Value up = b.Get("up");
+      v.backends.push_back({uint32_t(number(b, "ip", bw, 1, 4294967295.0)), uint16_t(number(b, "port", bw, 0, 65535)),
+                            uint16_t(number(b, "weight", bw, 0, 65535)),
+                            !up.IsBoolean() || up.As<Napi::Boolean>().Value(),
+                            uint32_t(number(b, "slot", bw, 0, kLbBackendSlots - 1))});
+    }
+    s.services.push_back(std::move(v));
+  }
+  return s;
+}
+
 OverlaySpec toOverlaySpec(const Napi::Object& o, const std::string& w) {
   Napi::Env env = o.Env();
   OverlaySpec s;
@@ -345,7 +390,8 @@ SnapshotSpec toSnapshotSpec(const Napi::Object& o) {
                               {"connected", NhKind::kConnected},
                               {"via", NhKind::kVia},
                               {"blackhole", NhKind::kBlackhole},
-                              {"unreachable", NhKind::kUnreachable}},
+                              {"unreachable", NhKind::kUnreachable},
+                              {"lb", NhKind::kLoadBalancer}},
                              NhKind::kNoRoute);
     nh.port = uint16_t(numberOr(n, "port", nw, 0, 65535, 0));
     nh.gateway = uint32_t(numberOr(n, "gateway", nw, 0, 4294967295.0, 0));
@@ -388,6 +434,8 @@ SnapshotSpec toSnapshotSpec(const Napi::Object& o) {
   }
   Napi::Value ov = o.Get("overlay");
   if (ov.IsObject()) s.overlay = toOverlaySpec(ov.As<Napi::Object>(), w + ".overlay");
+  Napi::Value lbv = o.Get("lb");
+  if (lbv.IsObject()) s.lb = toLbSpec(lbv.As<Napi::Object>(), w + ".lb");
   Napi::Value cv = o.Get("conntrack");
   if (cv.IsObject()) {
     Napi::Object ct = cv.As<Napi::Object>();

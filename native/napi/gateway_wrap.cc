@@ -40,6 +40,8 @@ const char* nhKindName(NhKind k) {
       return "blackhole";
     case NhKind::kUnreachable:
       return "unreachable";
+    case NhKind::kLoadBalancer:
+      return "lb";
   }
   return "?";
 }
@@ -142,6 +144,7 @@ Napi::Function GatewayWrap::define(Napi::Env env) {
                          InstanceMethod<&GatewayWrap::flows>("flows"),
                          InstanceMethod<&GatewayWrap::flushFlows>("flushFlows"),
                          InstanceMethod<&GatewayWrap::natUsage>("natUsage"),
+                         InstanceMethod<&GatewayWrap::lbStats>("lbStats"),
                          InstanceMethod<&GatewayWrap::memInject>("memInject"),
                          InstanceMethod<&GatewayWrap::memDrain>("memDrain"),
                          InstanceMethod<&GatewayWrap::memPending>("memPending"),
@@ -451,6 +454,35 @@ Napi::Value GatewayWrap::natUsage(const Napi::CallbackInfo& info) {
     list.Set(list.Length(), o);
   }
   return list;
+}
+
+Napi::Value GatewayWrap::lbStats(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Gateway& gw = live(env);
+  if (info.Length() < 1 || !info[0].IsNumber()) badArgument(env, "lbStats(slots): slots must be a number");
+  const uint32_t n = std::min<uint32_t>(info[0].As<Napi::Number>().Uint32Value(), kLbBackendSlots);
+  // Per backend slot, summed over the workers.
+  Napi::Float64Array conns = Napi::Float64Array::New(env, n), packets = Napi::Float64Array::New(env, n),
+                     bytes = Napi::Float64Array::New(env, n), active = Napi::Float64Array::New(env, n);
+  for (uint32_t s = 0; s < n; ++s) {
+    double c = 0, p = 0, b = 0;
+    for (size_t i = 0; i < gw.workerCount(); ++i) {
+      const BackendCounters& bc = gw.worker(i).stats().backends[s];
+      c += double(bc.connections.get());
+      p += double(bc.packets.get());
+      b += double(bc.bytes.get());
+    }
+    conns[s] = c;
+    packets[s] = p;
+    bytes[s] = b;
+    active[s] = double(std::max(0, gw.conntrack().backendActive(s)));
+  }
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("connections", conns);
+  o.Set("packets", packets);
+  o.Set("bytes", bytes);
+  o.Set("active", active);
+  return o;
 }
 
 Napi::Value GatewayWrap::flushFlows(const Napi::CallbackInfo& info) {

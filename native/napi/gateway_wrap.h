@@ -27,6 +27,8 @@ class GatewayWrap : public Napi::ObjectWrap<GatewayWrap> {
   Napi::Value close(const Napi::CallbackInfo& info);
   Napi::Value info(const Napi::CallbackInfo& info);
   Napi::Value stats(const Napi::CallbackInfo& info);
+  // Per load-balancer backend slot: connections, packets, bytes, active connections.
+  Napi::Value lbStats(const Napi::CallbackInfo& info);
   Napi::Value routeLookup(const Napi::CallbackInfo& info);
   Napi::Value neighbors(const Napi::CallbackInfo& info);
   Napi::Value flows(const Napi::CallbackInfo& info);

@@ -4,6 +4,7 @@
 // Connected and local routes are derived here from the port addresses, so
 // one route lookup in the data plane classifies every packet.
 import type { GatewaySpec, SnapshotSpec } from '../dataplane/native.js';
+import { BackendSlots, compileLb, lbAddresses } from './compile-lb.js';
 import { compileOverlay } from './compile-vpc.js';
 import { broadcastOf, networkOf, parseIp4, parsePrefix } from './ip.js';
 import type { Config } from './schema.js';
@@ -17,7 +18,7 @@ export interface CompiledRoute {
   kind: NextHopKind;
   port?: number;
   gateway?: number;
-  origin: 'local' | 'connected' | 'config';
+  origin: 'local' | 'connected' | 'config' | 'lb';
 }
 
 export interface Compiled {
@@ -51,7 +52,14 @@ export function defaultMemMac(index: number): string {
   return `02:00:00:00:${((index >> 8) & 255).toString(16).padStart(2, '0')}:${(index & 255).toString(16).padStart(2, '0')}`;
 }
 
-export function compile(cfg: Config, opts: { bpfDir: string; generation: number }): Compiled {
+export interface CompileOptions {
+  bpfDir: string;
+  generation: number;
+  /** Load-balancer backends' slots (kept across applies by the service) and health. */
+  lb?: { slots: BackendSlots; up: (key: string) => boolean };
+}
+
+export function compile(cfg: Config, opts: CompileOptions): Compiled {
   const spec: GatewaySpec = {
     bpfDir: opts.bpfDir,
     burst: cfg.burst,
@@ -143,6 +151,11 @@ export function compile(cfg: Config, opts: { bpfDir: string; generation: number 
     addRoute(networkOf(pre.ip, pre.len), pre.len, nh, 'config');
   }
 
+  if (cfg.loadBalancers.length) {
+    const lb = nexthop({ kind: 'lb' });
+    for (const ip of lbAddresses(cfg)) addRoute(ip, 32, lb, 'lb');
+  }
+
   const snapshot: SnapshotSpec = {
     generation: opts.generation,
     ports: portsSnap,
@@ -163,6 +176,7 @@ export function compile(cfg: Config, opts: { bpfDir: string; generation: number 
       Object.entries(cfg.conntrack.timeouts).map(([k, sec]) => [k, sec * 1000]),
     ) as SnapshotSpec['conntrack'],
     overlay: compileOverlay(cfg, portIndex),
+    lb: compileLb(cfg, opts.lb?.slots ?? new BackendSlots(), opts.lb?.up ?? (() => true)),
   };
   return { spec, snapshot, routes };
 }

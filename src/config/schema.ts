@@ -71,8 +71,8 @@ const id = z
 
 export const VpcSchema = z.strictObject({
   id,
-  /** The VXLAN network identifier that carries this VPC's traffic (24 bits). */
-  vni: z.number().int().min(1).max(16_777_215),
+  /** The VXLAN network identifier that carries this VPC's traffic (24 bits; 16777200 and up are reserved). */
+  vni: z.number().int().min(1).max(16_777_199),
   /** The VPC's address ranges; VPCs may overlap each other, the VNI keeps them apart. */
   cidrs: z.array(prefix).min(1).max(5),
 });
@@ -238,6 +238,58 @@ export const EipSchema = z.strictObject({
   privateIp: ip4.optional(),
 });
 
+// --- The L4 load balancer: services (a VIP, a protocol, a port) spread over
+// backends. See native/nf/lb/lb.h for the modes.
+export const HealthCheckSchema = z.strictObject({
+  /** tcp: a connection opens; http: GET `path` answers one of `expectStatus`. */
+  type: z.enum(['tcp', 'http']),
+  /** The port checked; default: the backend's. */
+  port: z.number().int().min(1).max(65535).optional(),
+  path: z.string().startsWith('/').max(1024).default('/'),
+  expectStatus: z.array(z.number().int().min(100).max(599)).min(1).max(32).default([200]),
+  intervalMs: z.number().int().min(100).max(3_600_000).default(2000),
+  /** At most the interval. */
+  timeoutMs: z.number().int().min(10).max(3_600_000).default(1000),
+  /** Successes in a row that bring a backend up, failures in a row that take it down. */
+  rise: z.number().int().min(1).max(100).default(2),
+  fall: z.number().int().min(1).max(100).default(3),
+});
+
+export const BackendSchema = z.strictObject({
+  ip: ip4,
+  /** nat, fullnat: the port connections go to (default: the service's); dr, tunnel keep the service's. */
+  port: z.number().int().min(1).max(65535).optional(),
+  /** Share of new connections; 0 drains: no new connections, existing ones go on. */
+  weight: z.number().int().min(0).max(10_000).default(1),
+});
+
+export const LoadBalancerSchema = z.strictObject({
+  id,
+  /** The virtual IP clients connect to; the gateway answers ARP for it. */
+  vip: ip4,
+  protocol: z.enum(['tcp', 'udp']),
+  /** The service port; 0: every port of the VIP (each connection keeps its port). */
+  port: z.number().int().min(0).max(65535),
+  /**
+   * dr: the backend's MAC, nothing else (backends on a subnet of a port,
+   * the VIP on their loopback; replies go straight to the client); nat: the
+   * destination becomes the backend (replies must come back through the
+   * gateway); fullnat: the source becomes one of `localIps` too; tunnel:
+   * IP-in-IP to the backend, which decapsulates and replies directly.
+   */
+  mode: z.enum(['dr', 'nat', 'fullnat', 'tunnel']),
+  /** maglev (consistent hashing of the connection), rr, wrr, lc (least connections), sh (source-address hash). */
+  scheduler: z.enum(['maglev', 'rr', 'wrr', 'lc', 'sh']).default('maglev'),
+  /** maglev, sh: the lookup table's size, a prime at least 100 times the backends; default 65537 or the next such prime. */
+  tableSize: z.number().int().min(101).max(16_777_259).optional(),
+  /** fullnat: the source addresses connections to backends leave from (the gateway answers ARP for them). */
+  localIps: z.array(ip4).max(64).default([]),
+  backends: z.array(BackendSchema).max(10_000).default([]),
+  healthCheck: HealthCheckSchema.optional(),
+  /** When no backend is healthy: drop new connections (counted), or use every backend with a weight. */
+  allBackendsDown: z.enum(['drop', 'all']).default('drop'),
+});
+
 const seconds = z.number().int().min(1).max(1_000_000);
 export const ConntrackSchema = z.strictObject({
   /** Connections the table holds (64 bytes each and about 8-16 of index); fixed while the gateway runs. */
@@ -314,6 +366,7 @@ export const ConfigSchema = z.strictObject({
   internet: InternetSchema.optional(),
   natGateways: z.array(NatGatewaySchema).default([]),
   eips: z.array(EipSchema).default([]),
+  loadBalancers: z.array(LoadBalancerSchema).max(4096).default([]),
   neighborTimers: z
     .strictObject({
       /** A learned neighbor is refreshed with an ARP request after this long. */
@@ -334,3 +387,5 @@ export type PortConfig = z.output<typeof PortSchema>;
 export type RouteConfig = z.output<typeof RouteSchema>;
 export type AclRuleConfig = z.output<typeof AclRuleSchema>;
 export type SgRuleConfig = z.output<typeof SgRuleSchema>;
+export type LoadBalancerConfig = z.output<typeof LoadBalancerSchema>;
+export type HealthCheckConfig = z.output<typeof HealthCheckSchema>;

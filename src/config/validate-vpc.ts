@@ -14,7 +14,7 @@ import {
 } from './ip.js';
 import type { Config } from './schema.js';
 
-type Add = (path: ReadonlyArray<PropertyKey>, message: string) => void;
+export type Add = (path: ReadonlyArray<PropertyKey>, message: string) => void;
 
 /** "80" or "1024-65535" or 80 to [lo, hi]; null when the range is backwards or out of bounds. */
 export function parsePorts(ports: number | string | undefined): [number, number] | null {
@@ -31,7 +31,7 @@ export function subnetGateway(p: Prefix): number {
   return (networkOf(p.ip, p.len) + 1) >>> 0;
 }
 
-function uniqueIds<T extends { id: string }>(items: T[], path: string, add: Add): Map<string, number> {
+export function uniqueIds<T extends { id: string }>(items: T[], path: string, add: Add): Map<string, number> {
   const index = new Map<string, number>();
   items.forEach((item, i) => {
     const other = index.get(item.id);

@@ -8,6 +8,7 @@ import type { z } from 'zod';
 import { type ErrorDetail, NfvgwError } from '../core/errors.js';
 import { broadcastOf, contains, formatPrefix, networkOf, overlaps, parseIp4, parsePrefix } from './ip.js';
 import { type Config, ConfigSchema } from './schema.js';
+import { lbIssues } from './validate-lb.js';
 import { vpcIssues } from './validate-vpc.js';
 
 export function jsonPath(path: ReadonlyArray<PropertyKey>): string {
@@ -143,6 +144,7 @@ function semanticIssues(cfg: Config): ErrorDetail[] {
   if (cfg.neighborTimers.expireMs < cfg.neighborTimers.reachableMs)
     add(['neighborTimers', 'expireMs'], 'must not be shorter than reachableMs');
   vpcIssues(cfg, add);
+  lbIssues(cfg, add);
   return out;
 }
 

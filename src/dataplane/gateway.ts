@@ -8,6 +8,7 @@ import {
   type GatewayInfo,
   type GatewaySpec,
   type GatewayStats,
+  type LbStats,
   loadAddon,
   type NativeGateway,
   type NeighborEntry,
@@ -74,6 +75,11 @@ export class DataplaneGateway {
   /** Public ports held by NAT mappings, by public address and protocol. */
   natUsage(): { ip: number; proto: number; ports: number }[] {
     return wrap(() => this.#native.natUsage());
+  }
+
+  /** Per load-balancer backend slot (0..slots-1): connections, packets, bytes, active connections. */
+  lbStats(slots: number): LbStats {
+    return wrap(() => this.#native.lbStats(slots));
   }
 
   /** Removes the tracked connections matching `filter`; returns how many. */

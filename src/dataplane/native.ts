@@ -36,7 +36,7 @@ export interface SnapshotSpec {
   generation: number;
   ports: { mtu: number; vlan: number; addresses: { ip: number; prefixLen: number }[] }[];
   nexthops: {
-    kind: 'none' | 'local' | 'connected' | 'via' | 'blackhole' | 'unreachable';
+    kind: 'none' | 'local' | 'connected' | 'via' | 'blackhole' | 'unreachable' | 'lb';
     port?: number | undefined;
     gateway?: number | undefined;
     broadcast?: number | undefined;
@@ -59,6 +59,31 @@ export interface SnapshotSpec {
     icmp: number;
   };
   overlay?: OverlaySpec;
+  lb?: LbSpec;
+}
+
+/** The load balancer, compiled (addresses as numbers, protocols as IP protocol numbers). */
+export interface LbSpec {
+  services: {
+    vip: number;
+    port: number;
+    proto: number;
+    mode: 'dr' | 'nat' | 'fullnat' | 'tunnel';
+    scheduler: 'maglev' | 'rr' | 'wrr' | 'lc' | 'sh';
+    tableSize: number;
+    useAllWhenDown: boolean;
+    localIps: number[];
+    /** `slot`: the backend's stable number for counters (see BackendSlots). */
+    backends: { ip: number; port: number; weight: number; up: boolean; slot: number }[];
+  }[];
+}
+
+/** Per backend slot, summed over the workers. */
+export interface LbStats {
+  connections: Float64Array;
+  packets: Float64Array;
+  bytes: Float64Array;
+  active: Float64Array;
 }
 
 /** Route tables by index, as typed arrays (a hundred thousand routes are not a hundred thousand objects). */
@@ -259,6 +284,7 @@ export interface NativeGateway {
   flows(filter?: FlowFilter): { flows: FlowEntry[]; matched: number };
   flushFlows(filter?: FlowFilter): number;
   natUsage(): { ip: number; proto: number; ports: number }[];
+  lbStats(slots: number): LbStats;
   memInject(port: number, worker: number, frames: Buffer[]): number;
   memDrain(port: number, worker: number, max?: number): Buffer[];
   memPending(port: number, worker: number): boolean;
@@ -282,6 +308,11 @@ export interface NativeAddon {
   burstBins: number[];
   frameDataMax: number;
   maxBurst: number;
+  /** The data plane's Maglev table for these backends (indices into them) and how long it took. */
+  maglevBuild(
+    backends: { ip: number; port: number; weight: number }[],
+    size: number,
+  ): { table: Uint16Array; buildMs: number };
 }
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');

@@ -1,7 +1,9 @@
 // The gateway as the CLI and the REST API see it: start it from a desired
 // state, replace that state atomically, report status, statistics, routes
 // and neighbors, and stop it. Both front ends call these same functions.
+
 import { compile, staticPart } from '../config/compile.js';
+import { BackendSlots } from '../config/compile-lb.js';
 import { formatIp4, parseIp4 } from '../config/ip.js';
 import type { Config } from '../config/schema.js';
 import { validateConfig } from '../config/validate.js';
@@ -76,6 +78,8 @@ export class GatewayService {
   #generation: number;
   #routes: RouteView[];
   #queue: Promise<unknown> = Promise.resolve();
+  /** Load-balancer backends' counter slots, stable across applies. */
+  readonly #lbSlots: BackendSlots;
   /** Apply outcomes, for metrics. */
   readonly applies = { ok: 0, failed: 0, lastSeconds: 0 };
 
@@ -86,8 +90,10 @@ export class GatewayService {
     dp: DataplaneGateway,
     config: Config,
     routes: RouteView[],
+    lbSlots: BackendSlots,
     opts: StartOptions,
   ) {
+    this.#lbSlots = lbSlots;
     this.#log = log;
     this.#dp = dp;
     this.#info = dp.info();
@@ -103,13 +109,18 @@ export class GatewayService {
    */
   static start(input: unknown, log: Logger, opts: StartOptions = {}): GatewayService {
     const config = validateConfig(input);
-    const compiled = compile(config, { bpfDir: bpfDir(), generation: opts.generation ?? 1 });
+    const lbSlots = new BackendSlots();
+    const compiled = compile(config, {
+      bpfDir: bpfDir(),
+      generation: opts.generation ?? 1,
+      lb: { slots: lbSlots, up: () => true },
+    });
     const dp = new DataplaneGateway(compiled.spec);
     try {
       const info = dp.info();
       for (const w of info.warnings) log.warn({ warning: w }, w);
       dp.start(compiled.snapshot);
-      const svc = new GatewayService(log, dp, config, routeViews(config, compiled.routes), opts);
+      const svc = new GatewayService(log, dp, config, routeViews(config, compiled.routes), lbSlots, opts);
       log.info(
         {
           generation: svc.generation,
@@ -189,7 +200,7 @@ export class GatewayService {
         return { generation: this.#generation, changed: false };
       }
       const generation = this.#generation + 1;
-      const compiled = compile(next, { bpfDir: bpfDir(), generation });
+      const compiled = compile(next, { bpfDir: bpfDir(), generation, lb: this.#lbOptions() });
       await this.#dp.apply(compiled.snapshot);
       this.#config = next;
       this.#generation = generation;
@@ -205,6 +216,10 @@ export class GatewayService {
       this.#log.warn({ code: err.code, details: err.details }, `configuration refused: ${err.message}`);
       throw err;
     }
+  }
+
+  #lbOptions() {
+    return { slots: this.#lbSlots, up: () => true };
   }
 
   stats(): GatewayStats {

@@ -55,9 +55,10 @@ void arpInput(L3Ctx& c, Pkt& p) {
   const uint32_t spa = be32(a->spa);
   const uint32_t tpa = be32(a->tpa);
   const NextHop& target = c.s.routes.lookup(tpa);
-  // The port's own addresses, and on the uplink the public ones (NAT
+  // The port's own addresses, the load balancer's (VIPs, fullnat local
+  // addresses) on every port, and on the uplink the public ones (NAT
   // gateways, elastic IPs): the upstream router finds them by ARP.
-  const bool for_us = (target.kind == NhKind::kLocal && target.port == port) ||
+  const bool for_us = (target.kind == NhKind::kLocal && target.port == port) || target.kind == NhKind::kLoadBalancer ||
                       (int32_t(port) == c.s.overlay.uplink && c.s.overlay.publicIp(tpa));
 
   // Learn the sender: create an entry when it spoke to us, refresh one we

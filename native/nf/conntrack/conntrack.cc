@@ -54,6 +54,7 @@ ConnTable::ConnTable(uint32_t capacity, int workers, Qsbr* qsbr, HugePagePolicy 
   // Any worker may retire every entry at once (it owns the buckets of
   // both keys), so each limbo has room for all.
   for (auto& w : ws_) w.limbo = zeroedArray<uint32_t>(capacity_);
+  backend_active_.reset(new std::atomic<int32_t>[kBackendSlots]());
 }
 
 ConnTable::~ConnTable() {
@@ -264,14 +265,20 @@ void ConnTable::sweepBucket(WorkerState& ws, uint32_t b, uint32_t now_ms, Swept&
       unlink(b, link);
       const uint8_t mine = dir ? kUnlinked1 : kUnlinked0;
       const uint8_t before = e.flags.fetch_or(mine, std::memory_order_acq_rel);
-      if ((before | mine | kMapping) == (kDying | kUnlinked0 | kUnlinked1 | kMapping)) {
-        // Off both chains: give back its mapping's use, free it after the
-        // grace period.
+      constexpr uint8_t kGone = kDying | kUnlinked0 | kUnlinked1;
+      if (((before | mine) & kGone) == kGone) {
+        // Off both chains: give back its mapping's use (or its backend's
+        // count), free it after the grace period.
         if (before & kMapping) {
           ++out.mappings;
         } else {
           ++out.connections;
-          if (const uint32_t m = e.aux.load(std::memory_order_relaxed)) release(&entries_[m - 1], now_ms);
+          if (const uint32_t aux = e.aux.load(std::memory_order_relaxed)) {
+            if (before & kBackend)
+              backend_active_[aux - 1].fetch_sub(1, std::memory_order_relaxed);
+            else
+              release(&entries_[aux - 1], now_ms);
+          }
         }
         ws.limbo[ws.limbo_tail++ % capacity_] = idx;
       }

@@ -45,6 +45,7 @@
 
 #include "core/hugemem.h"
 #include "core/qsbr.h"
+#include "core/worker_stats.h"
 
 namespace nfvgw {
 
@@ -145,9 +146,10 @@ struct alignas(64) ConnEntry {
   std::atomic<uint32_t> next[2];    // chain links (see conntrack.cc), 0 at the end; next[0]: free stack link
   std::atomic<uint32_t> expires_ms{0};
   std::atomic<uint8_t> state{0};
-  std::atomic<uint8_t> flags{0};  // kDying, kUnlinked0, kUnlinked1, kMapping
+  std::atomic<uint8_t> flags{0};  // kDying, kUnlinked0, kUnlinked1, kMapping, kBackend
   // A connection through a NAT mapping: the mapping's index + 1. A mapping:
-  // the connections using it, times two, plus kClosing once it expires.
+  // the connections using it, times two, plus kClosing once it expires. A
+  // load-balanced connection (kBackend): its backend's slot + 1.
   std::atomic<uint32_t> aux{0};
   uint64_t retired_epoch = 0;  // for the grace period after retirement
 
@@ -168,9 +170,10 @@ class ConnTable {
   static constexpr uint32_t kNil = 0xffffffffu;  // no entry (free stack)
   static constexpr uint32_t kEnd = 0;            // no link (chains)
   static constexpr uint32_t kMaxCapacity = 1u << 30;
-  static constexpr uint8_t kDying = 1, kUnlinked0 = 2, kUnlinked1 = 4, kMapping = 8;
-  static constexpr uint32_t kClosing = 1;             // a mapping's aux: it is expiring, take no more users
-  static constexpr uint32_t kMappingHoldMs = 30'000;  // a mapping outlives its last connection by this
+  static constexpr uint8_t kDying = 1, kUnlinked0 = 2, kUnlinked1 = 4, kMapping = 8, kBackend = 16;
+  static constexpr uint32_t kBackendSlots = kLbBackendSlots;  // load-balancer backends (active connections)
+  static constexpr uint32_t kClosing = 1;                     // a mapping's aux: it is expiring, take no more users
+  static constexpr uint32_t kMappingHoldMs = 30'000;          // a mapping outlives its last connection by this
   static constexpr uint32_t kCacheSize = 64;
 
   // Room for `capacity` connections, for `workers` workers (bucket owners),
@@ -232,6 +235,20 @@ class ConnTable {
   void attach(ConnEntry* e, const ConnEntry* m) const {
     e->aux.store(uint32_t(m - entries_) + 1, std::memory_order_relaxed);
   }
+  // Marks the connection `e` as load-balanced onto the backend in `slot`,
+  // which counts it as active until it goes.
+  void attachBackend(ConnEntry* e, uint32_t slot) {
+    e->aux.store(slot + 1, std::memory_order_relaxed);
+    e->flags.fetch_or(kBackend, std::memory_order_release);
+    backend_active_[slot].fetch_add(1, std::memory_order_relaxed);
+  }
+  // The backend slot of connection `e`, or -1.
+  static int32_t backendOf(const ConnEntry* e) {
+    return (e->flags.load(std::memory_order_relaxed) & kBackend) ? int32_t(e->aux.load(std::memory_order_relaxed)) - 1
+                                                                 : -1;
+  }
+  // Connections of the backend in `slot` in the table.
+  int32_t backendActive(uint32_t slot) const { return backend_active_[slot].load(std::memory_order_relaxed); }
   // Gives back a use of mapping `m` not handed to a connection.
   static void release(ConnEntry* m, uint32_t now_ms) {
     if (m->aux.fetch_sub(2, std::memory_order_acq_rel) == 2)
@@ -316,6 +333,7 @@ class ConnTable {
   alignas(64) std::atomic<uint64_t> free_head_{kNil};  // index | tag << 32
   std::atomic<uint32_t> unused_{0};                    // entries [unused_, capacity_) were never used
   std::vector<WorkerState> ws_;
+  std::unique_ptr<std::atomic<int32_t>[]> backend_active_;
 };
 
 }  // namespace nfvgw

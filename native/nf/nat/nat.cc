@@ -11,6 +11,7 @@
 #include "pkt/checksum.h"
 #include "pkt/headers.h"
 #include "pkt/l2.h"
+#include "pkt/rewrite.h"
 
 namespace nfvgw {
 
@@ -25,54 +26,6 @@ uint32_t mix(uint32_t a, uint32_t b) {
 // ports, nothing for the rest.
 uint32_t rulePort(const FlowKey& k) {
   return k.proto() == kIpProtoTcp || k.proto() == kIpProtoUdp ? k.dport() : kAclNoPort;
-}
-
-// Sets the source (or destination) address of an IPv4 header to `new_ip`
-// (as stored), with the header checksum; returns the old one.
-uint32_t replaceAddress(Ip4Hdr* ip, bool source, uint32_t new_ip) {
-  const uint32_t old_ip = source ? ip->src : ip->dst;
-  if (source)
-    ip->src = new_ip;
-  else
-    ip->dst = new_ip;
-  ip->csum = csumReplace32(ip->csum, old_ip, new_ip);
-  return old_ip;
-}
-
-// Rewrites an address and a port of an IPv4 packet (the source when
-// `source`, else the destination), with the IPv4, TCP, UDP (a zero UDP
-// checksum stays zero) and ICMP echo checksums updated incrementally
-// (RFC 1624). ICMP echo carries its identifier where the key has the
-// request's source port or the reply's destination port.
-void rewrite(uint8_t* l3, bool source, uint32_t ip_host, uint16_t port_host) {
-  Ip4Hdr* ip = reinterpret_cast<Ip4Hdr*>(l3);
-  uint8_t* l4 = l3 + ip->headerLen();
-  const uint32_t new_ip = be32(ip_host);
-  const uint16_t new_port = be16(port_host);
-  const uint32_t old_ip = replaceAddress(ip, source, new_ip);
-  uint16_t old_port;
-  if (ip->proto == kIpProtoTcp || ip->proto == kIpProtoUdp) {
-    uint8_t* port = l4 + (source ? 0 : 2);
-    std::memcpy(&old_port, port, 2);
-    std::memcpy(port, &new_port, 2);
-    uint8_t* sum = l4 + (ip->proto == kIpProtoTcp ? 16 : 6);
-    uint16_t check;
-    std::memcpy(&check, sum, 2);
-    if (ip->proto == kIpProtoUdp && check == 0) return;
-    check = csumReplace16(csumReplace32(check, old_ip, new_ip), old_port, new_port);
-    if (ip->proto == kIpProtoUdp && check == 0) check = 0xffff;
-    std::memcpy(sum, &check, 2);
-  } else if (ip->proto == kIpProtoIcmp) {
-    // Only the identifier is in the ICMP checksum (no pseudo-header).
-    const bool request = l4[0] == kIcmpEchoRequest;
-    if (request != source) return;  // the identifier is the other side's port
-    std::memcpy(&old_port, l4 + 4, 2);
-    std::memcpy(l4 + 4, &new_port, 2);
-    uint16_t check;
-    std::memcpy(&check, l4 + 2, 2);
-    check = csumReplace16(check, old_port, new_port);
-    std::memcpy(l4 + 2, &check, 2);
-  }
 }
 
 // The mapping of the inside endpoint of `k` on NAT gateway `g`, made if
@@ -234,7 +187,7 @@ void natEgress(L3Ctx& c, Pkt& p, Pkt& in, const Eni& src, const OverlayTarget& t
       c.event(Event::conntrack_created);
     }
   }
-  rewrite(in.l3(), true, pub_ip, pub_port);
+  rewriteEndpoint(in.l3(), true, pub_ip, pub_port);
   // To a public address of this gateway (hairpinning): back in, as if it
   // had come from the internet.
   if (o.publicIp(k.dst())) return natIngress(c, in);
@@ -289,7 +242,7 @@ void natIngress(L3Ctx& c, Pkt& p) {
         c.event(Event::conntrack_created);
       }
     }
-    rewrite(l3, false, priv, priv_port);
+    rewriteEndpoint(l3, false, priv, priv_port);
   }
   const uint32_t* vpc = o.vpcByVni(vni);
   const int64_t eni_index = vpc ? o.eniByIp(*vpc, priv) : -1;

@@ -6,6 +6,7 @@
 
 #include "nf/arp/arp.h"
 #include "nf/icmp/icmp.h"
+#include "nf/lb/lb.h"
 #include "pkt/checksum.h"
 #include "pkt/headers.h"
 #include "pkt/l2.h"
@@ -76,6 +77,8 @@ void ip4NotForwarded(L3Ctx& c, Pkt& p, uint32_t dst, const NextHop& nh) {
     case NhKind::kUnreachable:
       icmpSendError(c, p, kIcmpDestUnreach, kIcmpCodeHostUnreach, 0);
       return c.w.drop(p, Drop::ip4_unreachable);
+    case NhKind::kLoadBalancer:
+      return lbInput(c, p);
     case NhKind::kConnected:
     case NhKind::kVia:
       break;

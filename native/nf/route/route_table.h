@@ -15,12 +15,13 @@
 namespace nfvgw {
 
 enum class NhKind : uint8_t {
-  kNoRoute = 0,  // nothing matched (next hop 0 is always this)
-  kLocal,        // an address of the gateway itself
-  kConnected,    // a host on a subnet of `port`: the destination is the next hop
-  kVia,          // through the router at `gateway` on `port`
-  kBlackhole,    // silently dropped
-  kUnreachable,  // dropped with ICMP host unreachable
+  kNoRoute = 0,   // nothing matched (next hop 0 is always this)
+  kLocal,         // an address of the gateway itself
+  kConnected,     // a host on a subnet of `port`: the destination is the next hop
+  kVia,           // through the router at `gateway` on `port`
+  kBlackhole,     // silently dropped
+  kUnreachable,   // dropped with ICMP host unreachable
+  kLoadBalancer,  // a VIP or a fullnat local address of the load balancer (nf/lb)
 };
 
 struct NextHop {

@@ -1,0 +1,37 @@
+// The L4 load balancer: a service (a VIP, a protocol, a port) spreads new
+// connections over its backends with a scheduler, and the connection table
+// keeps every connection on the backend it got, whatever changes later in
+// the configuration. Four ways to reach the backend (LVS's and Katran's):
+//
+//  - dr (direct routing): only the destination MAC changes; the backend,
+//    on a subnet of one of the gateway's ports, holds the VIP on its
+//    loopback and answers the client directly.
+//  - tunnel: IP-in-IP to the backend, which decapsulates and answers the
+//    client directly.
+//  - nat: the destination becomes the backend; the replies come back
+//    through the gateway (the backends route to it) and leave with the VIP
+//    as their source.
+//  - fullnat: the source becomes one of the service's local addresses too,
+//    so the backends need no route back to the clients.
+//
+// The connection's reply key says which: for nat and fullnat it is what
+// the backend's replies carry (to the client, or to the local address and
+// port), for dr and tunnel it is in a zone no packet has (kZoneLbDr,
+// kZoneLbTunnel) and only names the backend. A packet of a known
+// connection so needs no service lookup at all.
+#pragma once
+
+#include "dataplane/l3_ctx.h"
+
+namespace nfvgw {
+
+// A checked IPv4 packet to a VIP or a local address of a fullnat service
+// (its route says kLoadBalancer). Consumes p.
+void lbInput(L3Ctx& c, Pkt& p);
+
+// A packet from a backend of a nat-mode service: when it is the reply of a
+// load-balanced connection, translates it back and forwards it (true);
+// otherwise leaves it alone (false: it is the backend's own traffic).
+bool lbReply(L3Ctx& c, Pkt& p);
+
+}  // namespace nfvgw

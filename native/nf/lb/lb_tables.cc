@@ -1,0 +1,103 @@
+// Building the load balancer's tables; see lb_tables.h.
+#include "nf/lb/lb_tables.h"
+
+#include <numeric>
+#include <string>
+
+#include "core/error.h"
+#include "nf/conntrack/conntrack.h"
+#include "nf/lb/maglev.h"
+
+namespace nfvgw {
+
+namespace {
+
+// The order round robin takes the backends in, weighted the smooth way
+// (nginx's: every step each backend gains its weight, the richest is
+// picked and pays the total), so a backend of weight 3 among 1s is picked
+// every other time rather than three times in a row. Weights are reduced
+// by their common divisor and, when their sum is large, scaled down to
+// keep the sequence short (a backend keeps at least 1).
+std::vector<uint16_t> roundRobinOrder(const std::vector<LbBackend>& pick, bool weighted) {
+  constexpr uint64_t kMaxLength = 16384;
+  std::vector<uint64_t> w(pick.size());
+  uint64_t g = 0, total = 0;
+  for (size_t i = 0; i < pick.size(); ++i) {
+    w[i] = weighted ? pick[i].weight : 1;
+    g = std::gcd(g, w[i]);
+    total += w[i];
+  }
+  if (g == 0) return {};
+  total = 0;
+  for (uint64_t& x : w) total += (x /= g);
+  if (total > kMaxLength) {
+    const uint64_t before = total;
+    total = 0;
+    for (uint64_t& x : w) total += (x = std::max<uint64_t>(1, x * kMaxLength / before));
+  }
+  std::vector<int64_t> current(pick.size(), 0);
+  std::vector<uint16_t> order;
+  order.reserve(total);
+  for (uint64_t step = 0; step < total; ++step) {
+    size_t best = 0;
+    for (size_t i = 0; i < pick.size(); ++i) {
+      current[i] += int64_t(w[i]);
+      if (current[i] > current[best]) best = i;
+    }
+    current[best] -= int64_t(total);
+    order.push_back(uint16_t(best));
+  }
+  return order;
+}
+
+}  // namespace
+
+LbTables LbTables::build(const LbSpec& spec) {
+  auto fail = [](const std::string& what) { throw Error(err::kSnapshot, "loadBalancers: " + what); };
+  if (spec.services.size() > kMaxServices) fail("more than " + std::to_string(kMaxServices) + " services");
+  LbTables t;
+  std::vector<std::pair<uint64_t, uint32_t>> keys;
+  std::vector<std::pair<uint64_t, uint8_t>> nat_backends;
+  for (const LbSpec::Service& s : spec.services) {
+    const std::string where = "services[" + std::to_string(t.services_.size()) + "]";
+    if (s.vip == 0) fail(where + ": no VIP");
+    if (s.backends.size() > 0xfffe) fail(where + ": too many backends");
+    if ((s.scheduler == LbScheduler::kMaglev || s.scheduler == LbScheduler::kSourceHash) && !isPrime(s.table_size))
+      fail(where + ": the table size " + std::to_string(s.table_size) + " is not a prime");
+    if (s.mode == LbMode::kFullNat && s.local_ips.empty()) fail(where + ": fullnat without local IPs");
+    LbService svc;
+    svc.vip = s.vip;
+    svc.port = s.port;
+    svc.proto = s.proto;
+    svc.mode = s.mode;
+    svc.scheduler = s.scheduler;
+    svc.local_ips = s.local_ips;
+    svc.index = uint32_t(t.services_.size());
+    for (const LbSpec::Backend& b : s.backends) {
+      if (b.slot >= ConnTable::kBackendSlots) fail(where + ": backend slot out of range");
+      if (b.weight > 0 && b.up) svc.pick.push_back({b.ip, b.port, b.weight, b.slot});
+      if (s.mode == LbMode::kNat) nat_backends.push_back({b.ip, 1});
+    }
+    if (svc.pick.empty() && s.use_all_when_down)
+      for (const LbSpec::Backend& b : s.backends)
+        if (b.weight > 0) svc.pick.push_back({b.ip, b.port, b.weight, b.slot});
+    if (!svc.pick.empty()) {
+      if (s.scheduler == LbScheduler::kMaglev || s.scheduler == LbScheduler::kSourceHash) {
+        std::vector<MaglevBackend> mb;
+        mb.reserve(svc.pick.size());
+        for (const LbBackend& b : svc.pick) mb.push_back({uint64_t(b.ip) << 16 | b.port, b.weight});
+        svc.table = maglevBuild(mb, s.table_size);
+      } else if (s.scheduler != LbScheduler::kLeastConn) {
+        svc.sequence = roundRobinOrder(svc.pick, s.scheduler == LbScheduler::kWeightedRoundRobin);
+      }
+    }
+    keys.push_back({keyOf(s.vip, s.proto, s.port), svc.index});
+    t.services_.push_back(std::move(svc));
+  }
+  t.by_key_.build(keys);
+  t.nat_backends_.build(nat_backends);
+  t.has_nat_ = !nat_backends.empty();
+  return t;
+}
+
+}  // namespace nfvgw

@@ -1,0 +1,98 @@
+// The load balancer's tables in a snapshot: services by (VIP, protocol,
+// port), each with the backends new connections may go to and its
+// scheduler's table. Built from the control plane's LbSpec off the fast
+// path; read-only afterwards.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "core/flat_map.h"
+
+namespace nfvgw {
+
+enum class LbMode : uint8_t { kDr, kNat, kFullNat, kTunnel };
+enum class LbScheduler : uint8_t { kMaglev, kRoundRobin, kWeightedRoundRobin, kLeastConn, kSourceHash };
+
+// Connection-table zones of the reply keys of services whose replies do
+// not come through the gateway (dr, tunnel): no packet carries them, so
+// those keys only pin the connection to its backend (the VNIs above
+// 16777199 are reserved for this).
+inline constexpr uint32_t kZoneLbDr = 0xfffff0, kZoneLbTunnel = 0xfffff1;
+
+struct LbBackend {
+  uint32_t ip;
+  uint16_t port;  // nat, fullnat: where connections go; 0: the client's destination port
+  uint16_t weight;
+  uint32_t slot;  // the control plane's stable number for it: counters, active connections
+};
+
+struct LbService {
+  uint32_t vip = 0;
+  uint16_t port = 0;  // 0: every port
+  uint8_t proto = 0;
+  LbMode mode = LbMode::kNat;
+  LbScheduler scheduler = LbScheduler::kMaglev;
+  // Where new connections may go: the healthy backends with a weight, or
+  // when none is healthy and the service says so, all with a weight.
+  std::vector<LbBackend> pick;
+  std::vector<uint16_t> table;      // maglev, sh: slot -> index into pick
+  std::vector<uint16_t> sequence;   // rr, wrr: the order of picks (smooth weighted round robin)
+  std::vector<uint32_t> local_ips;  // fullnat
+  uint32_t index = 0;               // its position in the services (per-worker round-robin state)
+};
+
+// What the control plane hands over.
+struct LbSpec {
+  struct Backend {
+    uint32_t ip;
+    uint16_t port;
+    uint16_t weight;
+    bool up;
+    uint32_t slot;
+  };
+  struct Service {
+    uint32_t vip;
+    uint16_t port;
+    uint8_t proto;
+    LbMode mode;
+    LbScheduler scheduler;
+    uint32_t table_size;
+    bool use_all_when_down;
+    std::vector<uint32_t> local_ips;
+    std::vector<Backend> backends;
+  };
+  std::vector<Service> services;
+};
+
+class LbTables {
+ public:
+  static constexpr uint32_t kMaxServices = 4096;
+
+  // Throws Error(kSnapshot) on what the control plane should have refused.
+  static LbTables build(const LbSpec& spec);
+
+  bool enabled() const { return !services_.empty(); }
+  // The service of a packet to `vip`: its port's, else the VIP's all-ports one.
+  const LbService* service(uint32_t vip, uint8_t proto, uint16_t port) const {
+    if (const uint32_t* i = by_key_.find(keyOf(vip, proto, port))) return &services_[*i];
+    if (const uint32_t* i = by_key_.find(keyOf(vip, proto, 0))) return &services_[*i];
+    return nullptr;
+  }
+  // Whether `ip` is a backend of a nat-mode service (its replies come back
+  // through the gateway and are translated).
+  bool natBackend(uint32_t ip) const { return has_nat_ && nat_backends_.find(ip) != nullptr; }
+  bool hasNatBackends() const { return has_nat_; }
+  const std::vector<LbService>& services() const { return services_; }
+
+ private:
+  static uint64_t keyOf(uint32_t vip, uint8_t proto, uint16_t port) {
+    return uint64_t(vip) << 32 | uint64_t(proto) << 16 | port;
+  }
+  std::vector<LbService> services_;
+  FlatMap64<uint32_t> by_key_;
+  FlatMap64<uint8_t> nat_backends_;
+  bool has_nat_ = false;
+};
+
+}  // namespace nfvgw

@@ -1,0 +1,381 @@
+// Golden packets for the L4 load balancer through in-memory ports: each
+// mode (direct routing, NAT both ways, FULLNAT both ways, IP-in-IP), the
+// schedulers, connections pinned to their backend across configuration
+// changes, ARP and ping for VIPs, and what is refused (ports not served, no
+// backend, fragments, RSTs that open nothing), with every checksum checked.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ConfigInput } from '../../src/config/schema.js';
+import { arpPayload, ethernet, icmp, ipv4, tcp, udp } from '../../src/pkt/build.js';
+import { type Decoded, decode } from '../../src/pkt/decode.js';
+import { MemGateway } from '../support/mem-gateway.js';
+
+const FRONT = '02:00:00:00:01:01'; // 10.70.0.1
+const BACK = '02:00:00:00:02:01'; // 10.80.0.1
+const CLIENT = { ip: '10.70.0.10', mac: '02:c0:00:00:00:10' };
+const ROUTER = { ip: '10.80.0.254', mac: '02:b0:00:00:00:fe' }; // towards 10.99.0.0/16
+const B = {
+  b1: { ip: '10.80.0.11', mac: '02:b0:00:00:00:11' },
+  b2: { ip: '10.80.0.12', mac: '02:b0:00:00:00:12' },
+  b3: { ip: '10.80.0.13', mac: '02:b0:00:00:00:13' },
+};
+const MAC_OF: Record<string, string> = Object.fromEntries(Object.values(B).map((b) => [b.mac, b.ip]));
+const VIP = {
+  dr: '10.90.0.1',
+  nat: '10.90.0.2',
+  fullnat: '10.90.0.3',
+  tunnel: '10.90.0.4',
+  udp: '10.90.0.5',
+  lc: '10.90.0.6',
+  none: '10.90.0.7',
+};
+const LOCAL = '10.80.0.200';
+
+function config(drWeights = [1, 1, 1]): ConfigInput {
+  const all = [B.b1, B.b2, B.b3];
+  return {
+    workers: [{ pollMode: 'adaptive' }],
+    ports: [
+      { name: 'front', type: 'mem', mac: FRONT, addresses: ['10.70.0.1/24'] },
+      { name: 'back', type: 'mem', mac: BACK, addresses: ['10.80.0.1/24'] },
+    ],
+    routes: [{ destination: '10.99.0.0/16', via: ROUTER.ip }],
+    neighbors: [
+      { port: 'front', address: CLIENT.ip, mac: CLIENT.mac },
+      { port: 'back', address: ROUTER.ip, mac: ROUTER.mac },
+      ...all.map((b) => ({ port: 'back', address: b.ip, mac: b.mac })),
+    ],
+    loadBalancers: [
+      {
+        id: 'web-dr',
+        vip: VIP.dr,
+        protocol: 'tcp',
+        port: 80,
+        mode: 'dr',
+        backends: all.map((b, i) => ({ ip: b.ip, weight: drWeights[i] })),
+      },
+      {
+        id: 'web-nat',
+        vip: VIP.nat,
+        protocol: 'tcp',
+        port: 80,
+        mode: 'nat',
+        scheduler: 'rr',
+        backends: [
+          { ip: B.b1.ip, port: 8080 },
+          { ip: B.b2.ip, port: 8080 },
+        ],
+      },
+      {
+        id: 'web-fullnat',
+        vip: VIP.fullnat,
+        protocol: 'tcp',
+        port: 80,
+        mode: 'fullnat',
+        localIps: [LOCAL],
+        backends: [{ ip: B.b3.ip, port: 8080 }],
+      },
+      {
+        id: 'web-tunnel',
+        vip: VIP.tunnel,
+        protocol: 'tcp',
+        port: 443,
+        mode: 'tunnel',
+        backends: [{ ip: '10.99.0.5' }],
+      },
+      {
+        id: 'dns',
+        vip: VIP.udp,
+        protocol: 'udp',
+        port: 53,
+        mode: 'nat',
+        scheduler: 'wrr',
+        backends: [
+          { ip: B.b1.ip, weight: 3 },
+          { ip: B.b2.ip, weight: 1 },
+        ],
+      },
+      {
+        id: 'any-port',
+        vip: VIP.lc,
+        protocol: 'tcp',
+        port: 0,
+        mode: 'nat',
+        scheduler: 'lc',
+        backends: [{ ip: B.b1.ip }, { ip: B.b2.ip }],
+      },
+      {
+        id: 'drained',
+        vip: VIP.none,
+        protocol: 'tcp',
+        port: 80,
+        mode: 'nat',
+        backends: [{ ip: B.b1.ip, weight: 0 }],
+      },
+    ],
+  };
+}
+
+const fromClient = (l3: Buffer, src = CLIENT) => ethernet({ dst: FRONT, src: src.mac, type: 0x0800 }, l3);
+const tcpTo = (dst: string, dport: number, sport: number, flags = 0x02, src = CLIENT.ip) =>
+  fromClient(ipv4({ src, dst, proto: 6, ttl: 60, df: true }, tcp({ src, dst, sport, dport, flags })));
+const udpTo = (dst: string, dport: number, sport: number) =>
+  fromClient(
+    ipv4(
+      { src: CLIENT.ip, dst, proto: 17, ttl: 60 },
+      udp({ src: CLIENT.ip, dst, sport, dport, data: Buffer.from('q') }),
+    ),
+  );
+/** A backend's packet on the back port (its MAC to the gateway's). */
+const fromBackend = (
+  b: { ip: string; mac: string },
+  dst: string,
+  sport: number,
+  dport: number,
+  flags = 0x12,
+) =>
+  ethernet(
+    { dst: BACK, src: b.mac, type: 0x0800 },
+    ipv4({ src: b.ip, dst, proto: 6, ttl: 64 }, tcp({ src: b.ip, dst, sport, dport, flags })),
+  );
+
+/** The one frame that left on `port`, decoded, with its checksums checked. */
+function one(out: Record<string, Buffer[]>, port: string): Decoded {
+  expect(Object.keys(out)).toEqual([port]);
+  expect(out[port]).toHaveLength(1);
+  const d = decode(out[port]![0]!);
+  expect(d.ip!.checksumOk).toBe(true);
+  if (d.ip!.proto === 6 || d.ip!.proto === 17) expect(d.l4ChecksumOk).toBe(true);
+  return d;
+}
+
+let gw: MemGateway;
+beforeAll(() => {
+  gw = MemGateway.start(config());
+});
+afterAll(() => gw?.close());
+
+describe('direct routing', () => {
+  it('changes only the destination MAC, to a backend', async () => {
+    const r = await gw.send('front', tcpTo(VIP.dr, 80, 40001));
+    expect(r.drops).toEqual({});
+    const d = one(r.out, 'back');
+    expect(Object.keys(MAC_OF)).toContain(d.dst);
+    expect(d.src).toBe(BACK);
+    expect(d.ip).toMatchObject({ src: CLIENT.ip, dst: VIP.dr, ttl: 60 });
+    expect(d.tcp).toMatchObject({ sport: 40001, dport: 80, flags: 0x02 });
+    expect(r.events).toMatchObject({ lb_connection_created: 1, lb_forwarded: 1, conntrack_created: 1 });
+  });
+
+  it('keeps a connection on its backend, and spreads connections over all of them', async () => {
+    const first = one((await gw.send('front', tcpTo(VIP.dr, 80, 40002))).out, 'back').dst;
+    for (let i = 0; i < 3; i++) {
+      const r = await gw.send('front', tcpTo(VIP.dr, 80, 40002, 0x10));
+      expect(one(r.out, 'back').dst).toBe(first);
+      expect(r.events.lb_connection_created).toBeUndefined();
+    }
+    const seen = new Set<string>();
+    for (let port = 41000; port < 41060; port++)
+      seen.add(one((await gw.send('front', tcpTo(VIP.dr, 80, port))).out, 'back').dst);
+    expect(seen.size).toBe(3);
+  });
+
+  it('keeps live connections on a drained backend (weight 0) and sends it no new ones', async () => {
+    const pinned = new Map<number, string>();
+    for (let port = 42000; port < 42030; port++)
+      pinned.set(port, one((await gw.send('front', tcpTo(VIP.dr, 80, port))).out, 'back').dst);
+    await gw.svc.replaceConfig(config([0, 1, 1]));
+    for (const [port, mac] of pinned) {
+      const r = await gw.send('front', tcpTo(VIP.dr, 80, port, 0x10));
+      expect(one(r.out, 'back').dst).toBe(mac);
+    }
+    for (let port = 43000; port < 43030; port++) {
+      const mac = one((await gw.send('front', tcpTo(VIP.dr, 80, port))).out, 'back').dst;
+      expect(MAC_OF[mac]).not.toBe(B.b1.ip);
+    }
+    await gw.svc.replaceConfig(config());
+  });
+});
+
+describe('nat', () => {
+  it('translates the destination to the backend and the reply back to the VIP', async () => {
+    const r = await gw.send('front', tcpTo(VIP.nat, 80, 40100));
+    expect(r.drops).toEqual({});
+    const d = one(r.out, 'back');
+    expect(d.ip).toMatchObject({ src: CLIENT.ip, ttl: 59 });
+    expect(d.tcp).toMatchObject({ sport: 40100, dport: 8080 });
+    const backend = Object.values(B).find((b) => b.ip === d.ip!.dst)!;
+    expect(d.dst).toBe(backend.mac);
+
+    const back = await gw.send('back', fromBackend(backend, CLIENT.ip, 8080, 40100));
+    expect(back.drops).toEqual({});
+    const rep = one(back.out, 'front');
+    expect(rep.dst).toBe(CLIENT.mac);
+    expect(rep.ip).toMatchObject({ src: VIP.nat, dst: CLIENT.ip, ttl: 63 });
+    expect(rep.tcp).toMatchObject({ sport: 80, dport: 40100, flags: 0x12 });
+    expect(back.events).toMatchObject({ lb_replied: 1 });
+  });
+
+  it('takes the backends in turn (rr)', async () => {
+    const got: string[] = [];
+    for (let port = 40200; port < 40204; port++)
+      got.push(one((await gw.send('front', tcpTo(VIP.nat, 80, port))).out, 'back').ip!.dst);
+    expect(got[0]).not.toBe(got[1]);
+    expect(got[0]).toBe(got[2]);
+    expect(got[1]).toBe(got[3]);
+  });
+
+  it("forwards a backend's own traffic untranslated", async () => {
+    const r = await gw.send('back', fromBackend(B.b1, CLIENT.ip, 5555, 6666, 0x02));
+    expect(r.drops).toEqual({});
+    const d = one(r.out, 'front');
+    expect(d.ip).toMatchObject({ src: B.b1.ip, dst: CLIENT.ip });
+    expect(d.tcp).toMatchObject({ sport: 5555, dport: 6666 });
+  });
+
+  it('spreads UDP by weight (wrr 3:1)', async () => {
+    const count: Record<string, number> = {};
+    for (let port = 5000; port < 5008; port++) {
+      const d = one((await gw.send('front', udpTo(VIP.udp, 53, port))).out, 'back');
+      expect(d.udp!.dport).toBe(53);
+      count[d.ip!.dst] = (count[d.ip!.dst] ?? 0) + 1;
+    }
+    expect(count).toEqual({ [B.b1.ip]: 6, [B.b2.ip]: 2 });
+  });
+
+  it('keeps the port of an all-ports service and picks the least loaded backend (lc)', async () => {
+    const a = one((await gw.send('front', tcpTo(VIP.lc, 8443, 40300))).out, 'back');
+    expect(a.tcp!.dport).toBe(8443);
+    const b = one((await gw.send('front', tcpTo(VIP.lc, 22, 40301))).out, 'back');
+    expect(b.tcp!.dport).toBe(22);
+    expect(b.ip!.dst).not.toBe(a.ip!.dst);
+  });
+});
+
+describe('fullnat', () => {
+  it('translates both addresses, and the reply to the local address back to the client', async () => {
+    const r = await gw.send('front', tcpTo(VIP.fullnat, 80, 40400));
+    expect(r.drops).toEqual({});
+    const d = one(r.out, 'back');
+    expect(d.dst).toBe(B.b3.mac);
+    expect(d.ip).toMatchObject({ src: LOCAL, dst: B.b3.ip, ttl: 59 });
+    expect(d.tcp!.dport).toBe(8080);
+    const lport = d.tcp!.sport;
+    expect(lport).toBeGreaterThanOrEqual(1024);
+
+    const back = await gw.send('back', fromBackend(B.b3, LOCAL, 8080, lport));
+    expect(back.drops).toEqual({});
+    const rep = one(back.out, 'front');
+    expect(rep.ip).toMatchObject({ src: VIP.fullnat, dst: CLIENT.ip });
+    expect(rep.tcp).toMatchObject({ sport: 80, dport: 40400 });
+  });
+
+  it('gives two clients on the same port two local ports', async () => {
+    const other = { ip: '10.70.0.11', mac: '02:c0:00:00:00:11' };
+    const a = one((await gw.send('front', tcpTo(VIP.fullnat, 80, 40500))).out, 'back');
+    const b = one((await gw.send('front', tcpTo(VIP.fullnat, 80, 40500, 0x02, other.ip))).out, 'back');
+    expect(a.tcp!.sport).not.toBe(b.tcp!.sport);
+  });
+
+  it('answers ARP for its local address', async () => {
+    const r = await gw.send(
+      'back',
+      ethernet(
+        { dst: 'ff:ff:ff:ff:ff:ff', src: B.b3.mac, type: 0x0806 },
+        arpPayload({ op: 1, sha: B.b3.mac, spa: B.b3.ip, tpa: LOCAL }),
+      ),
+    );
+    expect(decode(r.out.back![0]!).arp).toMatchObject({ op: 2, sha: BACK, spa: LOCAL });
+  });
+});
+
+describe('tunnel', () => {
+  it('sends the packet in IP-in-IP to the backend, through its router', async () => {
+    const r = await gw.send('front', tcpTo(VIP.tunnel, 443, 40600));
+    expect(r.drops).toEqual({});
+    const d = one(r.out, 'back');
+    expect(d.dst).toBe(ROUTER.mac);
+    expect(d.ip).toMatchObject({ src: '10.80.0.1', dst: '10.99.0.5', proto: 4, ttl: 64, df: true });
+    const inner = decode(Buffer.concat([Buffer.alloc(12), Buffer.from([0x08, 0x00]), d.l3.subarray(20)]));
+    expect(inner.ip).toMatchObject({ src: CLIENT.ip, dst: VIP.tunnel, ttl: 60, checksumOk: true });
+    expect(inner.tcp).toMatchObject({ sport: 40600, dport: 443 });
+    expect(inner.l4ChecksumOk).toBe(true);
+  });
+
+  it('answers a DF packet too big for the tunnel with fragmentation needed', async () => {
+    const big = fromClient(
+      ipv4(
+        { src: CLIENT.ip, dst: VIP.tunnel, proto: 6, ttl: 60, df: true },
+        tcp({
+          src: CLIENT.ip,
+          dst: VIP.tunnel,
+          sport: 40601,
+          dport: 443,
+          flags: 0x10,
+          data: Buffer.alloc(1460),
+        }),
+      ),
+    );
+    const r = await gw.send('front', big);
+    expect(r.drops).toEqual({ ip4_mtu_exceeded: 1 });
+    const d = one(r.out, 'front');
+    expect(d.icmp).toMatchObject({ type: 3, code: 4, seq: 1480, checksumOk: true });
+  });
+});
+
+describe('VIPs', () => {
+  it('answer ARP on any port', async () => {
+    const r = await gw.send(
+      'front',
+      ethernet(
+        { dst: 'ff:ff:ff:ff:ff:ff', src: CLIENT.mac, type: 0x0806 },
+        arpPayload({ op: 1, sha: CLIENT.mac, spa: CLIENT.ip, tpa: VIP.dr }),
+      ),
+    );
+    expect(decode(r.out.front![0]!).arp).toMatchObject({ op: 2, sha: FRONT, spa: VIP.dr });
+  });
+
+  it('answer ping', async () => {
+    const r = await gw.send(
+      'front',
+      fromClient(ipv4({ src: CLIENT.ip, dst: VIP.nat, proto: 1 }, icmp({ type: 8, id: 7, seq: 1 }))),
+    );
+    const d = one(r.out, 'front');
+    expect(d.ip).toMatchObject({ src: VIP.nat, dst: CLIENT.ip });
+    expect(d.icmp).toMatchObject({ type: 0, id: 7, checksumOk: true });
+  });
+
+  it('refuse ports and protocols they do not serve', async () => {
+    expect((await gw.send('front', tcpTo(VIP.nat, 81, 40700))).drops).toEqual({ lb_not_service_port: 1 });
+    expect((await gw.send('front', udpTo(VIP.dr, 80, 40700))).drops).toEqual({ lb_not_service_port: 1 });
+  });
+
+  it('drop new connections of a service without a backend to take them', async () => {
+    const r = await gw.send('front', tcpTo(VIP.none, 80, 40800));
+    expect(r.drops).toEqual({ lb_no_backend: 1 });
+    expect(r.out).toEqual({});
+  });
+
+  it('open nothing for a RST, a fragment or a truncated header, and keep forwarding', async () => {
+    expect((await gw.send('front', tcpTo(VIP.dr, 80, 40900, 0x04))).drops).toEqual({ lb_no_connection: 1 });
+    const frag = fromClient(
+      ipv4({ src: CLIENT.ip, dst: VIP.dr, proto: 6, mf: false, fragOffset: 10 }, Buffer.alloc(40)),
+    );
+    expect((await gw.send('front', frag)).drops).toEqual({ lb_untranslatable: 1 });
+    const short = fromClient(
+      ipv4({ src: CLIENT.ip, dst: VIP.dr, proto: 6 }, Buffer.from([0x9c, 0x40, 0x00])),
+    );
+    expect((await gw.send('front', short)).drops).toEqual({ lb_untranslatable: 1 });
+    const r = await gw.send('front', tcpTo(VIP.dr, 80, 40901));
+    expect(r.drops).toEqual({});
+    expect(one(r.out, 'back').ip!.dst).toBe(VIP.dr);
+  });
+
+  it('count connections, packets and bytes per backend', async () => {
+    const st = gw.dataplane.lbStats(16);
+    const sum = (a: Float64Array) => a.reduce((x, y) => x + y, 0);
+    expect(sum(st.connections)).toBeGreaterThan(100);
+    expect(sum(st.packets)).toBeGreaterThanOrEqual(sum(st.connections));
+    expect(sum(st.bytes)).toBeGreaterThanOrEqual(28 * sum(st.packets));
+    expect(sum(st.active)).toBe(sum(st.connections));
+  });
+});
