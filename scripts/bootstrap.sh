@@ -17,7 +17,7 @@ say() { echo "bootstrap: $*" >&2; }
 # kernel's own tools and real clients and servers.
 PACKAGES=(
   build-essential cmake pkg-config clang llvm libxdp-dev libbpf-dev xdp-tools bpftool
-  iproute2 ethtool procps iputils-ping traceroute curl iperf3 python3 tshark nftables conntrack
+  iproute2 ethtool procps iputils-ping traceroute curl iperf3 wrk python3 tshark nftables conntrack
 )
 
 missing=()

@@ -1,9 +1,15 @@
 // The nfvgw Node-API addon: the Gateway class and the catalogues (drop
 // reasons, events, histogram bins) the control plane turns into metrics.
 #include <napi.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include "core/clock.h"
 #include "core/drops.h"
+#include "core/error.h"
+#include "core/netns.h"
 #include "core/worker_stats.h"
 #include "napi/errors.h"
 #include "napi/gateway_wrap.h"
@@ -57,6 +63,23 @@ Napi::Value maglevTable(const Napi::CallbackInfo& info) {
   return o;
 }
 
+// socketIn(netns) -> fd: a non-blocking TCP socket created inside a network
+// namespace (it stays there), for health checks the control plane runs
+// from the namespace that reaches the backends.
+Napi::Value socketIn(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsString()) badArgument(env, "socketIn(netns): netns must be a string");
+  int fd;
+  try {
+    NetnsScope in(info[0].As<Napi::String>().Utf8Value());
+    fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  } catch (const Error& e) {
+    throw toJs(env, e.code(), e.what());
+  }
+  if (fd < 0) throw toJs(env, err::kNetns, std::string("socket: ") + std::strerror(errno));
+  return Napi::Number::New(env, fd);
+}
+
 Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("Gateway", GatewayWrap::define(env));
   exports.Set("dropReasons", catalogue(env, kDropNames, kDropHelp, kDropCount));
@@ -67,6 +90,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("frameDataMax", kFrameDataMax);
   exports.Set("maxBurst", kMaxBurst);
   exports.Set("maglevBuild", Napi::Function::New(env, maglevTable, "maglevBuild"));
+  exports.Set("socketIn", Napi::Function::New(env, socketIn, "socketIn"));
   return exports;
 }
 

@@ -6,6 +6,7 @@ import type {
   FlowQuery,
   FlowView,
   GatewayStatus,
+  LoadBalancerView,
   RouteView,
 } from '../service/gateway-service.js';
 
@@ -101,6 +102,10 @@ export class ApiClient {
     }[];
   }> {
     return this.#request('GET', '/v1/neighbors');
+  }
+
+  loadBalancers(): Promise<{ loadBalancers: LoadBalancerView[] }> {
+    return this.#request('GET', '/v1/lb');
   }
 
   async metrics(): Promise<string> {

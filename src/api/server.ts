@@ -104,6 +104,7 @@ export function createApiServer(
     return svc.routeLookup(req.query.address);
   });
   app.get('/v1/neighbors', async () => ({ neighbors: svc.neighbors() }));
+  app.get('/v1/lb', async () => ({ loadBalancers: svc.loadBalancers() }));
   app.get<{ Querystring: Record<string, unknown> }>('/v1/flows', async (req) =>
     svc.flows(flowQuery(req.query)),
   );

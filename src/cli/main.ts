@@ -9,6 +9,7 @@ import {
   applyCommand,
   configCommand,
   flowsCommand,
+  lbCommand,
   neighborsCommand,
   routesCommand,
   statusCommand,
@@ -27,6 +28,8 @@ const USAGE = `usage: nfvgw <command> [options]
   validate --config FILE     check a configuration without a gateway
   routes [--lookup ADDR]     the route table, or the route for one address
   neighbors                  the ARP neighbors
+  lb [--json]                the load balancers: each backend's health, weight,
+                             active and total connections, packets, bytes
   flows [--vpc V] [--ip A] [--port N] [--protocol P] [--state S] [--limit N] [--flush]
                              the tracked connections (--flush removes them)
   lab up|down|list [--scenario NAME] [--prefix P] [--queues N] [--type af_xdp|af_packet]
@@ -132,6 +135,9 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     case 'neighbors':
       await neighborsCommand({ api: values.api, json: values.json });
+      return 0;
+    case 'lb':
+      await lbCommand({ api: values.api, json: values.json });
       return 0;
     case 'lab':
       await labCommand(rest[0], {

@@ -89,6 +89,28 @@ export async function neighborsCommand(opts: { api?: string; json?: boolean }): 
   console.log(opts.json ? JSON.stringify(neighbors) : table(neighbors));
 }
 
+/** `nfvgw lb`: the load balancers, each backend with its health and counters. */
+export async function lbCommand(opts: { api?: string; json?: boolean }): Promise<void> {
+  const { loadBalancers } = await client(opts.api).loadBalancers();
+  if (opts.json) {
+    console.log(JSON.stringify(loadBalancers));
+    return;
+  }
+  for (const lb of loadBalancers) {
+    console.log(`${lb.id}: ${lb.protocol} ${lb.vip}:${lb.port || '*'} ${lb.mode} ${lb.scheduler}`);
+    const rows = lb.backends.map((b) => ({
+      backend: `${b.ip}:${b.port || '*'}`,
+      weight: b.weight,
+      health: b.lastError && b.health === 'down' ? `down (${b.lastError})` : b.health,
+      active: b.activeConnections,
+      connections: b.connections,
+      packets: b.packets,
+      bytes: b.bytes,
+    }));
+    console.log(table(rows));
+  }
+}
+
 /** `nfvgw flows`: the tracked connections, filtered; `--flush` removes them. */
 export async function flowsCommand(opts: {
   api?: string;

@@ -61,6 +61,11 @@ export class BackendSlots {
     return new Map(this.#slots);
   }
 
+  /** The slots of the backends now. */
+  assigned(): ReadonlyMap<string, number> {
+    return this.#slots;
+  }
+
   /** One past the highest slot in use (what to read counters for). */
   get extent(): number {
     let max = -1;

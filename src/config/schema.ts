@@ -367,6 +367,8 @@ export const ConfigSchema = z.strictObject({
   natGateways: z.array(NatGatewaySchema).default([]),
   eips: z.array(EipSchema).default([]),
   loadBalancers: z.array(LoadBalancerSchema).max(4096).default([]),
+  /** The network namespace (`ip netns` name or path) health checks run from; default: the gateway's own. */
+  healthCheckNetns: z.string().min(1).max(255).optional(),
   neighborTimers: z
     .strictObject({
       /** A learned neighbor is refreshed with an ARP request after this long. */

@@ -309,6 +309,8 @@ export interface NativeAddon {
   frameDataMax: number;
   maxBurst: number;
   /** The data plane's Maglev table for these backends (indices into them) and how long it took. */
+  /** A non-blocking TCP socket (its fd) created in network namespace `netns`. */
+  socketIn(netns: string): number;
   maglevBuild(
     backends: { ip: number; port: number; weight: number }[],
     size: number,

@@ -5,6 +5,7 @@ import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { GatewayStats } from '../dataplane/native.js';
 import { loadAddon } from '../dataplane/native.js';
 import type { GatewayService } from '../service/gateway-service.js';
+import type { HealthState } from '../service/health.js';
 import { ExternalMetric, histogramSamples, type Sample } from './external.js';
 
 export class MetricsExporter {
@@ -266,6 +267,93 @@ export class MetricsExporter {
       'nfvgw_nat_ports_capacity',
       'Public ports a NAT gateway address can map, per protocol',
       (p) => p.capacity,
+    );
+    // The load balancers, per service and backend. One read of the data
+    // plane's counters per scrape, shared by the four metrics.
+    let lbAt = -1;
+    let lbViews: ReturnType<GatewayService['loadBalancers']> = [];
+    const lb = () => {
+      const now = Date.now();
+      if (now - lbAt > 100) {
+        lbViews = svc.dataplane.closed ? [] : svc.loadBalancers();
+        lbAt = now;
+      }
+      return lbViews;
+    };
+    const perBackend = (
+      name: string,
+      help: string,
+      kind: 'gauge' | 'counter',
+      pick: (b: ReturnType<GatewayService['loadBalancers']>[number]['backends'][number]) => number | null,
+    ) =>
+      new ExternalMetric(name, help, kind, () =>
+        lb().flatMap((s) =>
+          s.backends.flatMap((b) => {
+            const value = pick(b);
+            return value === null ? [] : [{ labels: { service: s.id, backend: `${b.ip}:${b.port}` }, value }];
+          }),
+        ),
+      ).register(r);
+    perBackend(
+      'nfvgw_lb_backend_connections_total',
+      'Connections scheduled onto a backend',
+      'counter',
+      (b) => b.connections,
+    );
+    perBackend(
+      'nfvgw_lb_backend_active_connections',
+      'Connections of a backend in the connection table',
+      'gauge',
+      (b) => b.activeConnections,
+    );
+    perBackend(
+      'nfvgw_lb_backend_packets_total',
+      'Packets sent to a backend (and, nat and fullnat, from it)',
+      'counter',
+      (b) => b.packets,
+    );
+    perBackend(
+      'nfvgw_lb_backend_bytes_total',
+      'IP bytes sent to a backend (and, nat and fullnat, from it)',
+      'counter',
+      (b) => b.bytes,
+    );
+    perBackend(
+      'nfvgw_lb_backend_up',
+      'Health of a backend: 1 up, 0 down (services with a health check)',
+      'gauge',
+      (b) => (b.health === 'unchecked' ? null : b.health === 'up' ? 1 : 0),
+    );
+    perBackend(
+      'nfvgw_lb_backend_weight',
+      'Configured weight of a backend (0: draining)',
+      'gauge',
+      (b) => b.weight,
+    );
+    const perCheck = (
+      name: string,
+      help: string,
+      kind: 'gauge' | 'counter',
+      pick: (h: HealthState) => number | null,
+    ) =>
+      new ExternalMetric(name, help, kind, () =>
+        svc.healthStates().flatMap((h) => {
+          const value = pick(h);
+          // The backend as the other metrics name it (the checked port may differ).
+          const backend = h.key.slice(h.key.indexOf('/') + 1);
+          return value === null ? [] : [{ labels: { service: h.service, backend }, value }];
+        }),
+      ).register(r);
+    perCheck('nfvgw_lb_health_checks_total', 'Health checks run', 'counter', (h) => h.checks);
+    perCheck('nfvgw_lb_health_check_failures_total', 'Health checks failed', 'counter', (h) => h.failures);
+    perCheck(
+      'nfvgw_lb_health_transitions_total',
+      'Times a backend went up or down',
+      'counter',
+      (h) => h.transitions,
+    );
+    perCheck('nfvgw_lb_health_check_latency_seconds', 'Duration of the last health check', 'gauge', (h) =>
+      h.lastLatencyMs === null ? null : h.lastLatencyMs / 1000,
     );
     const eventIndex = (name: string) => addon.events.findIndex((e) => e.name === name);
     const created = eventIndex('conntrack_created');

@@ -3,7 +3,7 @@
 // and neighbors, and stop it. Both front ends call these same functions.
 
 import { compile, staticPart } from '../config/compile.js';
-import { BackendSlots } from '../config/compile-lb.js';
+import { BackendSlots, backendKey, backendPort } from '../config/compile-lb.js';
 import { formatIp4, parseIp4 } from '../config/ip.js';
 import type { Config } from '../config/schema.js';
 import { validateConfig } from '../config/validate.js';
@@ -18,6 +18,7 @@ import {
   loadAddon,
 } from '../dataplane/native.js';
 import type { Logger } from '../log/logger.js';
+import { HealthChecker, type HealthTarget } from './health.js';
 
 export interface PortStatus {
   name: string;
@@ -80,6 +81,7 @@ export class GatewayService {
   #queue: Promise<unknown> = Promise.resolve();
   /** Load-balancer backends' counter slots, stable across applies. */
   readonly #lbSlots: BackendSlots;
+  readonly #health: HealthChecker;
   /** Apply outcomes, for metrics. */
   readonly applies = { ok: 0, failed: 0, lastSeconds: 0 };
 
@@ -94,6 +96,17 @@ export class GatewayService {
     opts: StartOptions,
   ) {
     this.#lbSlots = lbSlots;
+    // Health checks flip backends in the data plane: the same configuration
+    // compiled again with the new health, in the apply queue, without a new
+    // generation (the desired state did not change).
+    this.#health = new HealthChecker({
+      log,
+      onChange: () => {
+        const run = this.#queue.then(() => this.#applyHealth());
+        this.#queue = run.catch(() => undefined);
+      },
+    });
+    this.#health.set(healthTargets(config));
     this.#log = log;
     this.#dp = dp;
     this.#info = dp.info();
@@ -209,6 +222,7 @@ export class GatewayService {
       this.applies.lastSeconds = Number(process.hrtime.bigint() - started) / 1e9;
       this.#log.info({ generation, applySeconds: this.applies.lastSeconds }, 'configuration applied');
       this.#saved(generation, next);
+      this.#health.set(healthTargets(next));
       return { generation, changed: true };
     } catch (e) {
       const err = NfvgwError.from(e);
@@ -219,7 +233,61 @@ export class GatewayService {
   }
 
   #lbOptions() {
-    return { slots: this.#lbSlots, up: () => true };
+    return { slots: this.#lbSlots, up: (key: string) => this.#health.state(key)?.up ?? true };
+  }
+
+  async #applyHealth(): Promise<void> {
+    if (this.#dp.closed) return;
+    try {
+      const compiled = compile(this.#config, {
+        bpfDir: bpfDir(),
+        generation: this.#generation,
+        lb: this.#lbOptions(),
+      });
+      await this.#dp.apply(compiled.snapshot);
+      this.healthApplies++;
+    } catch (e) {
+      this.#log.error({ err: (e as Error).message }, 'backend health could not be applied');
+    }
+  }
+  /** Snapshots applied because a backend's health changed. */
+  healthApplies = 0;
+
+  /** The load balancers with each backend's health and counters (GET /v1/lb, `nfvgw lb`). */
+  loadBalancers(): LoadBalancerView[] {
+    const slots = this.#lbSlots.assigned();
+    const st = this.#dp.lbStats(this.#lbSlots.extent);
+    return this.#config.loadBalancers.map((lb) => ({
+      id: lb.id,
+      vip: lb.vip,
+      protocol: lb.protocol,
+      port: lb.port,
+      mode: lb.mode,
+      scheduler: lb.scheduler,
+      backends: lb.backends.map((b) => {
+        const key = backendKey(lb, b);
+        const slot = slots.get(key);
+        const h = this.#health.state(key);
+        const at = (a: Float64Array) => (slot === undefined ? 0 : (a[slot] ?? 0));
+        return {
+          ip: b.ip,
+          port: backendPort(lb, b),
+          weight: b.weight,
+          health: h ? (h.up ? 'up' : 'down') : 'unchecked',
+          lastCheckMs: h?.lastLatencyMs ?? null,
+          lastError: h?.lastError ?? null,
+          connections: at(st.connections),
+          activeConnections: at(st.active),
+          packets: at(st.packets),
+          bytes: at(st.bytes),
+        };
+      }),
+    }));
+  }
+
+  /** Health-check state of every checked backend (for metrics). */
+  healthStates() {
+    return this.#health.states();
   }
 
   stats(): GatewayStats {
@@ -397,9 +465,48 @@ export class GatewayService {
   /** Stops forwarding, detaches XDP and releases memory. */
   close(): void {
     if (this.#dp.closed) return;
+    this.#health.stop();
     this.#dp.close();
     this.#log.info('gateway stopped');
   }
+}
+
+export interface LoadBalancerView {
+  id: string;
+  vip: string;
+  protocol: string;
+  port: number;
+  mode: string;
+  scheduler: string;
+  backends: {
+    ip: string;
+    port: number;
+    weight: number;
+    /** unchecked: the service has no health check. */
+    health: 'up' | 'down' | 'unchecked';
+    lastCheckMs: number | null;
+    lastError: string | null;
+    connections: number;
+    activeConnections: number;
+    packets: number;
+    bytes: number;
+  }[];
+}
+
+/** What the health checker watches: every backend of every service with a health check. */
+function healthTargets(cfg: Config): HealthTarget[] {
+  return cfg.loadBalancers.flatMap((lb) => {
+    const check = lb.healthCheck;
+    if (!check) return [];
+    return lb.backends.map((b) => ({
+      key: backendKey(lb, b),
+      service: lb.id,
+      ip: b.ip,
+      port: check.port ?? backendPort(lb, b),
+      check,
+      netns: cfg.healthCheckNetns,
+    }));
+  });
 }
 
 export interface StartOptions {

@@ -1,6 +1,7 @@
 // Building the load balancer's tables; see lb_tables.h.
 #include "nf/lb/lb_tables.h"
 
+#include <algorithm>
 #include <numeric>
 #include <string>
 
@@ -83,6 +84,10 @@ LbTables LbTables::build(const LbSpec& spec) {
         if (b.weight > 0) svc.pick.push_back({b.ip, b.port, b.weight, b.slot});
     if (!svc.pick.empty()) {
       if (s.scheduler == LbScheduler::kMaglev || s.scheduler == LbScheduler::kSourceHash) {
+        // In a fixed order, so that the configuration's order of the
+        // backends does not change the table.
+        std::sort(svc.pick.begin(), svc.pick.end(),
+                  [](const LbBackend& a, const LbBackend& b) { return a.ip != b.ip ? a.ip < b.ip : a.port < b.port; });
         std::vector<MaglevBackend> mb;
         mb.reserve(svc.pick.size());
         for (const LbBackend& b : svc.pick) mb.push_back({uint64_t(b.ip) << 16 | b.port, b.weight});

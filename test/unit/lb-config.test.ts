@@ -1,0 +1,180 @@
+// Validation and compilation of the load balancers: each problem refused
+// with its JSON path, VIPs routed as `lb`, backends given stable slots.
+import { describe, expect, it } from 'vitest';
+import { compile } from '../../src/config/compile.js';
+import { BackendSlots } from '../../src/config/compile-lb.js';
+import { validateConfig } from '../../src/config/validate.js';
+import type { NfvgwError } from '../../src/core/errors.js';
+
+const base = () => ({
+  ports: [
+    { name: 'front', type: 'mem', addresses: ['10.70.0.1/24'] },
+    { name: 'back', type: 'mem', addresses: ['10.80.0.1/24'] },
+  ],
+  loadBalancers: [
+    {
+      id: 'web',
+      vip: '10.90.0.1',
+      protocol: 'tcp',
+      port: 80,
+      mode: 'dr',
+      backends: [{ ip: '10.80.0.11' }, { ip: '10.80.0.12', weight: 3 }],
+      healthCheck: { type: 'http', path: '/healthz' },
+    },
+    {
+      id: 'api',
+      vip: '10.90.0.2',
+      protocol: 'tcp',
+      port: 443,
+      mode: 'fullnat',
+      localIps: ['10.80.0.200'],
+      backends: [{ ip: '10.99.0.5', port: 8443 }],
+    },
+  ],
+});
+
+type Doc = ReturnType<typeof base>;
+
+function problems(edit: (c: Doc & Record<string, unknown>) => void): { path: string; message: string }[] {
+  const c = base() as Doc & Record<string, unknown>;
+  edit(c);
+  try {
+    validateConfig(c);
+  } catch (e) {
+    return (e as NfvgwError).details as { path: string; message: string }[];
+  }
+  return [];
+}
+
+describe('load balancer validation', () => {
+  it('accepts a valid document and fills the defaults', () => {
+    const cfg = validateConfig(base());
+    expect(cfg.loadBalancers[0]).toMatchObject({ scheduler: 'maglev', allBackendsDown: 'drop' });
+    expect(cfg.loadBalancers[0]!.healthCheck).toMatchObject({
+      intervalMs: 2000,
+      rise: 2,
+      fall: 3,
+      expectStatus: [200],
+    });
+  });
+
+  it.each([
+    [
+      'a second service on the same VIP, protocol and port',
+      (c: Doc) => {
+        c.loadBalancers[1]!.vip = '10.90.0.1';
+        c.loadBalancers[1]!.port = 80;
+      },
+      '$.loadBalancers[1].port',
+      /already served by web/,
+    ],
+    [
+      'a VIP that is an address of a port',
+      (c: Doc) => {
+        c.loadBalancers[0]!.vip = '10.70.0.1';
+      },
+      '$.loadBalancers[0].vip',
+      /address of a port/,
+    ],
+    [
+      "a direct-routing backend off the ports' subnets",
+      (c: Doc) => {
+        c.loadBalancers[0]!.backends[0]!.ip = '10.99.0.1';
+      },
+      '$.loadBalancers[0].backends[0].ip',
+      /same link/,
+    ],
+    [
+      'a port on a direct-routing backend',
+      (c: Doc) => {
+        (c.loadBalancers[0]!.backends[0] as { port?: number }).port = 8080;
+      },
+      '$.loadBalancers[0].backends[0].port',
+      /keeps the client's destination port/,
+    ],
+    [
+      'fullnat without local addresses',
+      (c: Doc) => {
+        c.loadBalancers[1]!.localIps = [];
+      },
+      '$.loadBalancers[1].localIps',
+      /at least one local address/,
+    ],
+    [
+      'a table size that is not a prime',
+      (c: Doc) => {
+        (c.loadBalancers[0] as { tableSize?: number }).tableSize = 65536;
+      },
+      '$.loadBalancers[0].tableSize',
+      /not a prime/,
+    ],
+    [
+      'a health check slower than its interval',
+      (c: Doc) => {
+        Object.assign(c.loadBalancers[0]!.healthCheck!, { intervalMs: 500, timeoutMs: 1000 });
+      },
+      '$.loadBalancers[0].healthCheck.timeoutMs',
+      /intervalMs/,
+    ],
+    [
+      'the same backend twice',
+      (c: Doc) => {
+        c.loadBalancers[0]!.backends[1]!.ip = '10.80.0.11';
+      },
+      '$.loadBalancers[0].backends[1]',
+      /already backends\[0\]/,
+    ],
+    [
+      'an unknown mode',
+      (c: Doc) => {
+        c.loadBalancers[0]!.mode = 'magic';
+      },
+      '$.loadBalancers[0].mode',
+      /./,
+    ],
+  ])('refuses %s', (_what, edit, path, message) => {
+    const p = problems(edit as (c: Doc) => void);
+    expect(p.map((x) => x.path)).toContain(path);
+    expect(p.find((x) => x.path === path)!.message).toMatch(message);
+  });
+
+  it('refuses VNIs reserved for the load balancer', () => {
+    const p = problems((c) => {
+      c.overlay = { port: 'back' };
+      c.vpcs = [{ id: 'vpc-a', vni: 16_777_200, cidrs: ['10.1.0.0/16'] }];
+    });
+    expect(p.map((x) => x.path)).toContain('$.vpcs[0].vni');
+  });
+});
+
+describe('load balancer compilation', () => {
+  it('routes VIPs and local addresses to the load balancer', () => {
+    const { routes } = compile(validateConfig(base()), { bpfDir: '', generation: 1 });
+    const lb = routes.filter((r) => r.origin === 'lb');
+    expect(lb.map((r) => [r.prefix >>> 0, r.length, r.kind])).toEqual([
+      [0x0a5a0001, 32, 'lb'],
+      [0x0a5a0002, 32, 'lb'],
+      [0x0a5000c8, 32, 'lb'],
+    ]);
+  });
+
+  it('keeps each backend on its slot across changes', () => {
+    const slots = new BackendSlots();
+    const first = slots.assign(['web/a:80', 'web/b:80', 'web/c:80']);
+    const second = slots.assign(['web/c:80', 'web/d:80', 'web/a:80']);
+    expect(second.get('web/a:80')).toBe(first.get('web/a:80'));
+    expect(second.get('web/c:80')).toBe(first.get('web/c:80'));
+    expect(second.get('web/d:80')).toBe(3); // a slot never used before, not b's
+  });
+
+  it('marks backends down from their health, when the service has a check', () => {
+    const cfg = validateConfig(base());
+    const { snapshot } = compile(cfg, {
+      bpfDir: '',
+      generation: 1,
+      lb: { slots: new BackendSlots(), up: (key) => key !== 'web/10.80.0.12:80' },
+    });
+    expect(snapshot.lb!.services[0]!.backends.map((b) => b.up)).toEqual([true, false]);
+    expect(snapshot.lb!.services[1]!.backends.map((b) => b.up)).toEqual([true]);
+  });
+});
