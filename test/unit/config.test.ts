@@ -237,6 +237,15 @@ describe('examples', () => {
     expect(cfg.routes).toHaveLength(3);
   });
 
+  it('examples/lb.yaml is valid and compiles into load-balancer tables', async () => {
+    const { loadConfigFile } = await import('../../src/config/load.js');
+    const cfg = validateConfig(await loadConfigFile('examples/lb.yaml'));
+    const lb = compile(cfg, { bpfDir: '/nonexistent', generation: 1 }).snapshot.lb!;
+    expect(lb.services.map((s) => s.mode)).toEqual(['dr', 'nat', 'fullnat', 'tunnel']);
+    expect(lb.services.map((s) => s.backends.length)).toEqual([3, 2, 2, 2]);
+    expect(lb.services[1]!.backends.map((b) => b.port)).toEqual([8443, 8443]);
+  });
+
   it('examples/vpc.yaml is valid and compiles into overlay tables', async () => {
     const { loadConfigFile } = await import('../../src/config/load.js');
     const cfg = validateConfig(await loadConfigFile('examples/vpc.yaml'));
