@@ -3,11 +3,14 @@
 // them and sends real traffic through it (ping, an HTTP download with curl
 // from a real HTTP server, an iperf3 TCP run and a UDP run). Part 2 makes it
 // the hub of four VPCs on three hypervisors whose VTEPs are the kernel's own
-// VXLAN devices, and shows what a VPC router does. Each part prints what went
+// VXLAN devices, and shows what a VPC router does. Part 3 puts it in front
+// of three real HTTP backends as an L4 load balancer (direct routing with
+// Maglev, NAT with weights and a health check). Each part prints what went
 // through and tears its lab down. With --json the last line is one JSON
 // object with the same results.
 import { createApiServer } from '../api/server.js';
 import { nsRun } from '../lab/exec.js';
+import { lbBackendMode, lbLabDown, lbLabUp, startBackendServers, stopBackend } from '../lab/lb.js';
 import { labDown, labGatewayConfig, labUp } from '../lab/topology.js';
 import { curl, type HttpServer, iperf, ping, startHttpServer, startIperfServer } from '../lab/traffic.js';
 import { vpcLabDown, vpcLabUp } from '../lab/vpc.js';
@@ -27,9 +30,11 @@ export async function demo(opts: { json?: boolean; type?: 'af_xdp' | 'af_packet'
   const l3 = await l3Part(type, say);
   say('');
   const vpc = await vpcPart(type, say);
-  const ok = l3.ok && vpc.ok;
+  say('');
+  const lb = await lbPart(type, say);
+  const ok = l3.ok && vpc.ok && lb.ok;
   say(ok ? 'demo: everything went through.' : 'demo: something did not go through (see above).');
-  if (opts.json) console.log(JSON.stringify({ ...l3, ok, vpc }));
+  if (opts.json) console.log(JSON.stringify({ ...l3, ok, vpc, lb }));
   return ok;
 }
 
@@ -220,5 +225,98 @@ async function vpcPart(type: 'af_xdp' | 'af_packet', say: Say) {
     for (const s of servers) await s.stop().catch(() => undefined);
     svc?.close();
     await vpcLabDown(prefix);
+  }
+}
+
+async function lbPart(type: 'af_xdp' | 'af_packet', say: Say) {
+  const prefix = 'nfvgw-demo-lb';
+  say('nfvgw demo, part 3: the gateway as an L4 load balancer in front of three HTTP backends');
+  const lab = await lbLabUp({ prefix });
+  let svc: GatewayService | undefined;
+  let servers: { stop(): Promise<void> } | undefined;
+  const checks: { what: string; ok: boolean }[] = [];
+  const check = (what: string, ok: boolean) => {
+    checks.push({ what, ok });
+    say(`  ${ok ? 'ok  ' : 'FAIL'} ${what}`);
+  };
+  const vip = '10.90.0.1';
+  const service = (mode: 'dr' | 'nat', weights: number[]) => ({
+    workers: [{ pollMode: 'adaptive' as const }],
+    ports: [
+      { name: 'front', type, interface: 'fr0', netns: lab.gwNs, addresses: ['10.70.0.1/24'] },
+      { name: 'back', type, interface: 'be0', netns: lab.gwNs, addresses: ['10.80.0.1/24'] },
+    ],
+    healthCheckNetns: lab.routerNs,
+    loadBalancers: [
+      {
+        id: 'web',
+        vip,
+        protocol: 'tcp' as const,
+        port: 80,
+        mode,
+        scheduler: mode === 'dr' ? ('maglev' as const) : ('wrr' as const),
+        backends: lab.backends.map((b, i) => ({ ip: b.ip, weight: weights[i] })),
+        healthCheck: { type: 'http' as const, intervalMs: 300, timeoutMs: 200, rise: 2, fall: 2 },
+      },
+    ],
+  });
+  const fetchAll = async (n: number) => {
+    const count: Record<string, number> = {};
+    for (let i = 0; i < n; i++) {
+      const r = await curl(lab.clientNs, `http://${vip}/`, { keepBody: true, timeoutS: 3 });
+      const who = r.status === 200 ? r.body.trim() : 'failed';
+      count[who] = (count[who] ?? 0) + 1;
+    }
+    return count;
+  };
+  const until = async (ok: () => boolean) => {
+    for (let i = 0; i < 100 && !ok(); i++) await new Promise((r) => setTimeout(r, 100));
+    return ok();
+  };
+  try {
+    servers = await startBackendServers(lab, 80);
+    await lbBackendMode(lab, 'dr', [vip]);
+    svc = GatewayService.start(service('dr', [1, 1, 1]), silentLogger());
+    const frontTx = () => svc!.status().ports[0]!.txPackets;
+    const tx0 = frontTx();
+    const dr = await fetchAll(30);
+    check(
+      `direct routing (Maglev): 30 requests to ${vip} answered by ${Object.entries(dr)
+        .map(([b, n]) => `${b} ${n}`)
+        .join(', ')}; the replies went around the gateway (${frontTx() - tx0} packets out of its front port)`,
+      !dr.failed && Object.keys(dr).length === 3 && frontTx() - tx0 < 10,
+    );
+    await lbBackendMode(lab, 'nat', [vip]);
+    await svc.replaceConfig(service('nat', [2, 1, 1]));
+    await svc.flushFlows({});
+    const nat = await fetchAll(40);
+    check(
+      `NAT, weights 2:1:1: ${Object.entries(nat)
+        .map(([b, n]) => `${b} ${n}`)
+        .join(', ')}`,
+      nat.b1 === 20 && nat.b2 === 10 && nat.b3 === 10,
+    );
+    await stopBackend(lab, 'b2');
+    const down = await until(() => svc!.loadBalancers()[0]!.backends[1]!.health === 'down');
+    await new Promise((r) => setTimeout(r, 300));
+    const without = await fetchAll(12);
+    check(
+      `b2 stopped: the health check took it out; 12 requests answered by ${Object.entries(without)
+        .map(([b, n]) => `${b} ${n}`)
+        .join(', ')}`,
+      down && !without.failed && !without.b2,
+    );
+    say('  nfvgw lb:');
+    for (const b of svc.loadBalancers()[0]!.backends)
+      say(
+        `    ${b.ip}:${b.port} weight ${b.weight} ${b.health}${b.lastError ? ` (${b.lastError})` : ''}, ${b.connections} connections, ${b.packets} packets`,
+      );
+    const status = svc.status();
+    say(`  drops: ${JSON.stringify(status.drops.byReason)}`);
+    return { ok: checks.every((c) => c.ok), checks };
+  } finally {
+    await servers?.stop().catch(() => undefined);
+    svc?.close();
+    await lbLabDown(prefix);
   }
 }
