@@ -2,6 +2,7 @@
 // that worker (no atomics on the fast path), summed by the control plane.
 #pragma once
 
+#include <atomic>
 #include <bit>
 #include <cstdint>
 
@@ -28,6 +29,28 @@ struct BackendCounters {
   Counter connections, packets, bytes;
 };
 
+// Counters by a key met on the packet path (a NAT public address and
+// protocol): a small open-addressing table per worker, filled by its worker
+// alone (no allocation: a key finds a free slot, or the last slot, shared,
+// when the table is full). Readers sum the same keys over the workers.
+inline constexpr uint32_t kKeyedCounters = 1024;
+struct KeyedCounter {
+  std::atomic<uint64_t> key{0};  // 0: free
+  Counter n;
+};
+inline void countByKey(KeyedCounter* table, uint64_t key) {
+  uint32_t i = uint32_t((key * 0x9e3779b97f4a7c15ull) >> 54);  // 10 bits
+  for (uint32_t probes = 0; probes < kKeyedCounters - 1; ++probes, i = (i + 1) & (kKeyedCounters - 1)) {
+    const uint64_t k = table[i].key.load(std::memory_order_relaxed);
+    if (k == key) return table[i].n.add();
+    if (k == 0) {
+      table[i].key.store(key, std::memory_order_relaxed);
+      return table[i].n.add();
+    }
+  }
+  table[kKeyedCounters - 1].n.add();
+}
+
 struct alignas(64) WorkerStats {
   Counter drops[kDropCount];
   Counter events[kEventCount];
@@ -41,6 +64,8 @@ struct alignas(64) WorkerStats {
   Counter burst_hist[kBurstBins];
   Counter burst_sum;  // packets received in bursts (the histogram's sum)
   BackendCounters backends[kLbBackendSlots];
+  // NAT port allocations that failed, by public address << 8 | protocol.
+  KeyedCounter nat_exhausted[kKeyedCounters];
 
   void drop(Drop d, uint64_t n = 1) { drops[uint32_t(d)].add(n); }
   void event(Event e, uint64_t n = 1) { events[uint32_t(e)].add(n); }

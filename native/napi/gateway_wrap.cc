@@ -439,18 +439,22 @@ Napi::Value GatewayWrap::natUsage(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Gateway& gw = live(env);
   // Public ports in use: the live mappings, by public address and protocol.
-  std::map<uint64_t, uint32_t> use;
+  std::map<uint64_t, std::pair<uint32_t, uint64_t>> use;  // ports in use, allocation failures
   gw.conntrack().forEach([&](const ConnEntry& e) {
     if (!(e.flags.load(std::memory_order_relaxed) & ConnTable::kMapping)) return;
     const FlowKey out = e.keyOf(1);
-    ++use[(uint64_t(out.src()) << 8) | out.proto()];
+    ++use[(uint64_t(out.src()) << 8) | out.proto()].first;
   });
+  for (size_t i = 0; i < gw.workerCount(); ++i)
+    for (const KeyedCounter& kc : gw.worker(i).stats().nat_exhausted)
+      if (const uint64_t key = kc.key.load(std::memory_order_relaxed)) use[key].second += kc.n.get();
   Napi::Array list = Napi::Array::New(env);
   for (const auto& [key, n] : use) {
     Napi::Object o = Napi::Object::New(env);
     o.Set("ip", double(uint32_t(key >> 8)));
     o.Set("proto", double(key & 0xff));
-    o.Set("ports", double(n));
+    o.Set("ports", double(n.first));
+    o.Set("failures", double(n.second));
     list.Set(list.Length(), o);
   }
   return list;

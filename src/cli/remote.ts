@@ -44,7 +44,9 @@ export async function statusCommand(opts: { api?: string; json?: boolean }): Pro
   console.log(table(s.workers, ['id', 'core', 'pollMode', 'hugePages', 'busyPercent']));
   if (s.nat.length) {
     console.log('');
-    console.log(table(s.nat, ['natGateway', 'publicIp', 'protocol', 'inUse', 'capacity']));
+    console.log(
+      table(s.nat, ['natGateway', 'publicIp', 'protocol', 'inUse', 'capacity', 'allocationFailures']),
+    );
   }
   console.log('');
   const drops = Object.entries(s.drops.byReason).map(([reason, packets]) => ({ reason, packets }));

@@ -73,7 +73,7 @@ export class DataplaneGateway {
   }
 
   /** Public ports held by NAT mappings, by public address and protocol. */
-  natUsage(): { ip: number; proto: number; ports: number }[] {
+  natUsage(): { ip: number; proto: number; ports: number; failures: number }[] {
     return wrap(() => this.#native.natUsage());
   }
 

@@ -283,7 +283,7 @@ export interface NativeGateway {
   neighbors(): NeighborEntry[];
   flows(filter?: FlowFilter): { flows: FlowEntry[]; matched: number };
   flushFlows(filter?: FlowFilter): number;
-  natUsage(): { ip: number; proto: number; ports: number }[];
+  natUsage(): { ip: number; proto: number; ports: number; failures: number }[];
   lbStats(slots: number): LbStats;
   memInject(port: number, worker: number, frames: Buffer[]): number;
   memDrain(port: number, worker: number, max?: number): Buffer[];

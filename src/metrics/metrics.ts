@@ -249,8 +249,9 @@ export class MetricsExporter {
       name: string,
       help: string,
       pick: (p: ReturnType<GatewayService['natPorts']>[number]) => number,
+      kind: 'gauge' | 'counter' = 'gauge',
     ) =>
-      new ExternalMetric(name, help, 'gauge', () =>
+      new ExternalMetric(name, help, kind, () =>
         svc.dataplane.closed
           ? []
           : svc.natPorts().map((p) => ({
@@ -267,6 +268,12 @@ export class MetricsExporter {
       'nfvgw_nat_ports_capacity',
       'Public ports a NAT gateway address can map, per protocol',
       (p) => p.capacity,
+    );
+    natPorts(
+      'nfvgw_nat_port_allocation_failures_total',
+      'New connections refused for want of a free public port, per NAT gateway address and protocol',
+      (p) => p.allocationFailures,
+      'counter',
     );
     // The load balancers, per service and backend. One read of the data
     // plane's counters per scrape, shared by the four metrics.

@@ -407,10 +407,18 @@ export class GatewayService {
 
   /**
    * Public ports in use on each NAT gateway address, per protocol, with
-   * the size of its range: the first thing to look at when connections fail.
+   * the size of its range and the allocations that failed for want of a
+   * free port: the first thing to look at when connections fail.
    */
-  natPorts(): { natGateway: string; publicIp: string; protocol: string; inUse: number; capacity: number }[] {
-    const use = new Map(this.#dp.natUsage().map((u) => [`${formatIp4(u.ip)}/${u.proto}`, u.ports]));
+  natPorts(): {
+    natGateway: string;
+    publicIp: string;
+    protocol: string;
+    inUse: number;
+    capacity: number;
+    allocationFailures: number;
+  }[] {
+    const use = new Map(this.#dp.natUsage().map((u) => [`${formatIp4(u.ip)}/${u.proto}`, u]));
     return this.#config.natGateways.flatMap((n) => {
       const [lo, hi] = n.ports.split('-').map(Number) as [number, number];
       return n.publicIps.flatMap((ip) =>
@@ -418,8 +426,9 @@ export class GatewayService {
           natGateway: n.id,
           publicIp: ip,
           protocol: name,
-          inUse: use.get(`${ip}/${proto}`) ?? 0,
+          inUse: use.get(`${ip}/${proto}`)?.ports ?? 0,
           capacity: hi - lo + 1,
+          allocationFailures: use.get(`${ip}/${proto}`)?.failures ?? 0,
         })),
       );
     });

@@ -219,7 +219,9 @@ describe('NAT gateway', () => {
         publicIp: NAT_IP,
         inUse: 2,
         capacity: 2,
+        allocationFailures: 1,
       });
+      expect(g.svc.natPorts().find((p) => p.protocol === 'tcp')).toMatchObject({ allocationFailures: 0 });
       expect(g.svc.flows({ protocol: 'udp' }).flows.filter((f) => f.kind === 'mapping')).toHaveLength(2);
     } finally {
       g.close();

@@ -57,6 +57,7 @@ ConnEntry* natMap(L3Ctx& c, const NatGateway& g, const FlowKey& k, uint32_t now_
     }
   }
   *why = Drop::nat_port_exhausted;
+  countByKey(c.w.stats.nat_exhausted, uint64_t(pub) << 8 | k.proto());
   return nullptr;
 }
 
