@@ -384,7 +384,11 @@ export class GatewayService {
   /** Tracked connections matching `query` (GET /v1/flows, `nfvgw flows`). */
   flows(query: FlowQuery): { flows: FlowView[]; matched: number } {
     const { flows, matched } = this.#dp.flows(this.#flowFilter(query));
-    const vpcOf = (zone: number) => this.#config.vpcs.find((v) => v.vni === zone)?.id ?? `vni ${zone}`;
+    // Zones: a VPC's VNI, 0 outside the VPCs, and the load balancer's
+    // pins of dr and tunnel connections (native/nf/lb/lb_tables.h).
+    const LB_ZONES: Record<number, string> = { 0xfffff0: 'lb-dr', 0xfffff1: 'lb-tunnel' };
+    const vpcOf = (zone: number) =>
+      this.#config.vpcs.find((v) => v.vni === zone)?.id ?? LB_ZONES[zone] ?? `vni ${zone}`;
     const side = (k: FlowKeyView) => ({
       vpc: vpcOf(k.zone),
       src: formatIp4(k.src),
