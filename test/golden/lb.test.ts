@@ -322,6 +322,78 @@ describe('tunnel', () => {
   });
 });
 
+describe('ICMP errors about load-balanced connections', () => {
+  const asFrame = (payload: Buffer) =>
+    decode(Buffer.concat([Buffer.alloc(12), Buffer.from([0x08, 0x00]), payload]));
+  /** The first 28 bytes of a reply `src:sport -> CLIENT:dport` as a router quotes it. */
+  const quote = (src: string, sport: number, dport: number) =>
+    ipv4(
+      { src, dst: CLIENT.ip, proto: 6, ttl: 50, df: true },
+      tcp({ src, dst: CLIENT.ip, sport, dport, flags: 0x10 }),
+    ).subarray(0, 28);
+  const router = { ip: '10.70.0.254', mac: '02:c0:00:00:00:fe' };
+  const fromRouter = (dst: string, err: Buffer) =>
+    ethernet(
+      { dst: FRONT, src: router.mac, type: 0x0800 },
+      ipv4({ src: router.ip, dst, proto: 1, ttl: 60 }, err),
+    );
+
+  it('sends fragmentation-needed about a direct reply to the backend that sent it (path-MTU discovery)', async () => {
+    const backend = one((await gw.send('front', tcpTo(VIP.dr, 80, 46000))).out, 'back').dst;
+    const r = await gw.send(
+      'front',
+      fromRouter(VIP.dr, icmp({ type: 3, code: 4, rest: 1400, data: quote(VIP.dr, 80, 46000) })),
+    );
+    expect(r.drops).toEqual({});
+    const d = one(r.out, 'back');
+    expect(d.dst).toBe(backend);
+    expect(d.ip).toMatchObject({ src: router.ip, dst: VIP.dr, proto: 1 });
+    expect(d.icmp).toMatchObject({ type: 3, code: 4, checksumOk: true });
+  });
+
+  it('translates one about a nat reply for the backend, quoted header included', async () => {
+    const fwd = one((await gw.send('front', tcpTo(VIP.nat, 80, 46100))).out, 'back');
+    const r = await gw.send(
+      'front',
+      fromRouter(VIP.nat, icmp({ type: 3, code: 4, rest: 1400, data: quote(VIP.nat, 80, 46100) })),
+    );
+    expect(r.drops).toEqual({});
+    const d = one(r.out, 'back');
+    expect(d.ip).toMatchObject({ src: router.ip, dst: fwd.ip!.dst, ttl: 59 });
+    expect(d.icmp).toMatchObject({ type: 3, code: 4, checksumOk: true });
+    const q = asFrame(d.icmp!.payload);
+    expect(q.ip).toMatchObject({ src: fwd.ip!.dst, dst: CLIENT.ip, checksumOk: true });
+    // Eight bytes of TCP quoted: the ports.
+    expect([d.icmp!.payload.readUInt16BE(20), d.icmp!.payload.readUInt16BE(22)]).toEqual([8080, 46100]);
+  });
+
+  it("translates a backend's port unreachable back to the client, from the VIP", async () => {
+    const fwd = one((await gw.send('front', udpTo(VIP.udp, 53, 46200))).out, 'back');
+    const backend = Object.values(B).find((b) => b.ip === fwd.ip!.dst)!;
+    const quoted = fwd.l3.subarray(0, 28);
+    const err = ethernet(
+      { dst: BACK, src: backend.mac, type: 0x0800 },
+      ipv4({ src: backend.ip, dst: CLIENT.ip, proto: 1, ttl: 64 }, icmp({ type: 3, code: 3, data: quoted })),
+    );
+    const r = await gw.send('back', err);
+    expect(r.drops).toEqual({});
+    const d = one(r.out, 'front');
+    expect(d.ip).toMatchObject({ src: VIP.udp, dst: CLIENT.ip });
+    expect(d.icmp).toMatchObject({ type: 3, code: 3, checksumOk: true });
+    const q = asFrame(d.icmp!.payload);
+    expect(q.ip).toMatchObject({ src: CLIENT.ip, dst: VIP.udp, checksumOk: true });
+    expect(q.udp).toMatchObject({ sport: 46200, dport: 53 });
+  });
+
+  it('drops one about no connection', async () => {
+    const r = await gw.send(
+      'front',
+      fromRouter(VIP.dr, icmp({ type: 3, code: 4, rest: 1400, data: quote(VIP.dr, 80, 46999) })),
+    );
+    expect(r.drops).toEqual({ lb_untranslatable: 1 });
+  });
+});
+
 describe('VIPs', () => {
   it('answer ARP on any port', async () => {
     const r = await gw.send(

@@ -7,6 +7,7 @@
 #include "nf/conntrack/flow.h"
 #include "nf/icmp/icmp.h"
 #include "nf/lb/lb_tables.h"
+#include "nf/nat/nat.h"
 #include "nf/route/ip4_forward.h"
 #include "pkt/checksum.h"
 #include "pkt/headers.h"
@@ -168,6 +169,44 @@ bool fullnatPort(L3Ctx& c, const FlowKey& k, uint32_t local, uint32_t backend, u
   return false;
 }
 
+// The load-balanced connection an ICMP error (destination unreachable,
+// time exceeded, parameter problem) is about: the one of its quoted
+// header, reversed (the error answers a packet the connection sent).
+ConnHit erredConnection(L3Ctx& c, const uint8_t* l3, uint32_t total) {
+  const Ip4Hdr* ip = reinterpret_cast<const Ip4Hdr*>(l3);
+  const uint32_t ihl = ip->headerLen();
+  if (ip->proto != kIpProtoIcmp || total < ihl + 8 + sizeof(Ip4Hdr) + 8) return {};
+  const uint8_t type = l3[ihl];
+  if (type != kIcmpDestUnreach && type != kIcmpTimeExceeded && type != kIcmpParamProblem) return {};
+  const uint8_t* quoted = l3 + ihl + 8;
+  FlowKey qk;
+  uint8_t flags = 0;
+  if ((quoted[0] >> 4) != 4 || !flowOf(0, quoted, total - ihl - 8, qk, flags)) return {};
+  const ConnHit h = c.ct.find(qk.reversed());
+  return h.e && ConnTable::backendOf(h.e) >= 0 ? h : ConnHit{};
+}
+
+// An ICMP error to a VIP about a packet a backend sent from it (a router
+// on the way to the client: fragmentation needed, time exceeded; the
+// client: port unreachable), for the backend: as it is in dr and tunnel
+// mode (the backend sent the packet itself), translated in nat mode.
+// Path-MTU discovery so works through the load balancer, as with IPVS and
+// Katran. (fullnat: not yet; counted as lb_untranslatable.)
+void relatedError(L3Ctx& c, Pkt& p) {
+  uint8_t* l3 = p.l3();
+  const uint32_t total = be16(reinterpret_cast<const Ip4Hdr*>(l3)->total_len);
+  const ConnHit h = erredConnection(c, l3, total);
+  if (!h.e || h.dir != 0) return c.w.drop(p, Drop::lb_untranslatable);
+  const FlowKey other = h.e->keyOf(1);
+  if (other.zone() == kZoneLbDr) return directTo(c, p, other.src());
+  if (other.zone() == kZoneLbTunnel) return tunnelTo(c, p, other.src());
+  if (other.dst() != h.e->keyOf(0).src()) return c.w.drop(p, Drop::lb_untranslatable);  // fullnat
+  uint32_t zone, backend;
+  if (!natTranslateError(c, l3, total, 0, false, &zone, &backend)) return c.w.drop(p, Drop::lb_untranslatable);
+  c.event(Event::lb_forwarded);
+  ip4Forward(c, p, backend, c.s.routes.lookup(backend));
+}
+
 }  // namespace
 
 void lbInput(L3Ctx& c, Pkt& p) {
@@ -176,7 +215,7 @@ void lbInput(L3Ctx& c, Pkt& p) {
   const uint32_t total = be16(ip->total_len);
   FlowKey k;
   uint8_t tcp_flags = 0;
-  if (!flowOf(0, l3, total, k, tcp_flags)) return c.w.drop(p, Drop::lb_untranslatable);
+  if (!flowOf(0, l3, total, k, tcp_flags)) return relatedError(c, p);
   const uint32_t now_ms = uint32_t(c.w.now_ns / 1'000'000);
   if (const ConnHit h = c.ct.find(k); h.e) return forward(c, p, h, k, tcp_flags, now_ms);
 
@@ -222,10 +261,21 @@ void lbInput(L3Ctx& c, Pkt& p) {
 }
 
 bool lbReply(L3Ctx& c, Pkt& p) {
-  const uint8_t* l3 = p.l3();
+  uint8_t* l3 = p.l3();
+  const uint32_t total = be16(reinterpret_cast<const Ip4Hdr*>(l3)->total_len);
   FlowKey k;
   uint8_t tcp_flags = 0;
-  if (!flowOf(0, l3, be16(reinterpret_cast<const Ip4Hdr*>(l3)->total_len), k, tcp_flags)) return false;
+  if (!flowOf(0, l3, total, k, tcp_flags)) {
+    // The backend's ICMP error about a request (a UDP port closed): to the
+    // client, from the VIP, about the packet as the client sent it.
+    const ConnHit h = erredConnection(c, l3, total);
+    uint32_t zone, vip;
+    if (!h.e || h.dir != 1 || !natTranslateError(c, l3, total, 0, true, &zone, &vip)) return false;
+    c.event(Event::lb_replied);
+    const uint32_t client = be32(reinterpret_cast<const Ip4Hdr*>(l3)->dst);
+    ip4Forward(c, p, client, c.s.routes.lookup(client));
+    return true;
+  }
   const ConnHit h = c.ct.find(k);
   if (!h.e || h.dir != 1 || ConnTable::backendOf(h.e) < 0) return false;
   forward(c, p, h, k, tcp_flags, uint32_t(c.w.now_ns / 1'000'000));

@@ -72,6 +72,8 @@ void icmpWord(uint8_t* at, uint16_t value, uint8_t* sum) {
   std::memcpy(sum, &check, 2);
 }
 
+}  // namespace
+
 // An ICMP error about a packet of a connection through NAT: from the
 // internet (`out` false; a router's time exceeded, the far end's port
 // unreachable, fragmentation needed) about a packet that left, or from a
@@ -83,7 +85,7 @@ void icmpWord(uint8_t* at, uint16_t value, uint8_t* sum) {
 // IPv4 and quoted UDP checksums kept right (a quoted TCP checksum is
 // rarely quoted whole). False when it names no connection; else sets the
 // inside endpoint (coming in) or the public one (going out).
-bool translateError(L3Ctx& c, uint8_t* l3, uint32_t total, uint32_t zone, bool out, uint32_t* vni, uint32_t* addr) {
+bool natTranslateError(L3Ctx& c, uint8_t* l3, uint32_t total, uint32_t zone, bool out, uint32_t* vni, uint32_t* addr) {
   Ip4Hdr* ip = reinterpret_cast<Ip4Hdr*>(l3);
   const uint32_t ihl = ip->headerLen();
   uint8_t* icmp = l3 + ihl;
@@ -135,8 +137,6 @@ bool translateError(L3Ctx& c, uint8_t* l3, uint32_t total, uint32_t zone, bool o
   return true;
 }
 
-}  // namespace
-
 void natEgress(L3Ctx& c, Pkt& p, Pkt& in, const Eni& src, const OverlayTarget& t, const FlowKey& k, bool keyed,
                uint8_t tcp_flags) {
   const OverlayTables& o = c.s.overlay;
@@ -145,7 +145,7 @@ void natEgress(L3Ctx& c, Pkt& p, Pkt& in, const Eni& src, const OverlayTarget& t
     const Ip4Hdr* ip = reinterpret_cast<const Ip4Hdr*>(in.l3());
     uint32_t vni, pub;
     if (ip->proto != kIpProtoIcmp ||
-        !translateError(c, in.l3(), be16(ip->total_len), o.vnis[src.vpc], true, &vni, &pub))
+        !natTranslateError(c, in.l3(), be16(ip->total_len), o.vnis[src.vpc], true, &vni, &pub))
       return c.w.drop(p, Drop::nat_untranslatable);
     c.event(Event::nat_to_internet);
     return ip4Output(c, in);
@@ -210,7 +210,7 @@ void natIngress(L3Ctx& c, Pkt& p) {
   uint32_t vni, priv;
   if (!pub) return c.w.drop(p, Drop::nat_untranslatable);
   if (!flowOf(0, l3, total, k, tcp_flags)) {
-    if (ip->proto != kIpProtoIcmp || !translateError(c, l3, total, 0, false, &vni, &priv))
+    if (ip->proto != kIpProtoIcmp || !natTranslateError(c, l3, total, 0, false, &vni, &priv))
       return c.w.drop(p, Drop::nat_untranslatable);
   } else {
     const uint32_t now_ms = uint32_t(c.w.now_ns / 1'000'000);

@@ -20,6 +20,17 @@ namespace nfvgw {
 void natEgress(L3Ctx& c, Pkt& p, Pkt& in, const Eni& src, const OverlayTarget& t, const FlowKey& k, bool keyed,
                uint8_t tcp_flags);
 
+// An ICMP error (at l3, `total` bytes) about a packet of a translated
+// connection whose keys are in `zone`: coming in (`out` false: about a
+// packet that left translated; the destination and the quoted source
+// become the inside endpoint) or going out (`out` true: about a packet that
+// came in translated; the source and the quoted destination become the
+// outside endpoint), every checksum kept right. False when the quoted
+// packet names no connection; else sets the other key's zone (`vni`) and
+// the new address (`addr`, host order). Also the load balancer's, for its
+// nat mode.
+bool natTranslateError(L3Ctx& c, uint8_t* l3, uint32_t total, uint32_t zone, bool out, uint32_t* vni, uint32_t* addr);
+
 // A checked IPv4 packet on the uplink port to one of the public addresses:
 // translated back and sent, in VXLAN, to the ENI it is for. Consumes p.
 void natIngress(L3Ctx& c, Pkt& p);
