@@ -7,6 +7,7 @@ import { type BenchResult, round } from './common.js';
 import { conntrackMemory, pipelineConntrack, pipelineCps, pipelineNat } from './conntrack.js';
 import { e2eL3fwd } from './e2e.js';
 import { e2eNat, e2eVxlan } from './e2e-vxlan.js';
+import { e2eLb, maglevBuild1000, pipelineLb } from './lb.js';
 import { pipelineL3fwd } from './pipeline.js';
 import { pipelineVxlanRoute, routeApply100k } from './vxlan.js';
 
@@ -23,6 +24,10 @@ export const SCENARIOS: Record<string, () => Promise<BenchResult[]>> = {
   'e2e-vxlan': () => e2eVxlan(),
   'e2e-nat': () => e2eNat('nat'),
   'e2e-cps': () => e2eNat('cps'),
+  'pipeline-lb-dr': () => pipelineLb('dr'),
+  'pipeline-lb-fullnat': () => pipelineLb('fullnat'),
+  'maglev-build-1000': () => maglevBuild1000(),
+  'e2e-lb': () => e2eLb(),
   'api-status': () => apiStatus(),
 };
 
