@@ -68,8 +68,15 @@ void L3Pipeline::process(WorkerCtx& w, Pkt* pkts, uint32_t n) {
   const bool lb_replies = s.lb.hasNatBackends();
   Pkt* overlay[kMaxBurst];
   uint32_t overlay_n = 0;
+  Pkt* lb[kMaxBurst];
+  uint32_t lb_n = 0;
   for (uint32_t i = 0; i < n; ++i) {
     if (next[i] == kIp4) {
+      // To a VIP: the load balancer takes the burst's share at once.
+      if (hops[hop[i]].kind == NhKind::kLoadBalancer) {
+        lb[lb_n++] = &pkts[i];
+        continue;
+      }
       // Replies of the backends of nat-mode services go back translated.
       if (lb_replies && s.lb.natBackend(be32(reinterpret_cast<const Ip4Hdr*>(pkts[i].l3())->src)) &&
           lbReply(c, pkts[i]))
@@ -84,6 +91,7 @@ void L3Pipeline::process(WorkerCtx& w, Pkt* pkts, uint32_t n) {
     }
   }
   if (overlay_n) overlayInput(c, overlay, overlay_n);
+  if (lb_n) lbInput(c, lb, lb_n);
   c.flush();
 }
 
@@ -94,7 +102,8 @@ void L3Pipeline::end(WorkerCtx& w) {
     c.flush();
   }
   // Expiry: a slice of this worker's share of the connection table.
-  const ConnTable::Swept swept = conntrack_->sweep(w.worker_id, uint32_t(w.now_ns / 1'000'000), w.now_ns);
+  const ConnTable::Swept swept =
+      conntrack_->sweep(w.worker_id, uint32_t(w.now_ns / 1'000'000), w.now_ns, snap_->conntrack.sweepPeriodMs());
   if (swept.connections) w.stats.event(Event::conntrack_removed, swept.connections);
   if (swept.mappings) w.stats.event(Event::nat_mapping_removed, swept.mappings);
   snap_ = nullptr;

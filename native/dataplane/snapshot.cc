@@ -60,7 +60,7 @@ std::unique_ptr<Snapshot> buildSnapshot(SnapshotSpec spec, const std::vector<Por
     s->overlay =
         OverlayTables::build(std::move(*spec.overlay), underlay_ports, s->routes, s->static_neighbors, neighbors);
   }
-  s->lb = LbTables::build(spec.lb);
+  s->lb = LbTables::build(spec.lb, s->routes, s->static_neighbors, neighbors);
   s->neighbor = spec.neighbor;
   s->icmp = spec.icmp;
   s->conntrack = spec.conntrack;

@@ -33,7 +33,6 @@ T* zeroedArray(size_t n) {
 // The most buckets one sweep looks at, and the fewest: bounded work per loop
 // iteration, and progress even when iterations come fast.
 constexpr uint64_t kSweepMax = 4096;
-constexpr uint64_t kSweepMin = 16;
 
 }  // namespace
 
@@ -287,7 +286,7 @@ void ConnTable::sweepBucket(WorkerState& ws, uint32_t b, uint32_t now_ms, Swept&
   }
 }
 
-ConnTable::Swept ConnTable::sweep(int worker, uint32_t now_ms, uint64_t now_ns) {
+ConnTable::Swept ConnTable::sweep(int worker, uint32_t now_ms, uint64_t now_ns, uint32_t period_ms) {
   WorkerState& ws = ws_[size_t(worker)];
   // Free what waited long enough. One epoch for all retired in one sweep:
   // the entries after limbo_head were retired after the epoch was taken.
@@ -302,12 +301,16 @@ ConnTable::Swept ConnTable::sweep(int worker, uint32_t now_ms, uint64_t now_ns) 
   }
 
   // This worker's buckets: b = worker, worker + workers, ...; enough of
-  // them to go round in about a second.
+  // them to go round once a period: the time elapsed, in buckets, with
+  // what was not a whole bucket carried to the next call.
   const uint64_t owned = (uint64_t(bucket_mask_) + 1 - uint64_t(worker) + uint64_t(workers_) - 1) / uint64_t(workers_);
-  const uint64_t dt = std::min<uint64_t>(ws.last_sweep_ns ? now_ns - ws.last_sweep_ns : 0, 1'000'000'000);
+  const uint64_t period_ns = uint64_t(std::max<uint32_t>(period_ms, 1)) * 1'000'000;
+  const uint64_t dt = std::min<uint64_t>(ws.last_sweep_ns ? now_ns - ws.last_sweep_ns : 0, period_ns);
   ws.last_sweep_ns = now_ns;
-  const uint64_t due = owned * dt / uint64_t(1'000'000'000) + 1;
-  const uint64_t n = std::min<uint64_t>({std::max<uint64_t>(due, kSweepMin), kSweepMax, owned});
+  ws.carry += owned * dt;
+  const uint64_t due = ws.carry / period_ns;
+  ws.carry -= due * period_ns;
+  const uint64_t n = std::min<uint64_t>({due, kSweepMax, owned});
   const uint64_t first_new = ws.limbo_tail;
   Swept retired;
   for (uint64_t i = 0; i < n; ++i) {

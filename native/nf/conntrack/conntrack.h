@@ -28,8 +28,9 @@
 //    worker has passed a quiescent point since), so a lookup still walking
 //    through it never sees it reused.
 //  - Expiry is incremental: at the end of each loop iteration a worker
-//    sweeps a slice of its buckets sized to go round the table about once a
-//    second, so no pause grows with the table.
+//    sweeps a slice of its buckets sized by the time elapsed to go round
+//    the table once a period (ConnSettings::sweepPeriodMs), so no pause
+//    grows with the table.
 //  - Free entries: a global lock-free stack (index and ABA tag in one 64-bit
 //    word) feeding a per-worker cache of 64, so most allocations and frees
 //    touch no shared line (a full table may so refuse a connection up to 64
@@ -102,6 +103,16 @@ struct ConnSettings {
                                                       120'000, 10'000, 30'000,    180'000};
   uint32_t icmp_ms = 30'000;  // ICMP echo, whatever its state
   uint32_t timeout(ConnState s, uint8_t proto) const { return proto == 1 ? icmp_ms : timeout_ms[uint32_t(s)]; }
+  // How long expiry takes to go round the table: a quarter of the shortest
+  // timeout, between 1 and 8 s. An entry goes at most that late, and a
+  // table of millions is not walked every second for timeouts of hours
+  // (each round touches every entry: a cache miss each).
+  uint32_t sweepPeriodMs() const {
+    uint32_t shortest = icmp_ms;
+    for (uint32_t t : timeout_ms) shortest = t < shortest ? t : shortest;
+    const uint32_t q = shortest / 4;
+    return q < 1000 ? 1000 : q > 8000 ? 8000 : q;
+  }
 };
 
 // TCP flags as in the header's 13th byte.
@@ -262,7 +273,8 @@ class ConnTable {
   // The worker's share of expiry, once per loop iteration: unlinks dying
   // and expired entries from a slice of its buckets, and frees entries
   // whose grace period is over.
-  Swept sweep(int worker, uint32_t now_ms, uint64_t now_ns);
+  // `period_ms`: how long one round of the table takes (ConnSettings).
+  Swept sweep(int worker, uint32_t now_ms, uint64_t now_ns, uint32_t period_ms);
 
   // Marks every live connection `pick` selects as dying (the sweep removes
   // it); returns how many. Mappings go by themselves after their last
@@ -305,6 +317,7 @@ class ConnTable {
     uint64_t limbo_head = 0, limbo_tail = 0;
     uint64_t cursor = 0;  // the next of this worker's buckets to sweep
     uint64_t last_sweep_ns = 0;
+    uint64_t carry = 0;  // bucket-nanoseconds not swept yet
   };
 
   bool live(const ConnEntry& e) const {

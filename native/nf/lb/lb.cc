@@ -76,10 +76,24 @@ void count(L3Ctx& c, const ConnEntry* e, uint32_t bytes) {
   }
 }
 
+// The next hop towards a backend: resolved with the snapshot for the
+// backends it has, routed for others (a connection pinned to a backend
+// removed since). `on_link`: the backend is on a subnet of the port.
+const NextHop& wayTo(const L3Ctx& c, uint32_t ip, bool* on_link) {
+  if (const LbTables::BackendHop* h = c.s.lb.backendHop(ip)) {
+    *on_link = h->on_link;
+    return h->nh;
+  }
+  const NextHop& r = c.s.routes.lookup(ip);
+  *on_link = r.kind == NhKind::kConnected;
+  return r;
+}
+
 // IP-in-IP to the backend: an outer IPv4 header in front of the packet,
 // from the gateway's address towards the backend.
 void tunnelTo(L3Ctx& c, Pkt& p, uint32_t backend) {
-  const NextHop& nh = c.s.routes.lookup(backend);
+  bool on_link;
+  const NextHop& nh = wayTo(c, backend, &on_link);
   if (nh.kind != NhKind::kConnected && nh.kind != NhKind::kVia) return c.w.drop(p, Drop::lb_backend_unreachable);
   Ip4Hdr* in = reinterpret_cast<Ip4Hdr*>(p.l3());
   const uint32_t total = be16(in->total_len);
@@ -114,8 +128,9 @@ void tunnelTo(L3Ctx& c, Pkt& p, uint32_t backend) {
 
 // Direct routing: the frame as it is, to the backend's MAC.
 void directTo(L3Ctx& c, Pkt& p, uint32_t backend) {
-  const NextHop& nh = c.s.routes.lookup(backend);
-  if (nh.kind != NhKind::kConnected) return c.w.drop(p, Drop::lb_backend_unreachable);
+  bool on_link;
+  const NextHop& nh = wayTo(c, backend, &on_link);
+  if (!on_link) return c.w.drop(p, Drop::lb_backend_unreachable);
   const uint32_t total = be16(reinterpret_cast<const Ip4Hdr*>(p.l3())->total_len);
   if (total > c.s.ports[nh.port].mtu) return c.w.drop(p, Drop::ip4_mtu_exceeded);
   c.event(Event::lb_forwarded);
@@ -147,7 +162,8 @@ void forward(L3Ctx& c, Pkt& p, const ConnHit& h, const FlowKey& k, uint8_t tcp_f
   if (other.dst() != k.src() || other.dport() != k.sport()) rewriteEndpoint(l3, true, other.dst(), other.dport());
   c.event(h.dir == 0 ? Event::lb_forwarded : Event::lb_replied);
   const uint32_t dst = other.src();
-  ip4Forward(c, p, dst, c.s.routes.lookup(dst));
+  bool on_link;
+  ip4Forward(c, p, dst, h.dir == 0 ? wayTo(c, dst, &on_link) : c.s.routes.lookup(dst));
 }
 
 // A local port on `local` towards the backend endpoint for a new fullnat
@@ -207,15 +223,42 @@ void relatedError(L3Ctx& c, Pkt& p) {
   ip4Forward(c, p, backend, c.s.routes.lookup(backend));
 }
 
+// A packet of connection `k` (a new one, or one the table has).
+void lbPacket(L3Ctx& c, Pkt& p, const FlowKey& k, uint8_t tcp_flags);
+
 }  // namespace
 
+void lbInput(L3Ctx& c, Pkt* const* pkts, uint32_t n) {
+  // As the overlay does: every key first, with its bucket fetched, then the
+  // first entry of each chain, then the lookups, which so wait on memory
+  // once per burst rather than once per packet (a table of millions).
+  FlowKey keys[kMaxBurst];
+  uint8_t flags[kMaxBurst];
+  bool keyed[kMaxBurst];
+  for (uint32_t i = 0; i < n; ++i) {
+    const uint8_t* l3 = pkts[i]->l3();
+    flags[i] = 0;
+    keyed[i] = flowOf(0, l3, be16(reinterpret_cast<const Ip4Hdr*>(l3)->total_len), keys[i], flags[i]);
+    if (keyed[i]) c.ct.prefetch(keys[i]);
+  }
+  for (uint32_t i = 0; i < n; ++i)
+    if (keyed[i]) c.ct.prefetchEntry(keys[i]);
+  for (uint32_t i = 0; i < n; ++i) {
+    if (keyed[i])
+      lbPacket(c, *pkts[i], keys[i], flags[i]);
+    else
+      relatedError(c, *pkts[i]);
+  }
+}
+
 void lbInput(L3Ctx& c, Pkt& p) {
-  const uint8_t* l3 = p.l3();
-  const Ip4Hdr* ip = reinterpret_cast<const Ip4Hdr*>(l3);
-  const uint32_t total = be16(ip->total_len);
-  FlowKey k;
-  uint8_t tcp_flags = 0;
-  if (!flowOf(0, l3, total, k, tcp_flags)) return relatedError(c, p);
+  Pkt* one = &p;
+  lbInput(c, &one, 1);
+}
+
+namespace {
+
+void lbPacket(L3Ctx& c, Pkt& p, const FlowKey& k, uint8_t tcp_flags) {
   const uint32_t now_ms = uint32_t(c.w.now_ns / 1'000'000);
   if (const ConnHit h = c.ct.find(k); h.e) return forward(c, p, h, k, tcp_flags, now_ms);
 
@@ -259,6 +302,8 @@ void lbInput(L3Ctx& c, Pkt& p) {
   c.event(Event::lb_connection_created);
   forward(c, p, ConnHit{e, 0}, k, tcp_flags, now_ms);
 }
+
+}  // namespace
 
 bool lbReply(L3Ctx& c, Pkt& p) {
   uint8_t* l3 = p.l3();

@@ -25,8 +25,10 @@
 
 namespace nfvgw {
 
-// A checked IPv4 packet to a VIP or a local address of a fullnat service
-// (its route says kLoadBalancer). Consumes p.
+// Checked IPv4 packets to a VIP or a local address of a fullnat service
+// (their route says kLoadBalancer), a burst's worth. Consumes them.
+void lbInput(L3Ctx& c, Pkt* const* pkts, uint32_t n);
+// The same for one packet.
 void lbInput(L3Ctx& c, Pkt& p);
 
 // A packet from a backend of a nat-mode service: when it is the reply of a

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <numeric>
 #include <string>
+#include <unordered_set>
 
 #include "core/error.h"
 #include "nf/conntrack/conntrack.h"
@@ -53,7 +54,8 @@ std::vector<uint16_t> roundRobinOrder(const std::vector<LbBackend>& pick, bool w
 
 }  // namespace
 
-LbTables LbTables::build(const LbSpec& spec) {
+LbTables LbTables::build(const LbSpec& spec, const RouteTable& routes, const FlatMap64<StaticNeighbor>& statics,
+                         NeighborTable* neighbors) {
   auto fail = [](const std::string& what) { throw Error(err::kSnapshot, "loadBalancers: " + what); };
   if (spec.services.size() > kMaxServices) fail("more than " + std::to_string(kMaxServices) + " services");
   LbTables t;
@@ -99,6 +101,31 @@ LbTables LbTables::build(const LbSpec& spec) {
     keys.push_back({keyOf(s.vip, s.proto, s.port), svc.index});
     t.services_.push_back(std::move(svc));
   }
+  // Each backend address's way out.
+  std::vector<std::pair<uint64_t, uint32_t>> hop_keys;
+  std::unordered_set<uint32_t> seen;
+  for (const LbSpec::Service& s : spec.services) {
+    for (const LbSpec::Backend& b : s.backends) {
+      if (!seen.insert(b.ip).second) continue;
+      const NextHop& r = routes.lookup(b.ip);
+      if (r.kind != NhKind::kConnected && r.kind != NhKind::kVia) continue;
+      BackendHop h{r, r.kind == NhKind::kConnected};
+      if (h.on_link) {
+        h.nh.kind = NhKind::kVia;
+        h.nh.gateway = b.ip;
+        h.nh.bcast = 0;
+        if (const StaticNeighbor* sn = statics.find(NeighborTable::keyOf(r.port, b.ip))) {
+          h.nh.has_static_mac = true;
+          std::copy(sn->mac, sn->mac + 6, h.nh.static_mac);
+        } else if (neighbors) {
+          h.nh.neighbor = neighbors->findOrCreate(r.port, b.ip);  // null when full: looked up per packet then
+        }
+      }
+      hop_keys.push_back({b.ip, uint32_t(t.hops_.size())});
+      t.hops_.push_back(h);
+    }
+  }
+  t.hop_index_.build(hop_keys);
   t.by_key_.build(keys);
   t.nat_backends_.build(nat_backends);
   t.has_nat_ = !nat_backends.empty();

@@ -8,6 +8,8 @@
 #include <vector>
 
 #include "core/flat_map.h"
+#include "nf/arp/neighbor_table.h"
+#include "nf/route/route_table.h"
 
 namespace nfvgw {
 
@@ -70,7 +72,25 @@ class LbTables {
   static constexpr uint32_t kMaxServices = 4096;
 
   // Throws Error(kSnapshot) on what the control plane should have refused.
-  static LbTables build(const LbSpec& spec);
+  // The next hop of each backend is resolved from `routes` (built) and the
+  // neighbors, as the route table does for routers.
+  static LbTables build(const LbSpec& spec, const RouteTable& routes, const FlatMap64<StaticNeighbor>& statics,
+                        NeighborTable* neighbors);
+
+  // The way to a backend, resolved when the snapshot was built: a next hop
+  // of kind kVia towards the backend itself (on a subnet of `nh.port`:
+  // `on_link`) or towards the router the routes name, with its MAC or
+  // neighbor entry, so that sending needs neither a route lookup nor a
+  // neighbor hash lookup. Null for an address no backend has now (a
+  // connection pinned to a removed backend: the caller routes it).
+  struct BackendHop {
+    NextHop nh;
+    bool on_link;
+  };
+  const BackendHop* backendHop(uint32_t ip) const {
+    const uint32_t* i = hop_index_.find(ip);
+    return i ? &hops_[*i] : nullptr;
+  }
 
   bool enabled() const { return !services_.empty(); }
   // The service of a packet to `vip`: its port's, else the VIP's all-ports one.
@@ -93,6 +113,8 @@ class LbTables {
   FlatMap64<uint32_t> by_key_;
   FlatMap64<uint8_t> nat_backends_;
   bool has_nat_ = false;
+  std::vector<BackendHop> hops_;
+  FlatMap64<uint32_t> hop_index_;
 };
 
 }  // namespace nfvgw
