@@ -39,8 +39,9 @@ ConnState tcpOneWay(ConnState s, uint8_t flags) {
   return s;
 }
 
-// A backend for a new connection `k` of service `s` (pick is not empty).
-const LbBackend& schedule(L3Ctx& c, const LbService& s, const FlowKey& k) {
+}  // namespace
+
+const LbBackend& lbSchedule(L3Ctx& c, const LbService& s, const FlowKey& k) {
   switch (s.scheduler) {
     case LbScheduler::kMaglev:
       return s.pick[s.table[flowHash(k) % s.table.size()]];
@@ -67,6 +68,8 @@ const LbBackend& schedule(L3Ctx& c, const LbService& s, const FlowKey& k) {
     }
   }
 }
+
+namespace {
 
 void count(L3Ctx& c, const ConnEntry* e, uint32_t bytes) {
   if (const int32_t slot = ConnTable::backendOf(e); slot >= 0) {
@@ -271,7 +274,7 @@ void lbPacket(L3Ctx& c, Pkt& p, const FlowKey& k, uint8_t tcp_flags) {
   }
   if (tcp_flags & kTcpRst) return c.w.drop(p, Drop::lb_no_connection);
   if (s->pick.empty()) return c.w.drop(p, Drop::lb_no_backend);
-  const LbBackend& b = schedule(c, *s, k);
+  const LbBackend& b = lbSchedule(c, *s, k);
   const uint16_t bport =
       s->mode == LbMode::kNat || s->mode == LbMode::kFullNat ? (b.port ? b.port : k.dport()) : k.dport();
   FlowKey reply;

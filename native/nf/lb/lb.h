@@ -22,6 +22,7 @@
 #pragma once
 
 #include "dataplane/l3_ctx.h"
+#include "nf/lb/lb_tables.h"
 
 namespace nfvgw {
 
@@ -30,6 +31,10 @@ namespace nfvgw {
 void lbInput(L3Ctx& c, Pkt* const* pkts, uint32_t n);
 // The same for one packet.
 void lbInput(L3Ctx& c, Pkt& p);
+
+// A backend for a new connection `k` of service `s` (whose pick is not
+// empty), by the service's scheduler.
+const LbBackend& lbSchedule(L3Ctx& c, const LbService& s, const FlowKey& k);
 
 // A packet from a backend of a nat-mode service: when it is the reply of a
 // load-balanced connection, translates it back and forwards it (true);
