@@ -143,6 +143,7 @@ LbSpec toLbSpec(const Napi::Object& o, const std::string& w) {
     const std::string sw = w + ".services[" + std::to_string(i) + "]";
     Napi::Object x = element(services, i, w + ".services");
     LbSpec::Service v;
+    v.vni = uint32_t(numberOr(x, "vni", sw, 0, 16777215, 0));
     v.vip = uint32_t(number(x, "vip", sw, 1, 4294967295.0));
     v.port = uint16_t(number(x, "port", sw, 0, 65535));
     v.proto = uint8_t(number(x, "proto", sw, 0, 255));

@@ -85,6 +85,7 @@ export function compileLb(cfg: Config, slots: BackendSlots, up: (key: string) =>
   const slotOf = slots.assign(keys);
   return {
     services: cfg.loadBalancers.map((lb) => ({
+      vni: lb.vpc === undefined ? 0 : cfg.vpcs.find((v) => v.id === lb.vpc)!.vni,
       vip: parseIp4(lb.vip)!,
       port: lb.port,
       proto: PROTO[lb.protocol],
@@ -107,10 +108,11 @@ export function compileLb(cfg: Config, slots: BackendSlots, up: (key: string) =>
   };
 }
 
-/** The addresses the load balancer answers for: VIPs and fullnat local addresses. */
+/** The addresses the load balancer answers for on the gateway's ports: VIPs and fullnat local addresses. */
 export function lbAddresses(cfg: Config): number[] {
   const out = new Set<number>();
   for (const lb of cfg.loadBalancers) {
+    if (lb.vpc !== undefined) continue; // inside the VPC: the overlay's
     out.add(parseIp4(lb.vip)!);
     for (const ip of lb.localIps) out.add(parseIp4(ip)!);
   }

@@ -265,6 +265,12 @@ export const BackendSchema = z.strictObject({
 
 export const LoadBalancerSchema = z.strictObject({
   id,
+  /**
+   * An internal load balancer of this VPC: the VIP is a free address of the
+   * VPC, the backends are addresses of its ENIs, the mode is nat. Absent:
+   * a load balancer on the gateway's ports.
+   */
+  vpc: id.optional(),
   /** The virtual IP clients connect to; the gateway answers ARP for it. */
   vip: ip4,
   protocol: z.enum(['tcp', 'udp']),

@@ -2,11 +2,12 @@
 // that belong to nobody else, backends the mode can reach, table sizes.
 import { isPrime, LB_BACKEND_SLOTS } from './compile-lb.js';
 import { contains, parseIp4, parsePrefix } from './ip.js';
-import type { Config } from './schema.js';
-import { type Add, uniqueIds } from './validate-vpc.js';
+import type { Config, LoadBalancerConfig } from './schema.js';
+import { type Add, subnetGateway, uniqueIds } from './validate-vpc.js';
 
 export function lbIssues(cfg: Config, add: Add): void {
   uniqueIds(cfg.loadBalancers, 'loadBalancers', add);
+  const vpcServices = new Map<string, string>();
   const subnets = cfg.ports.flatMap((p) => p.addresses.map((a) => parsePrefix(a)!));
   const own = new Set(subnets.map((s) => s.ip));
   const publicIps = new Set<number>([
@@ -14,7 +15,7 @@ export function lbIssues(cfg: Config, add: Add): void {
     ...cfg.eips.map((e) => parseIp4(e.publicIp)!),
   ]);
   const services = new Map<string, string>();
-  const vips = new Set(cfg.loadBalancers.map((lb) => parseIp4(lb.vip)!));
+  const vips = new Set(cfg.loadBalancers.filter((lb) => lb.vpc === undefined).map((lb) => parseIp4(lb.vip)!));
   const claim = (text: string, path: ReadonlyArray<PropertyKey>) => {
     const ip = parseIp4(text)!;
     const first = ip >>> 24;
@@ -25,6 +26,11 @@ export function lbIssues(cfg: Config, add: Add): void {
   let backends = 0;
   cfg.loadBalancers.forEach((lb, i) => {
     const at = (...rest: PropertyKey[]) => ['loadBalancers', i, ...rest];
+    if (lb.vpc !== undefined) {
+      internalIssues(cfg, lb, at, add, vpcServices);
+      backends += lb.backends.length;
+      return;
+    }
     claim(lb.vip, at('vip'));
     const key = `${lb.vip}/${lb.protocol}/${lb.port}`;
     const other = services.get(key);
@@ -84,4 +90,46 @@ export function lbIssues(cfg: Config, add: Add): void {
   });
   if (backends > LB_BACKEND_SLOTS)
     add(['loadBalancers'], `${backends} backends in all: the gateway counts at most ${LB_BACKEND_SLOTS}`);
+}
+
+/**
+ * An internal load balancer: its VPC exists, the VIP is a free address of
+ * the VPC (no ENI's, no subnet's gateway), the backends are addresses of
+ * its ENIs, and the mode is nat (the others are not there yet inside a VPC).
+ */
+function internalIssues(
+  cfg: Config,
+  lb: LoadBalancerConfig,
+  at: (...rest: PropertyKey[]) => PropertyKey[],
+  add: Add,
+  services: Map<string, string>,
+): void {
+  const vpc = cfg.vpcs.find((v) => v.id === lb.vpc);
+  if (!vpc) {
+    add(at('vpc'), `no VPC is named ${lb.vpc}`);
+    return;
+  }
+  if (lb.mode !== 'nat') add(at('mode'), 'inside a VPC, a load balancer is nat (dr, fullnat and tunnel: not yet)');
+  const vip = parseIp4(lb.vip)!;
+  const enis = cfg.enis.filter((e) => cfg.subnets.find((s) => s.id === e.subnet)?.vpc === lb.vpc);
+  const eniAddress = (ip: string) => enis.some((e) => e.ip === ip || e.secondaryIps.includes(ip));
+  if (!vpc.cidrs.some((c) => contains(parsePrefix(c)!, vip))) add(at('vip'), `${lb.vip} is not in ${lb.vpc}`);
+  else if (eniAddress(lb.vip)) add(at('vip'), `${lb.vip} is an address of an ENI`);
+  else if (cfg.subnets.some((s) => s.vpc === lb.vpc && subnetGateway(parsePrefix(s.cidr)!) === vip))
+    add(at('vip'), `${lb.vip} is a subnet's gateway`);
+  const key = `${lb.vpc}/${lb.vip}/${lb.protocol}/${lb.port}`;
+  const other = services.get(key);
+  if (other !== undefined) add(at('port'), `${lb.protocol} ${lb.vip}:${lb.port} is already served by ${other}`);
+  else services.set(key, lb.id);
+  if (lb.localIps.length > 0) add(at('localIps'), 'only fullnat services take local addresses');
+  const seen = new Map<string, number>();
+  lb.backends.forEach((b, j) => {
+    if (!eniAddress(b.ip)) add(at('backends', j, 'ip'), `${b.ip} is not an address of an ENI of ${lb.vpc}`);
+    if (lb.port === 0 && b.port !== undefined)
+      add(at('backends', j, 'port'), "a service of every port keeps the client's destination port: leave the port out");
+    const id = `${b.ip}:${b.port ?? lb.port}`;
+    const dup = seen.get(id);
+    if (dup !== undefined) add(at('backends', j), `${id} is already backends[${dup}]`);
+    else seen.set(id, j);
+  });
 }

@@ -65,6 +65,8 @@ export interface SnapshotSpec {
 /** The load balancer, compiled (addresses as numbers, protocols as IP protocol numbers). */
 export interface LbSpec {
   services: {
+    /** An internal load balancer's VPC (its VNI); 0 on the gateway's ports. */
+    vni: number;
     vip: number;
     port: number;
     proto: number;

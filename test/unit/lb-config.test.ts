@@ -147,6 +147,100 @@ describe('load balancer validation', () => {
   });
 });
 
+describe('internal load balancers', () => {
+  const vpcDoc = () => ({
+    ports: [{ name: 'underlay', type: 'mem', addresses: ['192.168.100.1/24'] }],
+    overlay: { port: 'underlay' },
+    vpcs: [{ id: 'vpc-a', vni: 1001, cidrs: ['10.1.0.0/16'] }],
+    subnets: [{ id: 'web', vpc: 'vpc-a', cidr: '10.1.2.0/24', routeTable: 'rt' }],
+    routeTables: [{ id: 'rt', vpc: 'vpc-a' }],
+    securityGroups: [{ id: 'sg', vpc: 'vpc-a' }],
+    enis: [{ id: 'eni-1', subnet: 'web', mac: '02:00:00:00:00:01', ip: '10.1.2.11', securityGroups: ['sg'] }],
+    loadBalancers: [
+      {
+        id: 'int',
+        vpc: 'vpc-a',
+        vip: '10.1.3.100',
+        protocol: 'tcp',
+        port: 80,
+        mode: 'nat',
+        backends: [{ ip: '10.1.2.11' }],
+      },
+    ],
+  });
+  const issues = (edit: (c: ReturnType<typeof vpcDoc>) => void) => {
+    const c = vpcDoc();
+    edit(c);
+    try {
+      validateConfig(c);
+      return [];
+    } catch (e) {
+      return (e as NfvgwError).details as { path: string; message: string }[];
+    }
+  };
+
+  it("compiles with its VPC, and no route or ARP on the gateway's ports", () => {
+    const { snapshot, routes } = compile(validateConfig(vpcDoc()), { bpfDir: '', generation: 1 });
+    expect(snapshot.lb!.services[0]).toMatchObject({ vni: 1001, mode: 'nat' });
+    expect(routes.filter((r) => r.origin === 'lb')).toEqual([]);
+  });
+
+  it.each([
+    [
+      'a VIP outside the VPC',
+      (c: ReturnType<typeof vpcDoc>) => {
+        c.loadBalancers[0]!.vip = '10.9.0.1';
+      },
+      '$.loadBalancers[0].vip',
+      /not in vpc-a/,
+    ],
+    [
+      "a VIP that is an ENI's",
+      (c: ReturnType<typeof vpcDoc>) => {
+        c.loadBalancers[0]!.vip = '10.1.2.11';
+      },
+      '$.loadBalancers[0].vip',
+      /address of an ENI/,
+    ],
+    [
+      "a VIP that is a subnet's gateway",
+      (c: ReturnType<typeof vpcDoc>) => {
+        c.loadBalancers[0]!.vip = '10.1.2.1';
+      },
+      '$.loadBalancers[0].vip',
+      /gateway/,
+    ],
+    [
+      'a backend that is no ENI',
+      (c: ReturnType<typeof vpcDoc>) => {
+        c.loadBalancers[0]!.backends[0]!.ip = '10.1.2.99';
+      },
+      '$.loadBalancers[0].backends[0].ip',
+      /not an address of an ENI/,
+    ],
+    [
+      'direct routing',
+      (c: ReturnType<typeof vpcDoc>) => {
+        c.loadBalancers[0]!.mode = 'dr';
+      },
+      '$.loadBalancers[0].mode',
+      /not yet/,
+    ],
+    [
+      'an unknown VPC',
+      (c: ReturnType<typeof vpcDoc>) => {
+        c.loadBalancers[0]!.vpc = 'vpc-z';
+      },
+      '$.loadBalancers[0].vpc',
+      /no VPC/,
+    ],
+  ])('refuses %s', (_what, edit, path, message) => {
+    const p = issues(edit);
+    expect(p.map((x) => x.path)).toContain(path);
+    expect(p.find((x) => x.path === path)!.message).toMatch(message);
+  });
+});
+
 describe('load balancer compilation', () => {
   it('routes VIPs and local addresses to the load balancer', () => {
     const { routes } = compile(validateConfig(base()), { bpfDir: '', generation: 1 });

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <numeric>
 #include <string>
+#include <unordered_map>
 #include <unordered_set>
 
 #include "core/error.h"
@@ -60,7 +61,8 @@ LbTables LbTables::build(const LbSpec& spec, const RouteTable& routes, const Fla
   if (spec.services.size() > kMaxServices) fail("more than " + std::to_string(kMaxServices) + " services");
   LbTables t;
   std::vector<std::pair<uint64_t, uint32_t>> keys;
-  std::vector<std::pair<uint64_t, uint8_t>> nat_backends;
+  std::vector<std::pair<uint64_t, uint8_t>> nat_backends, vpc_backends;
+  std::unordered_map<uint64_t, uint32_t> vpc_group_of;
   for (const LbSpec::Service& s : spec.services) {
     const std::string where = "services[" + std::to_string(t.services_.size()) + "]";
     if (s.vip == 0) fail(where + ": no VIP");
@@ -69,6 +71,7 @@ LbTables LbTables::build(const LbSpec& spec, const RouteTable& routes, const Fla
       fail(where + ": the table size " + std::to_string(s.table_size) + " is not a prime");
     if (s.mode == LbMode::kFullNat && s.local_ips.empty()) fail(where + ": fullnat without local IPs");
     LbService svc;
+    svc.vni = s.vni;
     svc.vip = s.vip;
     svc.port = s.port;
     svc.proto = s.proto;
@@ -79,7 +82,12 @@ LbTables LbTables::build(const LbSpec& spec, const RouteTable& routes, const Fla
     for (const LbSpec::Backend& b : s.backends) {
       if (b.slot >= ConnTable::kBackendSlots) fail(where + ": backend slot out of range");
       if (b.weight > 0 && b.up) svc.pick.push_back({b.ip, b.port, b.weight, b.slot});
-      if (s.mode == LbMode::kNat) nat_backends.push_back({b.ip, 1});
+      if (s.vni) {
+        if (s.mode != LbMode::kNat) fail(where + ": inside a VPC, only nat");
+        vpc_backends.push_back({uint64_t(s.vni) << 32 | b.ip, 1});
+      } else if (s.mode == LbMode::kNat) {
+        nat_backends.push_back({b.ip, 1});
+      }
     }
     if (svc.pick.empty() && s.use_all_when_down)
       for (const LbSpec::Backend& b : s.backends)
@@ -98,13 +106,21 @@ LbTables LbTables::build(const LbSpec& spec, const RouteTable& routes, const Fla
         svc.sequence = roundRobinOrder(svc.pick, s.scheduler == LbScheduler::kWeightedRoundRobin);
       }
     }
-    keys.push_back({keyOf(s.vip, s.proto, s.port), svc.index});
+    if (s.vni) {
+      const uint64_t key = uint64_t(s.vni) << 32 | s.vip;
+      auto [it, fresh] = vpc_group_of.emplace(key, uint32_t(t.vpc_groups_.size()));
+      if (fresh) t.vpc_groups_.emplace_back();
+      t.vpc_groups_[it->second].push_back(svc.index);
+    } else {
+      keys.push_back({keyOf(s.vip, s.proto, s.port), svc.index});
+    }
     t.services_.push_back(std::move(svc));
   }
   // Each backend address's way out.
   std::vector<std::pair<uint64_t, uint32_t>> hop_keys;
   std::unordered_set<uint32_t> seen;
   for (const LbSpec::Service& s : spec.services) {
+    if (s.vni) continue;  // ENIs, reached through the overlay
     for (const LbSpec::Backend& b : s.backends) {
       if (!seen.insert(b.ip).second) continue;
       const NextHop& r = routes.lookup(b.ip);
@@ -128,6 +144,9 @@ LbTables LbTables::build(const LbSpec& spec, const RouteTable& routes, const Fla
   t.hop_index_.build(hop_keys);
   t.by_key_.build(keys);
   t.nat_backends_.build(nat_backends);
+  t.vpc_backends_.build(vpc_backends);
+  t.vpc_vips_.build({vpc_group_of.begin(), vpc_group_of.end()});
+  t.has_vpc_ = !vpc_group_of.empty();
   t.has_nat_ = !nat_backends.empty();
   return t;
 }

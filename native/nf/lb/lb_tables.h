@@ -30,6 +30,7 @@ struct LbBackend {
 };
 
 struct LbService {
+  uint32_t vni = 0;  // an internal load balancer's VPC (its VNI); 0: on the gateway's ports
   uint32_t vip = 0;
   uint16_t port = 0;  // 0: every port
   uint8_t proto = 0;
@@ -54,6 +55,7 @@ struct LbSpec {
     uint32_t slot;
   };
   struct Service {
+    uint32_t vni;  // 0: on the gateway's ports
     uint32_t vip;
     uint16_t port;
     uint8_t proto;
@@ -93,6 +95,27 @@ class LbTables {
   }
 
   bool enabled() const { return !services_.empty(); }
+
+  // Internal load balancers (a VIP inside a VPC, backends that are ENIs).
+  bool hasVpcServices() const { return has_vpc_; }
+  const LbService* vpcService(uint32_t vni, uint32_t vip, uint8_t proto, uint16_t port) const {
+    const uint32_t* g = vpc_vips_.find(uint64_t(vni) << 32 | vip);
+    if (!g) return nullptr;
+    const LbService* any = nullptr;
+    for (uint32_t i : vpc_groups_[*g]) {
+      const LbService& s = services_[i];
+      if (s.proto != proto) continue;
+      if (s.port == port) return &s;
+      if (s.port == 0) any = &s;
+    }
+    return any;
+  }
+  bool vpcVip(uint32_t vni, uint32_t ip) const { return has_vpc_ && vpc_vips_.find(uint64_t(vni) << 32 | ip); }
+  // Whether `ip` in VPC `vni` is a backend of an internal load balancer
+  // (its replies must be tracked, to get the VIP back as their source).
+  bool vpcBackend(uint32_t vni, uint32_t ip) const {
+    return has_vpc_ && vpc_backends_.find(uint64_t(vni) << 32 | ip) != nullptr;
+  }
   // The service of a packet to `vip`: its port's, else the VIP's all-ports one.
   const LbService* service(uint32_t vip, uint8_t proto, uint16_t port) const {
     if (const uint32_t* i = by_key_.find(keyOf(vip, proto, port))) return &services_[*i];
@@ -115,6 +138,10 @@ class LbTables {
   bool has_nat_ = false;
   std::vector<BackendHop> hops_;
   FlatMap64<uint32_t> hop_index_;
+  bool has_vpc_ = false;
+  FlatMap64<uint32_t> vpc_vips_;  // VNI << 32 | VIP -> group
+  std::vector<std::vector<uint32_t>> vpc_groups_;
+  FlatMap64<uint8_t> vpc_backends_;  // VNI << 32 | address
 };
 
 }  // namespace nfvgw

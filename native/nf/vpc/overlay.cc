@@ -14,6 +14,7 @@
 #include "nf/acl/network_acl.h"
 #include "nf/conntrack/flow.h"
 #include "nf/icmp/icmp.h"
+#include "nf/lb/lb.h"
 #include "nf/nat/nat.h"
 #include "nf/route/ip4_forward.h"
 #include "nf/vxlan/vxlan.h"
@@ -21,6 +22,7 @@
 #include "pkt/headers.h"
 #include "pkt/l2.h"
 #include "pkt/parse.h"
+#include "pkt/rewrite.h"
 
 namespace nfvgw {
 
@@ -162,7 +164,9 @@ void overlayArp(L3Ctx& c, Pkt& p, Pkt& in, uint32_t vpc, const Eni& src) {
     return c.w.drop(p, Drop::overlay_spoofed);
   const VpcSubnet& subnet = o.subnets[src.subnet];
   const uint8_t* answer;
-  if (tpa == subnet.gateway) {
+  if (tpa == subnet.gateway || c.s.lb.vpcVip(o.vnis[vpc], tpa)) {
+    // The subnet's router, and the VPC's internal load balancers: they
+    // are reached through it.
     answer = o.router_mac;
   } else {
     int64_t e = o.eniByIp(vpc, tpa);
@@ -235,6 +239,7 @@ struct Work {
   // leave anything to track, and the connection key when there is one.
   bool untracked;
   bool keyed;
+  bool balanced;  // to an internal load balancer's VIP: rewritten and tracked already
   uint8_t tcp_flags;
   FlowKey key;
 };
@@ -324,6 +329,73 @@ __attribute__((always_inline)) inline bool checkSource(L3Ctx& c, Pkt& p, Work& w
   return true;
 }
 
+constexpr int64_t kDropped = -2;
+
+// An internal load balancer (nf/lb, nat mode inside a VPC): a routed
+// packet to a VIP of VPC `vpc` goes to a backend ENI. Its connection is
+// found, or made (the backend scheduled, the security groups of the client
+// (outbound, to the VIP) and of the backend (inbound, on the backend's
+// port) asked), the destination rewritten to the backend, and the packet
+// marked as tracked. Returns the backend's ENI, -1 when the address is no
+// VIP (or the packet no TCP or UDP), kDropped when p was dropped.
+__attribute__((noinline)) int64_t balance(L3Ctx& c, Work& w, uint32_t vpc) {
+  const OverlayTables& o = c.s.overlay;
+  Pkt& p = *w.p;
+  const uint32_t vni = o.vnis[vpc];
+  if (!w.has_ports) return -1;
+  const uint16_t vport = be16(uint16_t(w.ports >> 16));
+  const LbService* s = c.s.lb.vpcService(vni, w.idst, w.proto, vport);
+  if (!s) return -1;
+  auto drop = [&](Drop why) {
+    c.w.drop(p, why);
+    return kDropped;
+  };
+  uint8_t* l3 = w.in.l3();
+  FlowKey k;
+  uint8_t flags = 0;
+  if (!flowOf(o.vnis[w.src->vpc], l3, be16(reinterpret_cast<const Ip4Hdr*>(l3)->total_len), k, flags))
+    return drop(Drop::lb_untranslatable);
+  const uint32_t now_ms = uint32_t(c.w.now_ns / 1'000'000);
+  uint32_t backend;
+  uint16_t bport;
+  int32_t slot;
+  if (const ConnHit h = c.ct.find(k); h.e && h.dir == 0) {
+    connTrack(h, k.proto(), flags, now_ms, c.s.conntrack);
+    const FlowKey other = h.e->keyOf(1);
+    backend = other.src();
+    bport = other.sport();
+    slot = ConnTable::backendOf(h.e);
+  } else {
+    if (flags & kTcpRst) return drop(Drop::lb_no_connection);
+    if (s->pick.empty()) return drop(Drop::lb_no_backend);
+    const LbBackend& b = lbSchedule(c, *s, k);
+    backend = b.ip;
+    bport = b.port ? b.port : vport;
+    const int64_t e = o.eniByIp(vpc, backend);
+    if (e < 0) return drop(Drop::lb_backend_unreachable);
+    if (!o.sg_sets[w.src->sg_set].outbound.allows(w.proto, vport, w.idst)) return drop(Drop::sg_outbound_denied);
+    if (!o.sg_sets[o.enis[e].sg_set].inbound.allows(w.proto, bport, w.isrc)) return drop(Drop::sg_inbound_denied);
+    const FlowKey reply = FlowKey::make(vni, backend, k.src(), bport, k.sport(), k.proto());
+    ConnEntry* ce = c.ct.insert(c.w.worker_id, k, reply, connFirstState(k.proto(), flags), now_ms, c.s.conntrack);
+    if (!ce) return drop(Drop::conntrack_full);
+    c.ct.attachBackend(ce, b.slot);
+    c.w.stats.backends[b.slot].connections.add();
+    c.event(Event::conntrack_created);
+    c.event(Event::lb_connection_created);
+    slot = int32_t(b.slot);
+  }
+  if (slot >= 0) {
+    c.w.stats.backends[slot].packets.add();
+    c.w.stats.backends[slot].bytes.add(be16(reinterpret_cast<const Ip4Hdr*>(l3)->total_len));
+  }
+  rewriteEndpoint(l3, false, backend, bport);
+  w.idst = backend;
+  std::memcpy(&w.ports, l3 + w.in.l3_len, 4);
+  w.balanced = true;
+  c.event(Event::lb_forwarded);
+  return o.eniByIp(vpc, backend);
+}
+
 // Stage 4: the destination ENI of a routed packet from its route target;
 // null (p dropped, maybe with an ICMP error to the source) when there is none.
 __attribute__((always_inline)) inline const Eni* resolve(L3Ctx& c, Work& w) {
@@ -365,6 +437,11 @@ __attribute__((always_inline)) inline const Eni* resolve(L3Ctx& c, Work& w) {
       c.w.drop(p, Drop::overlay_no_route);
       return nullptr;
   }
+  if (dst < 0 && c.s.lb.hasVpcServices() && (t->kind == OverlayKind::kLocal || t->kind == OverlayKind::kPeering)) {
+    const int64_t backend = balance(c, w, t->vpc);
+    if (backend == kDropped) return nullptr;
+    dst = backend;
+  }
   if (dst < 0) {
     overlayIcmpError(c, w.in, *w.src, kIcmpDestUnreach, kIcmpCodeHostUnreach, 0);
     c.w.drop(p, Drop::overlay_no_eni);
@@ -403,7 +480,12 @@ bool relatedError(L3Ctx& c, const Pkt& in, uint32_t dst_zone) {
 // True when the bucket was prefetched (the packet has a connection key).
 __attribute__((always_inline)) inline bool connectionKey(L3Ctx& c, Work& w) {
   const Eni& src = *w.src;
-  w.untracked = src.sg_open && w.dst->sg_open;
+  if (w.balanced) {
+    w.untracked = true;
+    return false;
+  }
+  // A backend's packets are looked up: they may be replies to get the VIP back.
+  w.untracked = src.sg_open && w.dst->sg_open && !c.s.lb.vpcBackend(c.s.overlay.vnis[src.vpc], w.isrc);
   if (w.untracked) return false;
   const Pkt& in = w.in;
   w.tcp_flags = 0;
@@ -420,6 +502,7 @@ __attribute__((always_inline)) inline bool connectionKey(L3Ctx& c, Work& w) {
 // everything both ways nothing is tracked (a reply could not be refused).
 // False when p was dropped.
 __attribute__((always_inline)) inline bool securityGroups(L3Ctx& c, const Work& w, const Eni& src, const Eni& dst) {
+  if (w.balanced) return true;  // the load balancer tracked it
   if (w.untracked) {
     c.event(Event::conntrack_untracked);
     return true;
@@ -431,6 +514,16 @@ __attribute__((always_inline)) inline bool securityGroups(L3Ctx& c, const Work& 
   if (w.keyed) {
     if (ConnHit h = c.ct.find(w.key); h.e) {
       connTrack(h, w.proto, w.tcp_flags, now_ms, cfg);
+      // A backend's reply through an internal load balancer: from the VIP.
+      if (h.dir == 1) {
+        if (const int32_t slot = ConnTable::backendOf(h.e); slot >= 0) {
+          const FlowKey orig = h.e->keyOf(0);
+          rewriteEndpoint(w.in.l3(), true, orig.dst(), orig.dport());
+          c.w.stats.backends[slot].packets.add();
+          c.w.stats.backends[slot].bytes.add(be16(reinterpret_cast<const Ip4Hdr*>(w.in.l3())->total_len));
+          c.event(Event::lb_replied);
+        }
+      }
       return true;
     }
   } else if (relatedError(c, w.in, o.vnis[dst.vpc])) {
@@ -551,6 +644,7 @@ void overlayInput(L3Ctx& c, Pkt* const* pkts, uint32_t n) {
   for (uint32_t j = 0; j < m; ++j) {
     Work& w = work[live[j]];
     w.egress = nullptr;
+    w.balanced = false;
     if (w.routed) w.dst = resolve(c, w);
     if (w.dst) {
       keyed |= connectionKey(c, w);
