@@ -109,7 +109,8 @@ function internalIssues(
     add(at('vpc'), `no VPC is named ${lb.vpc}`);
     return;
   }
-  if (lb.mode !== 'nat') add(at('mode'), 'inside a VPC, a load balancer is nat (dr, fullnat and tunnel: not yet)');
+  if (lb.mode !== 'nat')
+    add(at('mode'), 'inside a VPC, a load balancer is nat (dr, fullnat and tunnel: not yet)');
   const vip = parseIp4(lb.vip)!;
   const enis = cfg.enis.filter((e) => cfg.subnets.find((s) => s.id === e.subnet)?.vpc === lb.vpc);
   const eniAddress = (ip: string) => enis.some((e) => e.ip === ip || e.secondaryIps.includes(ip));
@@ -119,14 +120,18 @@ function internalIssues(
     add(at('vip'), `${lb.vip} is a subnet's gateway`);
   const key = `${lb.vpc}/${lb.vip}/${lb.protocol}/${lb.port}`;
   const other = services.get(key);
-  if (other !== undefined) add(at('port'), `${lb.protocol} ${lb.vip}:${lb.port} is already served by ${other}`);
+  if (other !== undefined)
+    add(at('port'), `${lb.protocol} ${lb.vip}:${lb.port} is already served by ${other}`);
   else services.set(key, lb.id);
   if (lb.localIps.length > 0) add(at('localIps'), 'only fullnat services take local addresses');
   const seen = new Map<string, number>();
   lb.backends.forEach((b, j) => {
     if (!eniAddress(b.ip)) add(at('backends', j, 'ip'), `${b.ip} is not an address of an ENI of ${lb.vpc}`);
     if (lb.port === 0 && b.port !== undefined)
-      add(at('backends', j, 'port'), "a service of every port keeps the client's destination port: leave the port out");
+      add(
+        at('backends', j, 'port'),
+        "a service of every port keeps the client's destination port: leave the port out",
+      );
     const id = `${b.ip}:${b.port ?? lb.port}`;
     const dup = seen.get(id);
     if (dup !== undefined) add(at('backends', j), `${id} is already backends[${dup}]`);

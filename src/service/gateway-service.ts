@@ -386,7 +386,7 @@ export class GatewayService {
     const { flows, matched } = this.#dp.flows(this.#flowFilter(query));
     // Zones: a VPC's VNI, 0 outside the VPCs, and the load balancer's
     // pins of dr and tunnel connections (native/nf/lb/lb_tables.h).
-    const LB_ZONES: Record<number, string> = { 0xfffff0: 'lb-dr', 0xfffff1: 'lb-tunnel' };
+    const LB_ZONES: Record<number, string> = { 16777200: 'lb-dr', 16777201: 'lb-tunnel' };
     const vpcOf = (zone: number) =>
       this.#config.vpcs.find((v) => v.vni === zone)?.id ?? LB_ZONES[zone] ?? `vni ${zone}`;
     const side = (k: FlowKeyView) => ({
