@@ -216,6 +216,42 @@ describe('VPC overlay with kernel VTEPs (root, netns, af_xdp)', () => {
     }
   });
 
+  it('balances connections to an internal VIP over ENIs, for its VPC and a peered one', async () => {
+    const vip = '10.1.3.100';
+    const cfg = config();
+    await svc.replaceConfig({
+      ...cfg,
+      loadBalancers: [
+        {
+          id: 'internal-web',
+          vpc: 'vpc-a',
+          vip,
+          protocol: 'tcp',
+          port: 80,
+          mode: 'nat',
+          scheduler: 'rr',
+          backends: [{ ip: vm('a1').ip }, { ip: vm('a3').ip }],
+        },
+      ],
+    });
+    try {
+      const who = async (from: string) =>
+        /hello from \S+-(\w+)/.exec(
+          (await curl(vm(from).ns, `http://${vip}/`, { keepBody: true, timeoutS: 5 })).body,
+        )?.[1];
+      const seen: (string | undefined)[] = [];
+      for (let i = 0; i < 6; i++) seen.push(await who('a2'));
+      expect(new Set(seen)).toEqual(new Set(['a1', 'a3']));
+      // From vpc-b across the peering, and a 1 MiB download intact.
+      expect(['a1', 'a3']).toContain(await who('b1'));
+      expect((await curl(vm('b1').ns, `http://${vip}/blob.bin`)).bytes).toBe(1 << 20);
+      const lb = svc.loadBalancers()[0]!;
+      expect(lb.backends.reduce((a, b) => a + b.connections, 0)).toBeGreaterThanOrEqual(8);
+    } finally {
+      await svc.replaceConfig(config());
+    }
+  });
+
   it('follows an ENI moved to another hypervisor', async () => {
     await moveVm(lab, 'a3', 'hv3');
     await svc.replaceConfig(config());
