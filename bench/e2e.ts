@@ -58,8 +58,18 @@ async function sinkCount(): Promise<number> {
   return total;
 }
 
-/** A traffic generator in `ns`: replays frames out of `iface` as fast as one core can. */
-function startGenerator(ns: string, iface: string, templates: Buffer[], core: number): DataplaneGateway {
+/**
+ * A traffic generator in `ns`: replays frames out of `iface` as fast as one
+ * core can. The kernel releases the previous generator's AF_XDP socket
+ * asynchronously, so binding right after it can find the queue still busy
+ * (EBUSY): a few retries.
+ */
+export async function startGenerator(
+  ns: string,
+  iface: string,
+  templates: Buffer[],
+  core: number,
+): Promise<DataplaneGateway> {
   const cfg = validateConfig({
     workers: [{ core, pollMode: 'busy' }],
     ports: [
@@ -68,13 +78,21 @@ function startGenerator(ns: string, iface: string, templates: Buffer[], core: nu
     ],
   });
   const compiled = compile(cfg, { bpfDir: bpfDir(), generation: 1 });
-  const gen = new DataplaneGateway({ ...compiled.spec, pipeline: 'patch', burst: 64 });
-  gen.memReplay(0, 0, templates, Number.MAX_SAFE_INTEGER);
-  gen.start(compiled.snapshot);
-  return gen;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const gen = new DataplaneGateway({ ...compiled.spec, pipeline: 'patch', burst: 64 });
+      gen.memReplay(0, 0, templates, Number.MAX_SAFE_INTEGER);
+      gen.start(compiled.snapshot);
+      return gen;
+    } catch (e) {
+      if (attempt >= 10 || !/errno 16\b/.test((e as Error).message)) throw e;
+      await sleep(200);
+    }
+  }
 }
 
-function generatorSent(gen: DataplaneGateway): number {
+/** Frames the generator has sent. */
+export function generatorSent(gen: DataplaneGateway): number {
   return gen.stats().ports[1]!.queues.reduce((a, q) => a + q.txPackets, 0);
 }
 
@@ -88,7 +106,7 @@ export async function measure(
   templates: Buffer[],
   seconds: number,
 ): Promise<{ delivered: number; offered: number }> {
-  const gen = startGenerator(ns, iface, templates, 0);
+  const gen = await startGenerator(ns, iface, templates, 0);
   try {
     await sleep(500);
     const c0 = await sinkCount();

@@ -72,7 +72,7 @@ import { silentLogger } from '../src/log/logger.js';
 import { ethernet, ipv4, tcp } from '../src/pkt/build.js';
 import { GatewayService } from '../src/service/gateway-service.js';
 import { type BenchResult, lastCore, median, round, sleep } from './common.js';
-import { setRps } from './e2e.js';
+import { generatorSent, setRps, startGenerator } from './e2e.js';
 import { floorResult, versusFloor } from './replay.js';
 
 const MILLION = 1_000_000;
@@ -365,34 +365,6 @@ async function sinkCounts(lab: LbLab): Promise<number[]> {
   return lab.backends.map((b) => byMac.get(b.mac.toLowerCase()) ?? 0);
 }
 
-/**
- * A traffic generator in `ns`: replays frames out of `iface` as fast as one
- * core can (as e2e.ts's). The kernel releases the previous generator's
- * AF_XDP socket asynchronously, so binding right after it can find the
- * queue still busy (EBUSY): a few retries.
- */
-async function startGenerator(ns: string, iface: string, templates: Buffer[], core: number) {
-  const cfg = validateConfig({
-    workers: [{ core, pollMode: 'busy' }],
-    ports: [
-      { name: 'replay', type: 'mem' },
-      { name: 'wire', type: 'af_xdp', interface: iface, netns: ns },
-    ],
-  });
-  const compiled = compile(cfg, { bpfDir: bpfDir(), generation: 1 });
-  for (let attempt = 1; ; attempt++) {
-    try {
-      const gen = new DataplaneGateway({ ...compiled.spec, pipeline: 'patch', burst: 64 });
-      gen.memReplay(0, 0, templates, Number.MAX_SAFE_INTEGER);
-      gen.start(compiled.snapshot);
-      return gen;
-    } catch (e) {
-      if (attempt >= 10 || !/errno 16\b/.test((e as Error).message)) throw e;
-      await sleep(200);
-    }
-  }
-}
-
 interface Offer {
   delivered: number;
   offered: number;
@@ -402,7 +374,7 @@ interface Offer {
 /** Packets per second the backends counted and the generator sent, over `seconds` after a warm-up. */
 async function offer(lab: LbLab, templates: Buffer[], seconds: number): Promise<Offer> {
   const gen = await startGenerator(lab.clientNs, 'eth0', templates, 0);
-  const sent = () => gen.stats().ports[1]!.queues.reduce((a, q) => a + q.txPackets, 0);
+  const sent = () => generatorSent(gen);
   try {
     await sleep(500);
     const c0 = await sinkCounts(lab);
