@@ -1,5 +1,8 @@
 // The client side of the REST API, for the CLI talking to a running
-// gateway. Errors from the gateway come back as the same NfvgwError.
+// gateway, over HTTP or HTTPS, with a bearer token when it has one. Errors
+// from the gateway come back as the same NfvgwError.
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { ERRORS, type ErrorCode, NfvgwError } from '../core/errors.js';
 import type {
   ApplyResult,
@@ -10,12 +13,110 @@ import type {
   RouteView,
 } from '../service/gateway-service.js';
 
+/** Where a gateway's API is: an --api value parsed by parseApiUrl. */
+export interface ApiTarget {
+  host: string;
+  port: number;
+  tls: boolean;
+}
+
+/**
+ * Parses the CLI's --api: HOST:PORT or http(s)://HOST:PORT (IPv6 in
+ * brackets); the default is http://127.0.0.1:9180.
+ */
+export function parseApiUrl(text: string | undefined): ApiTarget {
+  const value = text ?? '127.0.0.1:9180';
+  const m = /^(?:(https?):\/\/)?([^/]*):(\d{1,5})\/?$/i.exec(value);
+  const port = m ? Number(m[3]) : Number.NaN;
+  if (!m || port < 1 || port > 65535)
+    throw new NfvgwError(
+      'NFVGW_ERR_BAD_REQUEST',
+      `--api wants HOST:PORT or https://HOST:PORT (like 127.0.0.1:9180), not ${value}`,
+    );
+  return {
+    host: m[2]!.replace(/^\[(.*)\]$/, '$1') || '127.0.0.1',
+    port,
+    tls: m[1]?.toLowerCase() === 'https',
+  };
+}
+
+export interface ApiClientOptions {
+  /** Sent as "Authorization: Bearer TOKEN". */
+  token?: string;
+  /** PEM certificates to trust instead of the system's (a self-signed gateway). */
+  ca?: Buffer | string;
+}
+
+// TLS errors that mean "this certificate is not one we trust".
+const UNTRUSTED = /CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)|ALTNAME/;
+
 export class ApiClient {
   readonly base: string;
+  readonly #target: ApiTarget;
+  readonly #opts: ApiClientOptions;
 
-  constructor(listen: { host: string; port: number }) {
-    const host = listen.host.includes(':') ? `[${listen.host}]` : listen.host;
-    this.base = `http://${host}:${listen.port}`;
+  constructor(target: ApiTarget, opts: ApiClientOptions = {}) {
+    const host = target.host.includes(':') ? `[${target.host}]` : target.host;
+    this.base = `${target.tls ? 'https' : 'http'}://${host}:${target.port}`;
+    this.#target = target;
+    this.#opts = opts;
+  }
+
+  /** One HTTP exchange: the status and the whole body, or NFVGW_ERR_UNAVAILABLE with the reason. */
+  #exchange(
+    method: string,
+    path: string,
+    headers: Record<string, string>,
+    body?: string,
+  ): Promise<{ status: number; text: string }> {
+    const send = this.#target.tls ? httpsRequest : httpRequest;
+    return new Promise((resolve, reject) => {
+      const req = send(
+        {
+          host: this.#target.host,
+          port: this.#target.port,
+          method,
+          path,
+          headers: {
+            ...headers,
+            ...(this.#opts.token ? { authorization: `Bearer ${this.#opts.token}` } : {}),
+            ...(body !== undefined ? { 'content-length': String(Buffer.byteLength(body)) } : {}),
+          },
+          ...(this.#target.tls && this.#opts.ca ? { ca: this.#opts.ca } : {}),
+        },
+        (res: IncomingMessage) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (d: Buffer) => chunks.push(d));
+          res.on('end', () =>
+            resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString() }),
+          );
+          res.on('error', (e) => reject(this.#unavailable(e)));
+        },
+      );
+      req.on('error', (e) => reject(this.#unavailable(e)));
+      req.end(body);
+    });
+  }
+
+  /** Why the gateway could not be reached, with what to do about it. */
+  #unavailable(e: Error): NfvgwError {
+    const code = String((e as { code?: unknown }).code ?? '');
+    let message: string;
+    if (UNTRUSTED.test(code))
+      message =
+        `the gateway at ${this.base} has a certificate this CLI does not trust (${e.message}); ` +
+        'give --ca FILE (or NFVGW_CA) with the certificate that signed it';
+    else if (this.#target.tls && (code === 'EPROTO' || code.startsWith('ERR_SSL')))
+      message =
+        `no TLS server answers at ${this.base} (the handshake failed: ${code}); ` +
+        `if the gateway serves plain HTTP, give --api ${this.base.replace('https', 'http')}`;
+    else if (!this.#target.tls && (code === 'ECONNRESET' || e.message === 'socket hang up'))
+      message =
+        `no gateway answers at ${this.base} (${e.message}); ` +
+        `if it serves HTTPS, give --api ${this.base.replace('http', 'https')}`;
+    else
+      message = `no gateway answers at ${this.base} (${e.message}); start one with \`nfvgw run --config FILE\``;
+    return new NfvgwError('NFVGW_ERR_UNAVAILABLE', message, [], { cause: e });
   }
 
   async #request<T>(
@@ -24,24 +125,17 @@ export class ApiClient {
     body?: { text: string; type: string },
     accept?: string,
   ): Promise<T> {
-    let res: Response;
-    try {
-      res = await fetch(this.base + path, {
-        method,
-        headers: {
-          ...(body ? { 'content-type': body.type } : {}),
-          ...(accept ? { accept } : {}),
-        },
-        body: body?.text,
-      });
-    } catch (e) {
-      throw new NfvgwError(
-        'NFVGW_ERR_UNAVAILABLE',
-        `no gateway answers at ${this.base} (${(e as Error).cause ?? (e as Error).message}); start one with \`nfvgw run --config FILE\``,
-      );
-    }
-    const text = await res.text();
-    if (!res.ok) {
+    const res = await this.#exchange(
+      method,
+      path,
+      {
+        ...(body ? { 'content-type': body.type } : {}),
+        ...(accept ? { accept } : {}),
+      },
+      body?.text,
+    );
+    const text = res.text;
+    if (res.status < 200 || res.status > 299) {
       let parsed: {
         error?: { code?: string; message?: string; details?: { path: string; message: string }[] };
       } = {};
@@ -59,7 +153,15 @@ export class ApiClient {
         parsed.error?.details ?? [],
       );
     }
-    return (accept?.includes('yaml') ? text : JSON.parse(text)) as T;
+    if (accept && !accept.includes('json')) return text as T;
+    try {
+      return JSON.parse(text) as T;
+    } catch {
+      throw new NfvgwError(
+        'NFVGW_ERR_INTERNAL',
+        `${this.base}${path} answered with something other than JSON`,
+      );
+    }
   }
 
   status(): Promise<GatewayStatus> {
@@ -108,9 +210,8 @@ export class ApiClient {
     return this.#request('GET', '/v1/lb');
   }
 
-  async metrics(): Promise<string> {
-    const res = await fetch(`${this.base}/metrics`);
-    return res.text();
+  metrics(): Promise<string> {
+    return this.#request('GET', '/metrics', undefined, 'text/plain');
   }
 }
 

@@ -1,7 +1,8 @@
 // The REST API an SDN controller (or the CLI) drives the gateway with.
 // Every route calls the same GatewayService functions as the CLI; errors
 // come back as { error: { code, message, details } } with the status from
-// the error catalogue.
+// the error catalogue. With tokens configured (auth.ts), every request is
+// checked before its body is read; with a certificate, it is HTTPS.
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import { stringify } from 'yaml';
 import { parseConfigText } from '../config/load.js';
@@ -9,12 +10,17 @@ import { ERRORS, NfvgwError } from '../core/errors.js';
 import type { Logger } from '../log/logger.js';
 import type { MetricsExporter } from '../metrics/metrics.js';
 import type { FlowQuery, GatewayService } from '../service/gateway-service.js';
+import { type ApiAuth, AUTH_FAILURES, refusal, requiredAccess, TokenChecker } from './auth.js';
 
 export interface ApiOptions {
   /** Largest accepted request body in bytes. */
   bodyLimit?: number;
   /** A worker whose last loop iteration is older than this is reported stalled by /healthz. */
   stallMs?: number;
+  /** Tokens: without them the API is open (and run.ts keeps it on loopback). */
+  auth?: ApiAuth;
+  /** PEM certificate and key: serve HTTPS. */
+  tls?: { cert: Buffer | string; key: Buffer | string };
 }
 
 const YAML_TYPES = ['application/yaml', 'application/x-yaml', 'text/yaml', 'text/x-yaml'];
@@ -25,12 +31,45 @@ export function createApiServer(
   log: Logger,
   opts: ApiOptions = {},
 ): FastifyInstance {
-  const app = Fastify({
+  const common = {
     bodyLimit: opts.bodyLimit ?? 16 << 20,
     logger: false, // requests are logged by the error handler, and only when refused
     return503OnClosing: true,
-  });
+  };
+  // The HTTPS instance is typed for https.Server; the routes do not care.
+  const app = (opts.tls
+    ? Fastify({ ...common, https: opts.tls })
+    : Fastify(common)) as unknown as FastifyInstance;
   const stallMs = opts.stallMs ?? 5000;
+
+  // Access control runs first (onRequest), so nobody without a token gets a
+  // body parsed or learns which routes exist.
+  for (const reason of AUTH_FAILURES) metrics.apiAuthFailures.inc({ reason }, 0);
+  if (opts.auth) {
+    const checker = new TokenChecker(opts.auth);
+    const publicMetrics = opts.auth.publicMetrics ?? false;
+    app.addHook('onRequest', async (req, reply) => {
+      const result = checker.check(
+        req.headers.authorization,
+        requiredAccess(req.method, req.url, publicMetrics),
+      );
+      if (result.ok) return;
+      const { error, challenge } = refusal(result.reason, req.method);
+      metrics.apiAuthFailures.inc({ reason: result.reason });
+      // Never the header: it holds the token, right or wrong.
+      log.warn(
+        {
+          code: error.code,
+          reason: result.reason,
+          method: req.method,
+          path: req.url.split('?')[0],
+          remoteAddress: req.ip,
+        },
+        `API request refused: ${error.message}`,
+      );
+      return reply.status(error.status).header('www-authenticate', challenge).send({ error: error.toJSON() });
+    });
+  }
 
   // JSON and YAML bodies go through the same parser, so both get errors with
   // line and column.
@@ -54,7 +93,9 @@ export function createApiServer(
     else if (e.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE')
       err = new NfvgwError(
         'NFVGW_ERR_UNSUPPORTED_MEDIA_TYPE',
-        `send application/json or application/yaml, not ${req.headers['content-type']}`,
+        req.headers['content-type']
+          ? `send application/json or application/yaml, not ${req.headers['content-type']}`
+          : 'send the body with Content-Type application/json or application/yaml',
       );
     else if (e.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || e.code === 'FST_ERR_CTP_EMPTY_BODY')
       err = new NfvgwError('NFVGW_ERR_BAD_REQUEST', 'the request body is empty');
@@ -99,9 +140,15 @@ export function createApiServer(
   });
 
   app.get('/v1/routes', async () => ({ routes: svc.routes() }));
-  app.get<{ Querystring: { address?: string } }>('/v1/routes/lookup', async (req) => {
-    if (!req.query.address) throw new NfvgwError('NFVGW_ERR_BAD_REQUEST', 'give ?address=a.b.c.d');
-    return svc.routeLookup(req.query.address);
+  app.get<{ Querystring: Record<string, unknown> }>('/v1/routes/lookup', async (req) => {
+    const { address, ...rest } = req.query;
+    const unknown = Object.keys(rest);
+    if (unknown.length)
+      throw new NfvgwError('NFVGW_ERR_BAD_REQUEST', `unknown parameter ${unknown[0]}; there is: address`);
+    if (Array.isArray(address)) throw new NfvgwError('NFVGW_ERR_BAD_REQUEST', 'give address once');
+    if (typeof address !== 'string' || !address)
+      throw new NfvgwError('NFVGW_ERR_BAD_REQUEST', 'give ?address=a.b.c.d');
+    return svc.routeLookup(address);
   });
   app.get('/v1/neighbors', async () => ({ neighbors: svc.neighbors() }));
   app.get('/v1/lb', async () => ({ loadBalancers: svc.loadBalancers() }));

@@ -19,9 +19,16 @@ import { runGateway } from './run.js';
 const USAGE = `usage: nfvgw <command> [options]
 
   run --config FILE [--api HOST:PORT] [--state-dir DIR] [--log-format json|pretty] [--log-level L]
+      [--token-file FILE] [--read-token-file FILE] [--public-metrics] [--tls-cert FILE --tls-key FILE]
                              start the gateway (API default 127.0.0.1:9180); with
                              --state-dir, every applied configuration is saved there
-                             and restored at the next start
+                             and restored at the next start. With --token-file
+                             (or NFVGW_TOKEN), the API wants that admin token for
+                             changes, it or the read token (--read-token-file,
+                             NFVGW_READ_TOKEN) for reading; /healthz stays open,
+                             /metrics too with --public-metrics. --tls-cert and
+                             --tls-key (NFVGW_TLS_CERT, NFVGW_TLS_KEY): HTTPS.
+                             Refuses a non-loopback --api without an admin token
   status [--json]            ports, workers, drops of the running gateway
   config                     print the running configuration (YAML)
   apply --config FILE        replace the running configuration (atomic)
@@ -39,7 +46,9 @@ const USAGE = `usage: nfvgw <command> [options]
   bench [--json] [SCENARIO...]
                              benchmarks (bench/); see README
 
-  Commands that talk to a running gateway take --api HOST:PORT.
+  Commands that talk to a running gateway take --api HOST:PORT (https://HOST:PORT
+  for HTTPS), --token-file FILE (or NFVGW_TOKEN) for the token they send, and
+  --ca FILE (or NFVGW_CA) for the certificate to trust instead of the system's.
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -60,6 +69,12 @@ async function main(argv: string[]): Promise<number> {
       limit: { type: 'string' },
       flush: { type: 'boolean' },
       'state-dir': { type: 'string' },
+      'token-file': { type: 'string' },
+      'read-token-file': { type: 'string' },
+      'public-metrics': { type: 'boolean' },
+      'tls-cert': { type: 'string' },
+      'tls-key': { type: 'string' },
+      ca: { type: 'string' },
       scenario: { type: 'string' },
       prefix: { type: 'string' },
       queues: { type: 'string' },
@@ -80,6 +95,7 @@ async function main(argv: string[]): Promise<number> {
     if (!values.config) throw new Error(`nfvgw ${command} needs --config FILE`);
     return values.config;
   };
+  const remote = { api: values.api, tokenFile: values['token-file'], ca: values.ca };
   const transport = values.type as 'af_xdp' | 'af_packet' | undefined;
   if (transport && transport !== 'af_xdp' && transport !== 'af_packet')
     throw new Error('--type is af_xdp or af_packet');
@@ -89,6 +105,11 @@ async function main(argv: string[]): Promise<number> {
         config: needConfig(),
         api: values.api,
         stateDir: values['state-dir'],
+        tokenFile: values['token-file'],
+        readTokenFile: values['read-token-file'],
+        publicMetrics: values['public-metrics'],
+        tlsCert: values['tls-cert'],
+        tlsKey: values['tls-key'],
         log: {
           format: (values['log-format'] as 'json' | 'pretty' | undefined) ?? 'auto',
           level: values['log-level'],
@@ -96,13 +117,13 @@ async function main(argv: string[]): Promise<number> {
       });
       return -1; // keep running until a signal
     case 'status':
-      await statusCommand({ api: values.api, json: values.json });
+      await statusCommand({ ...remote, json: values.json });
       return 0;
     case 'config':
-      await configCommand({ api: values.api });
+      await configCommand(remote);
       return 0;
     case 'apply':
-      await applyCommand({ api: values.api, config: needConfig() });
+      await applyCommand({ ...remote, config: needConfig() });
       return 0;
     case 'validate': {
       const cfg = validateConfig(await loadConfigFile(needConfig()));
@@ -116,11 +137,11 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'routes':
-      await routesCommand({ api: values.api, lookup: values.lookup, json: values.json });
+      await routesCommand({ ...remote, lookup: values.lookup, json: values.json });
       return 0;
     case 'flows':
       await flowsCommand({
-        api: values.api,
+        ...remote,
         json: values.json,
         flush: values.flush,
         query: {
@@ -134,10 +155,10 @@ async function main(argv: string[]): Promise<number> {
       });
       return 0;
     case 'neighbors':
-      await neighborsCommand({ api: values.api, json: values.json });
+      await neighborsCommand({ ...remote, json: values.json });
       return 0;
     case 'lb':
-      await lbCommand({ api: values.api, json: values.json });
+      await lbCommand({ ...remote, json: values.json });
       return 0;
     case 'lab':
       await labCommand(rest[0], {

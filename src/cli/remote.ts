@@ -1,18 +1,37 @@
 // CLI commands for a running gateway: they go through its REST API, so the
 // CLI and a controller see and change exactly the same things.
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { ApiClient } from '../api/client.js';
-import { parseListen } from '../api/server.js';
+import { loadToken } from '../api/auth.js';
+import { ApiClient, parseApiUrl } from '../api/client.js';
 import { NfvgwError } from '../core/errors.js';
 import type { FlowQuery } from '../service/gateway-service.js';
 import { table } from './output.js';
 
-function client(api: string | undefined): ApiClient {
-  return new ApiClient(parseListen(api));
+/** How to reach the gateway: --api, the token (--token-file or NFVGW_TOKEN), the CA (--ca or NFVGW_CA). */
+export interface RemoteOptions {
+  api?: string;
+  tokenFile?: string;
+  ca?: string;
 }
 
-export async function statusCommand(opts: { api?: string; json?: boolean }): Promise<void> {
-  const s = await client(opts.api).status();
+function client(opts: RemoteOptions): ApiClient {
+  const target = parseApiUrl(opts.api);
+  const token = loadToken(opts.tokenFile, '--token-file', 'NFVGW_TOKEN');
+  const caFile = opts.ca ?? (process.env.NFVGW_CA || undefined);
+  let ca: Buffer | undefined;
+  if (caFile !== undefined) {
+    try {
+      ca = readFileSync(caFile);
+    } catch (e) {
+      throw new NfvgwError('NFVGW_ERR_API_SETUP', `--ca ${caFile}: cannot read it (${(e as Error).message})`);
+    }
+  }
+  return new ApiClient(target, { token: token?.value, ca });
+}
+
+export async function statusCommand(opts: RemoteOptions & { json?: boolean }): Promise<void> {
+  const s = await client(opts).status();
   if (opts.json) {
     console.log(JSON.stringify(s));
     return;
@@ -60,23 +79,25 @@ export async function statusCommand(opts: { api?: string; json?: boolean }): Pro
   for (const w of s.warnings) console.log(`warning: ${w}`);
 }
 
-export async function applyCommand(opts: { api?: string; config: string }): Promise<void> {
+export async function applyCommand(opts: RemoteOptions & { config: string }): Promise<void> {
   let text: string;
   try {
     text = await readFile(opts.config, 'utf8');
   } catch (e) {
     throw new NfvgwError('NFVGW_ERR_CONFIG_PARSE', `cannot read ${opts.config}: ${(e as Error).message}`);
   }
-  const r = await client(opts.api).putConfig(text);
+  const r = await client(opts).putConfig(text);
   console.log(r.changed ? `applied: generation ${r.generation}` : `unchanged: generation ${r.generation}`);
 }
 
-export async function configCommand(opts: { api?: string }): Promise<void> {
-  process.stdout.write(await client(opts.api).configYaml());
+export async function configCommand(opts: RemoteOptions): Promise<void> {
+  process.stdout.write(await client(opts).configYaml());
 }
 
-export async function routesCommand(opts: { api?: string; lookup?: string; json?: boolean }): Promise<void> {
-  const c = client(opts.api);
+export async function routesCommand(
+  opts: RemoteOptions & { lookup?: string; json?: boolean },
+): Promise<void> {
+  const c = client(opts);
   if (opts.lookup) {
     const r = await c.lookup(opts.lookup);
     console.log(opts.json ? JSON.stringify(r) : table([r]));
@@ -86,14 +107,14 @@ export async function routesCommand(opts: { api?: string; lookup?: string; json?
   console.log(opts.json ? JSON.stringify(routes) : table(routes));
 }
 
-export async function neighborsCommand(opts: { api?: string; json?: boolean }): Promise<void> {
-  const { neighbors } = await client(opts.api).neighbors();
+export async function neighborsCommand(opts: RemoteOptions & { json?: boolean }): Promise<void> {
+  const { neighbors } = await client(opts).neighbors();
   console.log(opts.json ? JSON.stringify(neighbors) : table(neighbors));
 }
 
 /** `nfvgw lb`: the load balancers, each backend with its health and counters. */
-export async function lbCommand(opts: { api?: string; json?: boolean }): Promise<void> {
-  const { loadBalancers } = await client(opts.api).loadBalancers();
+export async function lbCommand(opts: RemoteOptions & { json?: boolean }): Promise<void> {
+  const { loadBalancers } = await client(opts).loadBalancers();
   if (opts.json) {
     console.log(JSON.stringify(loadBalancers));
     return;
@@ -114,13 +135,14 @@ export async function lbCommand(opts: { api?: string; json?: boolean }): Promise
 }
 
 /** `nfvgw flows`: the tracked connections, filtered; `--flush` removes them. */
-export async function flowsCommand(opts: {
-  api?: string;
-  json?: boolean;
-  flush?: boolean;
-  query: FlowQuery;
-}): Promise<void> {
-  const c = client(opts.api);
+export async function flowsCommand(
+  opts: RemoteOptions & {
+    json?: boolean;
+    flush?: boolean;
+    query: FlowQuery;
+  },
+): Promise<void> {
+  const c = client(opts);
   if (opts.flush) {
     const r = await c.flushFlows(opts.query);
     console.log(opts.json ? JSON.stringify(r) : `${r.flushed} connections removed`);

@@ -1,7 +1,9 @@
 // `nfvgw run`: the gateway process. Loads and validates the configuration,
 // opens the ports, serves the API and metrics, and on SIGINT/SIGTERM stops
 // cleanly: API closed, workers stopped, XDP programs detached, huge pages
-// given back, logs flushed.
+// given back, logs flushed. The API's tokens and certificate are checked
+// before any port is opened.
+import { type ApiSecurityOptions, resolveApiSecurity } from '../api/auth.js';
 import { createApiServer, parseListen } from '../api/server.js';
 import { loadConfigFile } from '../config/load.js';
 import type { Config } from '../config/schema.js';
@@ -11,16 +13,21 @@ import { MetricsExporter } from '../metrics/metrics.js';
 import { GatewayService } from '../service/gateway-service.js';
 import { loadState, saveState, statePath } from '../service/state.js';
 
-export async function runGateway(opts: {
-  config: string;
-  api?: string;
-  log?: LogOptions;
-  bodyLimit?: number;
-  /** Where the last applied configuration is kept, and restored from at start. */
-  stateDir?: string;
-}): Promise<void> {
+export async function runGateway(
+  opts: ApiSecurityOptions & {
+    config: string;
+    api?: string;
+    log?: LogOptions;
+    bodyLimit?: number;
+    /** Where the last applied configuration is kept, and restored from at start. */
+    stateDir?: string;
+  },
+): Promise<void> {
   const log = createLogger(opts.log);
   const listen = parseListen(opts.api);
+  const security = resolveApiSecurity(opts, listen.host);
+  log.info(security.summary, 'API access');
+  for (const w of security.warnings) log.warn(w);
   // The saved state, when there is one, is what the controller last set:
   // it wins over --config, which is only the first configuration.
   const state = opts.stateDir ? loadState(opts.stateDir) : undefined;
@@ -50,14 +57,23 @@ export async function runGateway(opts: {
     }
   }
   const metrics = new MetricsExporter(svc);
-  const app = createApiServer(svc, metrics, log, { bodyLimit: opts.bodyLimit });
+  let app: ReturnType<typeof createApiServer>;
   try {
+    app = createApiServer(svc, metrics, log, {
+      bodyLimit: opts.bodyLimit,
+      auth: security.auth,
+      tls: security.tls,
+    });
     await app.listen({ host: listen.host, port: listen.port });
   } catch (e) {
     svc.close();
     throw e;
   }
-  log.info({ api: `http://${listen.host}:${listen.port}`, config: opts.config }, 'API listening');
+  const host = listen.host.includes(':') ? `[${listen.host}]` : listen.host;
+  log.info(
+    { api: `${security.tls ? 'https' : 'http'}://${host}:${listen.port}`, config: opts.config },
+    'API listening',
+  );
 
   let stopping = false;
   const shutdown = async (reason: string, code: number) => {

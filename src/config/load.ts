@@ -16,7 +16,15 @@ export function parseConfigText(text: string, source = 'configuration'): unknown
       })),
     );
   }
-  return doc.toJS({ maxAliasCount: 100 });
+  try {
+    return doc.toJS({ maxAliasCount: 100 });
+  } catch (e) {
+    // An alias to an anchor that is not there, or too many aliases (a
+    // "billion laughs" document).
+    throw new NfvgwError('NFVGW_ERR_CONFIG_PARSE', `${source} is not valid YAML or JSON`, [
+      { path: source, message: (e as Error).message },
+    ]);
+  }
 }
 
 export async function loadConfigFile(path: string): Promise<unknown> {

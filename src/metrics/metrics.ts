@@ -1,7 +1,7 @@
 // The gateway's Prometheus metrics. One scrape reads the data plane's
 // counters once (per-worker blocks summed by the addon call) and serves
 // them as they are; process metrics come from prom-client.
-import { collectDefaultMetrics, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Registry } from 'prom-client';
 import type { GatewayStats } from '../dataplane/native.js';
 import { loadAddon } from '../dataplane/native.js';
 import type { GatewayService } from '../service/gateway-service.js';
@@ -10,6 +10,13 @@ import { ExternalMetric, histogramSamples, type Sample } from './external.js';
 
 export class MetricsExporter {
   readonly registry = new Registry();
+  /** API requests refused for their token (src/api/auth.ts), by reason. */
+  readonly apiAuthFailures = new Counter({
+    name: 'nfvgw_api_auth_failures_total',
+    help: 'API requests refused for a missing, malformed, invalid or read-only token, by reason',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
   readonly #svc: GatewayService;
   #stats: GatewayStats | undefined;
 

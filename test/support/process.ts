@@ -36,7 +36,7 @@ export interface GatewayProcess {
 /** Starts `nfvgw run` (optionally wrapped, e.g. in `unshare`) and waits until its API listens. */
 export async function startGatewayProcess(
   config: string,
-  opts: { wrap?: string[]; args?: string[] } = {},
+  opts: { wrap?: string[]; args?: string[]; env?: NodeJS.ProcessEnv } = {},
 ): Promise<GatewayProcess> {
   const port = await freePort();
   const listen = `127.0.0.1:${port}`;
@@ -52,9 +52,13 @@ export async function startGatewayProcess(
     ...(opts.args ?? []),
   ];
   const wrap = opts.wrap ?? [];
+  const spawnOpts = {
+    stdio: ['ignore', 'pipe', 'pipe'] as ['ignore', 'pipe', 'pipe'],
+    ...(opts.env ? { env: { ...process.env, ...opts.env } } : {}),
+  };
   const proc = wrap.length
-    ? spawn(wrap[0]!, [...wrap.slice(1), process.execPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
-    : spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    ? spawn(wrap[0]!, [...wrap.slice(1), process.execPath, ...args], spawnOpts)
+    : spawn(process.execPath, args, spawnOpts);
   const logs: Record<string, unknown>[] = [];
   let err = '';
   let buf = '';
@@ -114,10 +118,26 @@ export interface CliResult {
 
 /** Runs a `nfvgw` CLI command to completion. */
 export function cli(...args: string[]): Promise<CliResult> {
+  return cliWith({}, ...args);
+}
+
+/**
+ * The same with environment variables added to (or, when undefined, removed
+ * from) the test's, and another time limit (the command is killed then).
+ */
+export function cliWith(
+  opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number },
+  ...args: string[]
+): Promise<CliResult> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [bin, ...args], { timeout: 60_000 }, (e, stdout, stderr) => {
-      const code = e ? (typeof e.code === 'number' ? e.code : 1) : 0;
-      resolve({ code, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      [bin, ...args],
+      { timeout: opts.timeoutMs ?? 60_000, ...(opts.env ? { env: { ...process.env, ...opts.env } } : {}) },
+      (e, stdout, stderr) => {
+        const code = e ? (typeof e.code === 'number' ? e.code : 1) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
   });
 }
