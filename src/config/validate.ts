@@ -3,7 +3,7 @@
 // overlaps, references between routes, neighbors and ports). Every problem
 // comes back with its JSON path; a document with any problem changes
 // nothing. A valid configuration is frozen: nothing changes it afterwards.
-import { availableParallelism } from 'node:os';
+import { cpus } from 'node:os';
 import type { z } from 'zod';
 import { type ErrorDetail, NfvgwError } from '../core/errors.js';
 import { broadcastOf, contains, formatPrefix, networkOf, overlaps, parseIp4, parsePrefix } from './ip.js';
@@ -35,7 +35,9 @@ function semanticIssues(cfg: Config): ErrorDetail[] {
   const add = (path: ReadonlyArray<PropertyKey>, message: string) =>
     out.push({ path: jsonPath(path), message });
 
-  const cores = availableParallelism();
+  // The machine's CPUs, not those this process may run on: a gateway started
+  // with an affinity mask (or isolcpus) still pins its workers to the others.
+  const cores = cpus().length;
   const usedCores = new Map<number, number>();
   cfg.workers.forEach((w, i) => {
     if (w.core === undefined) return;

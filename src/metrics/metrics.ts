@@ -178,6 +178,12 @@ export class MetricsExporter {
       perWorker((w) => Math.max(0, w.heartbeatAgeMs / 1e3)),
     ).register(r);
     new ExternalMetric(
+      'nfvgw_worker_buffers_free',
+      'Packet buffers free in the worker pool (a pool running dry drops as rx_no_buffer)',
+      'gauge',
+      perWorker((w) => w.poolFree),
+    ).register(r);
+    new ExternalMetric(
       'nfvgw_worker_burst_size',
       'Frames per non-empty receive burst',
       'histogram',

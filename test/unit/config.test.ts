@@ -246,6 +246,26 @@ describe('examples', () => {
     expect(lb.services[1]!.backends.map((b) => b.port)).toEqual([8443, 8443]);
   });
 
+  it('examples/bare-metal.yaml is valid (on a machine with cores 0 and 1) and compiles', async () => {
+    const { loadConfigFile } = await import('../../src/config/load.js');
+    const cfg = validateConfig(await loadConfigFile('examples/bare-metal.yaml'));
+    expect(cfg.workers).toEqual([
+      { core: 0, pollMode: 'busy' },
+      { core: 1, pollMode: 'busy' },
+    ]);
+    expect(cfg.hugepages).toBe('require');
+    expect(cfg.ports.map((p) => [p.type, p.interface, p.xdpMode, p.zeroCopy])).toEqual([
+      ['af_xdp', 'ens1f0np0', 'native', 'on'],
+      ['af_xdp', 'ens1f1np1', 'native', 'on'],
+    ]);
+    const { snapshot } = compile(cfg, { bpfDir: '/nonexistent', generation: 1 });
+    expect(snapshot.overlay!.vnis).toEqual([2001, 2002]);
+    expect(snapshot.overlay!.enis).toHaveLength(4);
+    expect(snapshot.overlay!.natGateways).toHaveLength(2);
+    expect(snapshot.overlay!.eips).toHaveLength(1);
+    expect(snapshot.lb!.services.map((s) => [s.mode, s.backends.length])).toEqual([['fullnat', 3]]);
+  });
+
   it('examples/vpc.yaml is valid and compiles into overlay tables', async () => {
     const { loadConfigFile } = await import('../../src/config/load.js');
     const cfg = validateConfig(await loadConfigFile('examples/vpc.yaml'));
