@@ -172,8 +172,8 @@ export class ApiClient {
     return this.#request('GET', '/v1/config', undefined, 'application/yaml');
   }
 
-  putConfig(text: string, type = 'application/yaml'): Promise<ApplyResult> {
-    return this.#request('PUT', '/v1/config', { text, type });
+  putConfig(text: string, type = 'application/yaml', opts: { dryRun?: boolean } = {}): Promise<ApplyResult> {
+    return this.#request('PUT', `/v1/config${opts.dryRun ? '?dryRun=true' : ''}`, { text, type });
   }
 
   routes(): Promise<{ routes: RouteView[] }> {

@@ -122,21 +122,34 @@ export function createApiServer(
 
   app.get('/v1/status', async () => svc.status());
 
+  // The generation is the configuration's ETag: a controller sends it back
+  // in If-Match to change only what it read (optimistic concurrency).
   app.get('/v1/config', async (req, reply) => {
+    reply.header('etag', `"${svc.generation}"`).header('x-nfvgw-generation', svc.generation);
     const accept = req.headers.accept ?? '';
     if (YAML_TYPES.some((t) => accept.includes(t))) {
       return reply.type('application/yaml').send(stringify(svc.config));
     }
-    return reply.header('x-nfvgw-generation', svc.generation).send(svc.config);
+    return reply.send(svc.config);
   });
 
-  app.put('/v1/config', async (req) => {
+  app.put<{ Querystring: Record<string, unknown> }>('/v1/config', async (req, reply) => {
     if (req.body === undefined || req.body === null)
       throw new NfvgwError(
         'NFVGW_ERR_BAD_REQUEST',
         'PUT /v1/config needs the whole configuration as its body',
       );
-    return svc.replaceConfig(req.body);
+    const { dryRun, ...rest } = req.query;
+    const unknown = Object.keys(rest);
+    if (unknown.length)
+      throw new NfvgwError('NFVGW_ERR_BAD_REQUEST', `unknown parameter ${unknown[0]}; there is: dryRun`);
+    if (dryRun !== undefined && dryRun !== 'true' && dryRun !== 'false')
+      throw new NfvgwError('NFVGW_ERR_BAD_REQUEST', 'dryRun: give true or false');
+    const result = await svc.replaceConfig(req.body, {
+      dryRun: dryRun === 'true',
+      ifGeneration: ifMatch(req.headers['if-match']),
+    });
+    return reply.header('etag', `"${result.generation}"`).send(result);
   });
 
   app.get('/v1/routes', async () => ({ routes: svc.routes() }));
@@ -166,6 +179,14 @@ export function createApiServer(
   });
 
   return app;
+}
+
+/** The generation an If-Match header names (`"N"`, `N`, or `*` for any), or undefined. */
+function ifMatch(header: string | undefined): number | undefined {
+  if (header === undefined || header.trim() === '*') return undefined;
+  const m = /^\s*(?:W\/)?"?(\d+)"?\s*$/.exec(header);
+  if (!m) throw new NfvgwError('NFVGW_ERR_BAD_REQUEST', `If-Match: ${header} is not a generation like "12"`);
+  return Number(m[1]);
 }
 
 /** The filters of /v1/flows from a query string; unknown parameters are an error, not ignored. */

@@ -31,7 +31,9 @@ const USAGE = `usage: nfvgw <command> [options]
                              Refuses a non-loopback --api without an admin token
   status [--json]            ports, workers, drops of the running gateway
   config                     print the running configuration (YAML)
-  apply --config FILE        replace the running configuration (atomic)
+  apply --config FILE [--dry-run]
+                             replace the running configuration (atomic); --dry-run
+                             shows what would change and applies nothing
   validate --config FILE     check a configuration without a gateway
   routes [--lookup ADDR]     the route table, or the route for one address
   neighbors                  the ARP neighbors
@@ -68,6 +70,7 @@ async function main(argv: string[]): Promise<number> {
       state: { type: 'string' },
       limit: { type: 'string' },
       flush: { type: 'boolean' },
+      'dry-run': { type: 'boolean' },
       'state-dir': { type: 'string' },
       'token-file': { type: 'string' },
       'read-token-file': { type: 'string' },
@@ -123,7 +126,7 @@ async function main(argv: string[]): Promise<number> {
       await configCommand(remote);
       return 0;
     case 'apply':
-      await applyCommand({ ...remote, config: needConfig() });
+      await applyCommand({ ...remote, config: needConfig(), dryRun: values['dry-run'] });
       return 0;
     case 'validate': {
       const cfg = validateConfig(await loadConfigFile(needConfig()));

@@ -79,14 +79,28 @@ export async function statusCommand(opts: RemoteOptions & { json?: boolean }): P
   for (const w of s.warnings) console.log(`warning: ${w}`);
 }
 
-export async function applyCommand(opts: RemoteOptions & { config: string }): Promise<void> {
+export async function applyCommand(
+  opts: RemoteOptions & { config: string; dryRun?: boolean },
+): Promise<void> {
   let text: string;
   try {
     text = await readFile(opts.config, 'utf8');
   } catch (e) {
     throw new NfvgwError('NFVGW_ERR_CONFIG_PARSE', `cannot read ${opts.config}: ${(e as Error).message}`);
   }
-  const r = await client(opts).putConfig(text);
+  const r = await client(opts).putConfig(text, 'application/yaml', { dryRun: opts.dryRun });
+  if (r.dryRun) {
+    console.log(r.changed ? `would change (now generation ${r.generation}):` : 'would change nothing');
+    for (const c of r.changes ?? []) {
+      const parts = [
+        c.added?.length ? `added ${c.added.join(', ')}` : '',
+        c.removed?.length ? `removed ${c.removed.join(', ')}` : '',
+        c.changed?.length ? `changed ${c.changed.join(', ')}` : '',
+      ].filter(Boolean);
+      console.log(`  ${c.path}${parts.length ? `: ${parts.join('; ')}` : ''}`);
+    }
+    return;
+  }
   console.log(r.changed ? `applied: generation ${r.generation}` : `unchanged: generation ${r.generation}`);
 }
 

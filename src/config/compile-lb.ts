@@ -61,6 +61,15 @@ export class BackendSlots {
     return new Map(this.#slots);
   }
 
+  /** A copy, for compiling a configuration that may not be applied. */
+  clone(): BackendSlots {
+    const c = new BackendSlots();
+    for (const [k, v] of this.#slots) c.#slots.set(k, v);
+    c.#freed.push(...this.#freed);
+    c.#next = this.#next;
+    return c;
+  }
+
   /** The slots of the backends now. */
   assigned(): ReadonlyMap<string, number> {
     return this.#slots;

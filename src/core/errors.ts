@@ -11,6 +11,10 @@ export const ERRORS = {
   NFVGW_ERR_UNAUTHORIZED: { status: 401, summary: 'no token, or not a valid one' },
   NFVGW_ERR_FORBIDDEN: { status: 403, summary: 'the token does not allow that' },
   NFVGW_ERR_NOT_FOUND: { status: 404, summary: 'no such resource' },
+  NFVGW_ERR_PRECONDITION_FAILED: {
+    status: 412,
+    summary: 'the configuration changed since the generation given in If-Match',
+  },
   NFVGW_ERR_BODY_TOO_LARGE: { status: 413, summary: 'the request body is too large' },
   NFVGW_ERR_UNSUPPORTED_MEDIA_TYPE: { status: 415, summary: 'send JSON or YAML' },
   NFVGW_ERR_UNAVAILABLE: { status: 503, summary: 'the gateway is not reachable' },

@@ -60,6 +60,53 @@ export interface GatewayStatus {
 export interface ApplyResult {
   generation: number;
   changed: boolean;
+  /** A dry run: what would change, nothing applied. */
+  dryRun?: true;
+  changes?: ConfigChange[];
+}
+
+/** One part of the configuration a change touches: a list's items by id (or name), or a setting. */
+export interface ConfigChange {
+  path: string;
+  added?: string[];
+  removed?: string[];
+  changed?: string[];
+}
+
+export interface ApplyOptions {
+  /** Apply only if the running configuration is still this generation (If-Match). */
+  ifGeneration?: number;
+  /** Validate and compile, report what would change, apply nothing. */
+  dryRun?: boolean;
+}
+
+/** What differs between two configurations, by top-level part. */
+export function configChanges(before: Config, after: Config): ConfigChange[] {
+  const out: ConfigChange[] = [];
+  const keyOf = (x: unknown, i: number): string => {
+    const o = x as { id?: unknown; name?: unknown; destination?: unknown };
+    return String(o?.id ?? o?.name ?? o?.destination ?? `[${i}]`);
+  };
+  for (const path of Object.keys({ ...before, ...after }) as (keyof Config)[]) {
+    const a = before[path] as unknown;
+    const b = after[path] as unknown;
+    if (JSON.stringify(a) === JSON.stringify(b)) continue;
+    if (Array.isArray(a) && Array.isArray(b)) {
+      const was = new Map(a.map((x, i) => [keyOf(x, i), JSON.stringify(x)]));
+      const now = new Map(b.map((x, i) => [keyOf(x, i), JSON.stringify(x)]));
+      const c: ConfigChange = { path };
+      const added = [...now.keys()].filter((k) => !was.has(k));
+      const removed = [...was.keys()].filter((k) => !now.has(k));
+      const changed = [...now.keys()].filter((k) => was.has(k) && was.get(k) !== now.get(k));
+      if (added.length) c.added = added;
+      if (removed.length) c.removed = removed;
+      if (changed.length) c.changed = changed;
+      out.push(c);
+    } else {
+      out.push({ path });
+    }
+  }
+  return out;
 }
 
 export interface RouteView {
@@ -191,15 +238,22 @@ export class GatewayService {
    * a restart are refused whole, with nothing changed; otherwise the new
    * tables are built aside and swapped in without stopping traffic.
    */
-  replaceConfig(input: unknown): Promise<ApplyResult> {
-    const run = this.#queue.then(() => this.#apply(input));
+  replaceConfig(input: unknown, opts: ApplyOptions = {}): Promise<ApplyResult> {
+    const run = this.#queue.then(() => this.#apply(input, opts));
     this.#queue = run.catch(() => undefined);
     return run;
   }
 
-  async #apply(input: unknown): Promise<ApplyResult> {
+  async #apply(input: unknown, opts: ApplyOptions): Promise<ApplyResult> {
     const started = process.hrtime.bigint();
     try {
+      // Checked in the queue, so that two controllers that read the same
+      // generation cannot both change it.
+      if (opts.ifGeneration !== undefined && opts.ifGeneration !== this.#generation)
+        throw new NfvgwError(
+          'NFVGW_ERR_PRECONDITION_FAILED',
+          `the configuration is at generation ${this.#generation}, not ${opts.ifGeneration}: read it again`,
+        );
       const next = validateConfig(input);
       const changes = staticChanges(this.#config, next);
       if (changes.length) {
@@ -210,9 +264,24 @@ export class GatewayService {
         );
       }
       if (JSON.stringify(next) === JSON.stringify(this.#config)) {
-        return { generation: this.#generation, changed: false };
+        return {
+          generation: this.#generation,
+          changed: false,
+          ...(opts.dryRun ? { dryRun: true, changes: [] } : {}),
+        };
       }
       const generation = this.#generation + 1;
+      if (opts.dryRun) {
+        // Compiled too (what the data plane would be handed), with a
+        // throwaway copy of the backend slots.
+        compile(next, { bpfDir: bpfDir(), generation, lb: { slots: this.#lbSlots.clone(), up: () => true } });
+        return {
+          generation: this.#generation,
+          changed: true,
+          dryRun: true,
+          changes: configChanges(this.#config, next),
+        };
+      }
       const compiled = compile(next, { bpfDir: bpfDir(), generation, lb: this.#lbOptions() });
       await this.#dp.apply(compiled.snapshot);
       this.#config = next;
