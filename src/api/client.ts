@@ -172,6 +172,24 @@ export class ApiClient {
     return this.#request('GET', '/v1/config', undefined, 'application/yaml');
   }
 
+  /** A collection of the configuration (/v1/<collection>), or one item of it. */
+  resource(collection: string, id?: string): Promise<unknown> {
+    return this.#request('GET', `/v1/${collection}${id ? `/${encodeURIComponent(id)}` : ''}`);
+  }
+
+  /** Creates or replaces (`text`: YAML or JSON of the item), or deletes (`text` undefined), one item. */
+  changeResource(
+    collection: string,
+    id: string,
+    text?: string,
+    opts: { dryRun?: boolean } = {},
+  ): Promise<ApplyResult> {
+    const path = `/v1/${collection}/${encodeURIComponent(id)}${opts.dryRun ? '?dryRun=true' : ''}`;
+    return text === undefined
+      ? this.#request('DELETE', path)
+      : this.#request('PUT', path, { text, type: 'application/yaml' });
+  }
+
   putConfig(text: string, type = 'application/yaml', opts: { dryRun?: boolean } = {}): Promise<ApplyResult> {
     return this.#request('PUT', `/v1/config${opts.dryRun ? '?dryRun=true' : ''}`, { text, type });
   }

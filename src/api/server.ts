@@ -3,14 +3,16 @@
 // come back as { error: { code, message, details } } with the status from
 // the error catalogue. With tokens configured (auth.ts), every request is
 // checked before its body is read; with a certificate, it is HTTPS.
-import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
 import { stringify } from 'yaml';
 import { parseConfigText } from '../config/load.js';
 import { ERRORS, NfvgwError } from '../core/errors.js';
 import type { Logger } from '../log/logger.js';
 import type { MetricsExporter } from '../metrics/metrics.js';
-import type { FlowQuery, GatewayService } from '../service/gateway-service.js';
+import type { ApplyOptions, FlowQuery, GatewayService } from '../service/gateway-service.js';
 import { type ApiAuth, AUTH_FAILURES, refusal, requiredAccess, TokenChecker } from './auth.js';
+import { openApiDocument } from './openapi.js';
+import { registerResources } from './resources.js';
 
 export interface ApiOptions {
   /** Largest accepted request body in bytes. */
@@ -139,16 +141,7 @@ export function createApiServer(
         'NFVGW_ERR_BAD_REQUEST',
         'PUT /v1/config needs the whole configuration as its body',
       );
-    const { dryRun, ...rest } = req.query;
-    const unknown = Object.keys(rest);
-    if (unknown.length)
-      throw new NfvgwError('NFVGW_ERR_BAD_REQUEST', `unknown parameter ${unknown[0]}; there is: dryRun`);
-    if (dryRun !== undefined && dryRun !== 'true' && dryRun !== 'false')
-      throw new NfvgwError('NFVGW_ERR_BAD_REQUEST', 'dryRun: give true or false');
-    const result = await svc.replaceConfig(req.body, {
-      dryRun: dryRun === 'true',
-      ifGeneration: ifMatch(req.headers['if-match']),
-    });
+    const result = await svc.replaceConfig(req.body, applyOptions(req));
     return reply.header('etag', `"${result.generation}"`).send(result);
   });
 
@@ -172,6 +165,11 @@ export function createApiServer(
     svc.flushFlows(flowQuery(req.query)),
   );
   app.get('/v1/errors', async () => ({ errors: ERRORS }));
+  const openApi = openApiDocument();
+  app.get('/v1/openapi.json', async () => openApi);
+
+  // After every fixed path: /v1/<collection>[/<id>] for the configuration's lists.
+  registerResources(app, svc, applyOptions);
 
   app.get('/metrics', async (_req, reply) => {
     const text = await metrics.render();
@@ -179,6 +177,17 @@ export function createApiServer(
   });
 
   return app;
+}
+
+/** What a change asks for: ?dryRun=true, and If-Match with a generation. */
+function applyOptions(req: FastifyRequest): ApplyOptions {
+  const { dryRun, ...rest } = req.query as Record<string, unknown>;
+  const unknown = Object.keys(rest);
+  if (unknown.length)
+    throw new NfvgwError('NFVGW_ERR_BAD_REQUEST', `unknown parameter ${unknown[0]}; there is: dryRun`);
+  if (dryRun !== undefined && dryRun !== 'true' && dryRun !== 'false')
+    throw new NfvgwError('NFVGW_ERR_BAD_REQUEST', 'dryRun: give true or false');
+  return { dryRun: dryRun === 'true', ifGeneration: ifMatch(req.headers['if-match']) };
 }
 
 /** The generation an If-Match header names (`"N"`, `N`, or `*` for any), or undefined. */

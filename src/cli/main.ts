@@ -11,6 +11,7 @@ import {
   flowsCommand,
   lbCommand,
   neighborsCommand,
+  resourceCommand,
   routesCommand,
   statusCommand,
 } from './remote.js';
@@ -37,6 +38,13 @@ const USAGE = `usage: nfvgw <command> [options]
   validate --config FILE     check a configuration without a gateway
   routes [--lookup ADDR]     the route table, or the route for one address
   neighbors                  the ARP neighbors
+  get COLLECTION [ID]        a list of the configuration (vpcs, subnets, enis,
+                             route-tables, security-groups, nat-gateways, eips,
+                             load-balancers, ...) or one item of it
+  put COLLECTION ID --config FILE [--dry-run]
+                             create or replace one item (a new generation)
+  delete COLLECTION ID [--dry-run]
+                             remove one item
   lb [--json]                the load balancers: each backend's health, weight,
                              active and total connections, packets, bytes
   flows [--vpc V] [--ip A] [--port N] [--protocol P] [--state S] [--limit N] [--flush]
@@ -162,6 +170,18 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     case 'lb':
       await lbCommand({ ...remote, json: values.json });
+      return 0;
+    case 'get':
+    case 'put':
+    case 'delete':
+      await resourceCommand({
+        ...remote,
+        verb: command,
+        collection: rest[0],
+        id: rest[1],
+        config: values.config,
+        dryRun: values['dry-run'],
+      });
       return 0;
     case 'lab':
       await labCommand(rest[0], {

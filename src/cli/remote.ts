@@ -126,6 +126,48 @@ export async function neighborsCommand(opts: RemoteOptions & { json?: boolean })
   console.log(opts.json ? JSON.stringify(neighbors) : table(neighbors));
 }
 
+/**
+ * `nfvgw get|put|delete <collection> [id]`: one list of the configuration
+ * (vpcs, enis, security-groups, load-balancers, ...) or one item of it;
+ * `put` takes the item from --config FILE (YAML or JSON).
+ */
+export async function resourceCommand(
+  opts: RemoteOptions & {
+    verb: 'get' | 'put' | 'delete';
+    collection?: string;
+    id?: string;
+    config?: string;
+    dryRun?: boolean;
+  },
+): Promise<void> {
+  const c = client(opts);
+  if (!opts.collection)
+    throw new NfvgwError('NFVGW_ERR_BAD_REQUEST', `nfvgw ${opts.verb} needs a collection, like enis`);
+  if (opts.verb === 'get') {
+    console.log(JSON.stringify(await c.resource(opts.collection, opts.id), null, 2));
+    return;
+  }
+  if (!opts.id) throw new NfvgwError('NFVGW_ERR_BAD_REQUEST', `nfvgw ${opts.verb} needs the item's id`);
+  let text: string | undefined;
+  if (opts.verb === 'put') {
+    if (!opts.config)
+      throw new NfvgwError('NFVGW_ERR_BAD_REQUEST', 'nfvgw put needs --config FILE with the item');
+    try {
+      text = await readFile(opts.config, 'utf8');
+    } catch (e) {
+      throw new NfvgwError('NFVGW_ERR_CONFIG_PARSE', `cannot read ${opts.config}: ${(e as Error).message}`);
+    }
+  }
+  const r = await c.changeResource(opts.collection, opts.id, text, { dryRun: opts.dryRun });
+  console.log(
+    r.dryRun
+      ? `would change: ${JSON.stringify(r.changes)}`
+      : r.changed
+        ? `applied: generation ${r.generation}`
+        : `unchanged: generation ${r.generation}`,
+  );
+}
+
 /** `nfvgw lb`: the load balancers, each backend with its health and counters. */
 export async function lbCommand(opts: RemoteOptions & { json?: boolean }): Promise<void> {
   const { loadBalancers } = await client(opts).loadBalancers();

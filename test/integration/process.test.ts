@@ -247,6 +247,39 @@ describe('nfvgw run and the CLI (root, netns)', () => {
     expect(n.map((x) => x.address)).toContain('10.11.2.2');
   });
 
+  it('`nfvgw apply --dry-run`, `nfvgw put`, `get` and `delete` change one item of the configuration', async () => {
+    const next = join(dir, 'dry.yaml');
+    writeFileSync(next, stringify({ ...labGatewayConfig(lab), routes: [] }));
+    const dry = await cli('apply', '--api', gw!.listen, '--config', next, '--dry-run');
+    expect(dry).toMatchObject({
+      code: 0,
+      stdout: 'would change (now generation 2):\n  routes: removed 10.50.0.0/16\n',
+    });
+    const lb = join(dir, 'lb.yaml');
+    writeFileSync(
+      lb,
+      stringify({
+        vip: '10.90.0.1',
+        protocol: 'tcp',
+        port: 80,
+        mode: 'nat',
+        backends: [{ ip: '10.11.2.2' }],
+      }),
+    );
+    expect(await cli('put', 'load-balancers', 'web', '--api', gw!.listen, '--config', lb)).toMatchObject({
+      code: 0,
+      stdout: 'applied: generation 3\n',
+    });
+    const got = JSON.parse((await cli('get', 'load-balancers', 'web', '--api', gw!.listen)).stdout);
+    expect(got).toMatchObject({ id: 'web', vip: '10.90.0.1', scheduler: 'maglev' });
+    expect((await cli('delete', 'load-balancers', 'web', '--api', gw!.listen)).stdout).toBe(
+      'applied: generation 4\n',
+    );
+    const missing = await cli('delete', 'load-balancers', 'web', '--api', gw!.listen);
+    expect(missing.code).not.toBe(0);
+    expect(missing.stderr).toMatch(/no load-balancers item has the id web/);
+  });
+
   it('stops on SIGTERM: exit 0, XDP programs detached', async () => {
     expect(await xdpAttached('gw-a')).toBe(true);
     gw!.proc.kill('SIGTERM');

@@ -1,0 +1,101 @@
+// Resource endpoints next to the whole document: each list of the
+// configuration whose items have an id (VPCs, subnets, ENIs, route tables,
+// security groups, NAT gateways, load balancers, ...) can be read, and an
+// item created, replaced or deleted on its own:
+//
+//   GET    /v1/<collection>            the items, with the generation as ETag
+//   GET    /v1/<collection>/<id>       one item
+//   PUT    /v1/<collection>/<id>       create or replace it
+//   DELETE /v1/<collection>/<id>       remove it
+//
+// A change is the running document with that item changed, applied as
+// PUT /v1/config applies one: validated whole (a dangling reference anywhere
+// refuses it), compiled, swapped in atomically, with a new generation;
+// If-Match and ?dryRun=true work the same. One path for every change.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Config } from '../config/schema.js';
+import { NfvgwError } from '../core/errors.js';
+import type { ApplyOptions, GatewayService } from '../service/gateway-service.js';
+
+/** URL name -> the configuration's list. */
+export const COLLECTIONS = {
+  vpcs: 'vpcs',
+  subnets: 'subnets',
+  enis: 'enis',
+  'route-tables': 'routeTables',
+  peerings: 'peerings',
+  'transit-gateways': 'transitGateways',
+  'network-acls': 'networkAcls',
+  'security-groups': 'securityGroups',
+  'nat-gateways': 'natGateways',
+  eips: 'eips',
+  'load-balancers': 'loadBalancers',
+} as const satisfies Record<string, keyof Config>;
+
+type Item = { id: string };
+type Params = { collection: string; id?: string };
+
+export function registerResources(
+  app: FastifyInstance,
+  svc: GatewayService,
+  applyOptions: (req: FastifyRequest) => ApplyOptions,
+): void {
+  const listOf = (collection: string): keyof Config => {
+    const key = COLLECTIONS[collection as keyof typeof COLLECTIONS];
+    if (!key)
+      throw new NfvgwError(
+        'NFVGW_ERR_NOT_FOUND',
+        `no collection ${collection}; there are ${Object.keys(COLLECTIONS).join(', ')}`,
+      );
+    return key;
+  };
+  const items = (config: Config, key: keyof Config) => config[key] as unknown as readonly Item[];
+  const etag = (reply: FastifyReply, generation: number) => reply.header('etag', `"${generation}"`);
+  const notFound = (collection: string, id: string) =>
+    new NfvgwError('NFVGW_ERR_NOT_FOUND', `no ${collection} item has the id ${id}`);
+  const change = async (req: FastifyRequest, reply: FastifyReply, next: Item[], key: keyof Config) => {
+    const result = await svc.replaceConfig({ ...svc.config, [key]: next }, applyOptions(req));
+    return etag(reply, result.generation).send(result);
+  };
+
+  app.get<{ Params: Params }>('/v1/:collection', async (req, reply) => {
+    const key = listOf(req.params.collection);
+    return etag(reply, svc.generation).send({ items: items(svc.config, key), generation: svc.generation });
+  });
+
+  app.get<{ Params: Params }>('/v1/:collection/:id', async (req, reply) => {
+    const { collection, id } = req.params as Required<Params>;
+    const item = items(svc.config, listOf(collection)).find((x) => x.id === id);
+    if (!item) throw notFound(collection, id);
+    return etag(reply, svc.generation).send(item);
+  });
+
+  app.put<{ Params: Params }>('/v1/:collection/:id', async (req, reply) => {
+    const { collection, id } = req.params as Required<Params>;
+    const key = listOf(collection);
+    const body = req.body as Record<string, unknown> | null | undefined;
+    if (!body || typeof body !== 'object' || Array.isArray(body))
+      throw new NfvgwError('NFVGW_ERR_BAD_REQUEST', `PUT /v1/${collection}/${id} needs the item as its body`);
+    if (body.id !== undefined && body.id !== id)
+      throw new NfvgwError('NFVGW_ERR_BAD_REQUEST', `the body's id ${String(body.id)} is not ${id}`);
+    const item = { ...body, id } as Item;
+    const current = items(svc.config, key);
+    const at = current.findIndex((x) => x.id === id);
+    const next = at < 0 ? [...current, item] : current.map((x, i) => (i === at ? item : x));
+    if (at < 0) reply.status(201);
+    return change(req, reply, next, key);
+  });
+
+  app.delete<{ Params: Params }>('/v1/:collection/:id', async (req, reply) => {
+    const { collection, id } = req.params as Required<Params>;
+    const key = listOf(collection);
+    const current = items(svc.config, key);
+    if (!current.some((x) => x.id === id)) throw notFound(collection, id);
+    return change(
+      req,
+      reply,
+      current.filter((x) => x.id !== id),
+      key,
+    );
+  });
+}
