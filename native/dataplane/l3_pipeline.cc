@@ -62,21 +62,36 @@ void L3Pipeline::process(WorkerCtx& w, Pkt* pkts, uint32_t n) {
     }
   }
 
-  for (uint32_t i = 0; i < n; ++i) hop[i] = next[i] == kIp4 ? s.routes.lookupIndex(dst[i]) : 0;
-
+  // Every destination looked up in one loop. Consecutive packets to the
+  // same address (a VIP, the VTEP, a busy host) share one lookup: a compare
+  // instead of a walk down the trie. 0/8 is martian and never gets here, so
+  // last_dst 0 is "none yet". Packets to a VIP go to the load balancer's
+  // list here, which takes the burst's share at once.
   const std::vector<NextHop>& hops = s.routes.nexthops();
+  Pkt* lb[kMaxBurst];
+  uint32_t lb_n = 0;
+  uint32_t last_dst = 0, last_hop = 0;
+  bool last_lb = false;
+  for (uint32_t i = 0; i < n; ++i) {
+    if (next[i] != kIp4) continue;
+    if (dst[i] != last_dst) {
+      last_dst = dst[i];
+      last_hop = s.routes.lookupIndex(dst[i]);
+      last_lb = hops[last_hop].kind == NhKind::kLoadBalancer;
+    }
+    hop[i] = last_hop;
+    if (last_lb) {
+      lb[lb_n++] = &pkts[i];
+      next[i] = kDone;
+    }
+  }
+
+  // The rest, in order (nothing when the whole burst is to VIPs).
   const bool lb_replies = s.lb.hasNatBackends();
   Pkt* overlay[kMaxBurst];
   uint32_t overlay_n = 0;
-  Pkt* lb[kMaxBurst];
-  uint32_t lb_n = 0;
-  for (uint32_t i = 0; i < n; ++i) {
+  for (uint32_t i = 0; i < n && lb_n != n; ++i) {
     if (next[i] == kIp4) {
-      // To a VIP: the load balancer takes the burst's share at once.
-      if (hops[hop[i]].kind == NhKind::kLoadBalancer) {
-        lb[lb_n++] = &pkts[i];
-        continue;
-      }
       // Replies of the backends of nat-mode services go back translated.
       if (lb_replies && s.lb.natBackend(be32(reinterpret_cast<const Ip4Hdr*>(pkts[i].l3())->src)) &&
           lbReply(c, pkts[i]))

@@ -27,8 +27,8 @@ bool neighborLookup(L3Ctx& c, uint16_t port, uint32_t ip, uint8_t* mac, Drop* wh
 // next hop, a hypervisor on the underlay) when it is known and fresh: its
 // static MAC, or its learned entry within the reachable time. Inline, no
 // side effects.
-inline bool freshMac(const L3Ctx& c, bool has_static, const uint8_t* static_mac, const NeighborTable::Entry* e,
-                     uint8_t* mac) {
+__attribute__((always_inline)) inline bool freshMac(const L3Ctx& c, bool has_static, const uint8_t* static_mac,
+                                                    const NeighborTable::Entry* e, uint8_t* mac) {
   if (has_static) {
     std::memcpy(mac, static_mac, 6);
     return true;

@@ -50,6 +50,9 @@ ConnTable::ConnTable(uint32_t capacity, int workers, Qsbr* qsbr, HugePagePolicy 
   entries_ = reinterpret_cast<ConnEntry*>(mem_.data());
   buckets_ = reinterpret_cast<std::atomic<uint32_t>*>(mem_.data() + size_t(capacity_) * sizeof(ConnEntry));
   ws_ = std::vector<WorkerState>(size_t(workers_));
+  // Worker w owns buckets w, w + workers, ...
+  for (int w = 0; w < workers_; ++w)
+    ws_[size_t(w)].owned = (uint64_t(nb) - uint64_t(w) + uint64_t(workers_) - 1) / uint64_t(workers_);
   // Any worker may retire every entry at once (it owns the buckets of
   // both keys), so each limbo has room for all.
   for (auto& w : ws_) w.limbo = zeroedArray<uint32_t>(capacity_);
@@ -79,18 +82,7 @@ size_t ConnTable::residentBytes() const {
          resident(buckets_, (size_t(bucket_mask_) + 1) * sizeof(uint32_t));
 }
 
-ConnHit ConnTable::find(const FlowKey& k) const {
-  uint32_t link = buckets_[bucketOf(k)].load(std::memory_order_acquire);
-  while (link != kEnd) {
-    ConnEntry& e = entries_[idxOf(link)];
-    const int dir = dirOf(link);
-    if (e.key[dir][0].load(std::memory_order_relaxed) == k.addrs &&
-        e.key[dir][1].load(std::memory_order_relaxed) == k.rest && !(e.flags.load(std::memory_order_relaxed) & kDying))
-      return {&e, dir};
-    link = e.next[dir].load(std::memory_order_acquire);
-  }
-  return {};
-}
+ConnHit ConnTable::find(const FlowKey& k) const { return findIn(bucketOf(k), k); }
 
 uint32_t ConnTable::popFree() {
   uint64_t head = free_head_.load(std::memory_order_acquire);
@@ -303,21 +295,42 @@ ConnTable::Swept ConnTable::sweep(int worker, uint32_t now_ms, uint64_t now_ns, 
   // This worker's buckets: b = worker, worker + workers, ...; enough of
   // them to go round once a period: the time elapsed, in buckets, with
   // what was not a whole bucket carried to the next call.
-  const uint64_t owned = (uint64_t(bucket_mask_) + 1 - uint64_t(worker) + uint64_t(workers_) - 1) / uint64_t(workers_);
+  const uint64_t owned = ws.owned;
   const uint64_t period_ns = uint64_t(std::max<uint32_t>(period_ms, 1)) * 1'000'000;
   const uint64_t dt = std::min<uint64_t>(ws.last_sweep_ns ? now_ns - ws.last_sweep_ns : 0, period_ns);
   ws.last_sweep_ns = now_ns;
   ws.carry += owned * dt;
-  const uint64_t due = ws.carry / period_ns;
+  const uint64_t due = ws.carry < period_ns ? 0 : ws.carry / period_ns;  // (a small table: mostly no division)
   ws.carry -= due * period_ns;
   const uint64_t n = std::min<uint64_t>({due, kSweepMax, owned});
   const uint64_t first_new = ws.limbo_tail;
   Swept retired;
-  for (uint64_t i = 0; i < n; ++i) {
-    const uint64_t b = (ws.cursor % owned) * uint64_t(workers_) + uint64_t(worker);
-    ws.cursor++;
-    sweepBucket(ws, uint32_t(b), now_ms, retired);
-  }
+  // The slice's chains run through entries all over the table (a cache
+  // miss each in a table of millions). Their first entries are fetched
+  // together before the walk, so that those misses overlap; and after it,
+  // the first entries of the next slice (about as long) and the buckets of
+  // the one after, so that the next calls, loop iterations later, find
+  // them in the cache.
+  const auto fetchSlice = [&](uint64_t at, uint64_t count, bool entries) {
+    for (uint64_t i = 0; i < count; ++i, at = at + 1 == owned ? 0 : at + 1) {
+      const std::atomic<uint32_t>& head = buckets_[at * uint64_t(workers_) + uint64_t(worker)];
+      if (!entries) {
+        __builtin_prefetch(&head);
+      } else if (const uint32_t link = head.load(std::memory_order_relaxed); link != kEnd) {
+        __builtin_prefetch(&entries_[idxOf(link)]);
+      }
+    }
+  };
+  // (No division here: this runs every loop iteration; n and ahead are
+  // at most `owned`, so one subtraction wraps.)
+  fetchSlice(ws.cursor, n, true);
+  uint64_t at = ws.cursor;
+  for (uint64_t i = 0; i < n; ++i, at = at + 1 == owned ? 0 : at + 1)
+    sweepBucket(ws, uint32_t(at * uint64_t(workers_) + uint64_t(worker)), now_ms, retired);
+  ws.cursor = at;
+  const uint64_t ahead = std::min<uint64_t>(n, 64);
+  fetchSlice(at, ahead, true);
+  fetchSlice(at + ahead >= owned ? at + ahead - owned : at + ahead, ahead, false);
   if (ws.limbo_tail > first_new) {
     const uint64_t epoch = qsbr_->advance();
     for (uint64_t i = first_new; i < ws.limbo_tail; ++i) entries_[ws.limbo[i % capacity_]].retired_epoch = epoch;

@@ -200,10 +200,28 @@ class ConnTable {
   // For a burst: fetch the bucket of `k` into the cache, then (once that has
   // had time to arrive) the first entry of its chain, so that find() for
   // several packets waits on memory once instead of once per packet.
-  void prefetch(const FlowKey& k) const { __builtin_prefetch(&buckets_[bucketOf(k)]); }
-  void prefetchEntry(const FlowKey& k) const {
-    const uint32_t link = buckets_[bucketOf(k)].load(std::memory_order_relaxed);
+  void prefetch(const FlowKey& k) const { prefetchBucket(bucket(k)); }
+  void prefetchEntry(const FlowKey& k) const { prefetchChain(bucket(k)); }
+  // The same in steps that hash the key once: its bucket, then the
+  // prefetches and the lookup by bucket (find(k) is findIn(bucket(k), k)).
+  uint32_t bucket(const FlowKey& k) const { return bucketOf(k); }
+  void prefetchBucket(uint32_t b) const { __builtin_prefetch(&buckets_[b]); }
+  void prefetchChain(uint32_t b) const {
+    const uint32_t link = buckets_[b].load(std::memory_order_relaxed);
     if (link != kEnd) __builtin_prefetch(&entries_[(link - 1) >> 1]);
+  }
+  __attribute__((always_inline)) ConnHit findIn(uint32_t b, const FlowKey& k) const {
+    uint32_t link = buckets_[b].load(std::memory_order_acquire);
+    while (link != kEnd) {
+      ConnEntry& e = entries_[(link - 1) >> 1];
+      const int dir = int((link - 1) & 1);
+      if (e.key[dir][0].load(std::memory_order_relaxed) == k.addrs &&
+          e.key[dir][1].load(std::memory_order_relaxed) == k.rest &&
+          !(e.flags.load(std::memory_order_relaxed) & kDying))
+        return {&e, dir};
+      link = e.next[dir].load(std::memory_order_acquire);
+    }
+    return {};
   }
 
   // A new connection with its original and reply keys and first state;
@@ -213,7 +231,7 @@ class ConnTable {
 
   // Moves the expiry of `e` to now + its state's timeout, at most once a
   // second (a store into a line other workers may be reading).
-  static void refresh(ConnEntry* e, uint32_t now_ms, uint32_t timeout_ms) {
+  __attribute__((always_inline)) static void refresh(ConnEntry* e, uint32_t now_ms, uint32_t timeout_ms) {
     uint32_t want = now_ms + timeout_ms;
     uint32_t cur = e->expires_ms.load(std::memory_order_relaxed);
     if (int32_t(want - cur) > 1000 || int32_t(want - cur) < -1000) e->expires_ms.store(want, std::memory_order_relaxed);
@@ -315,7 +333,8 @@ class ConnTable {
     uint32_t cached = 0;
     uint32_t* limbo = nullptr;  // retired, waiting for the grace period: a ring of capacity_
     uint64_t limbo_head = 0, limbo_tail = 0;
-    uint64_t cursor = 0;  // the next of this worker's buckets to sweep
+    uint64_t owned = 0;   // how many buckets this worker owns (and sweeps)
+    uint64_t cursor = 0;  // the next of them to sweep, < owned
     uint64_t last_sweep_ns = 0;
     uint64_t carry = 0;  // bucket-nanoseconds not swept yet
   };

@@ -29,7 +29,7 @@ uint64_t sourceHash(const FlowKey& k) { return hash64(k.src()); }
 // TCP as seen from one side only (dr, tunnel: the replies go around the
 // gateway): the client's SYN opens, its first ACK establishes, its FIN or
 // a RST closes, like IPVS's state table for input-only connections.
-ConnState tcpOneWay(ConnState s, uint8_t flags) {
+__attribute__((always_inline)) inline ConnState tcpOneWay(ConnState s, uint8_t flags) {
   using S = ConnState;
   if (flags & kTcpRst) return S::kTcpClose;
   if (flags & kTcpFin) return S::kTcpFinWait;
@@ -37,6 +37,28 @@ ConnState tcpOneWay(ConnState s, uint8_t flags) {
     return s == S::kTcpFinWait || s == S::kTcpTimeWait || s == S::kTcpClose ? S::kTcpSynSent : s;
   if ((flags & kTcpAck) && s == S::kTcpSynSent) return S::kTcpEstablished;
   return s;
+}
+
+// flowOf() for what nearly every packet is, TCP or UDP in an unfragmented
+// datagram whose header has no options, in three loads: the addresses as
+// one word (source then destination, as FlowKey packs them), the ports as
+// another. Anything else goes to flowOf(). `total`: the IPv4 total length.
+__attribute__((always_inline)) inline bool packetFlow(const uint8_t* l3, uint32_t total, FlowKey& k,
+                                                      uint8_t& tcp_flags) {
+  const Ip4Hdr* ip = reinterpret_cast<const Ip4Hdr*>(l3);
+  const uint8_t proto = ip->proto;
+  if (ip->ver_ihl != 0x45 || (proto != kIpProtoTcp && proto != kIpProtoUdp) ||
+      (be16(ip->frag_off) & kIp4FragOffsetMask))
+    return flowOf(0, l3, total, k, tcp_flags);
+  if (total < sizeof(Ip4Hdr) + 8) return false;
+  uint64_t addrs;
+  uint32_t ports;
+  std::memcpy(&addrs, &ip->src, 8);
+  std::memcpy(&ports, l3 + sizeof(Ip4Hdr), 4);
+  k.addrs = __builtin_bswap64(addrs);
+  k.rest = uint64_t(__builtin_bswap32(ports)) << 32 | uint64_t(proto) << 24;  // zone 0
+  if (proto == kIpProtoTcp) tcp_flags = total >= sizeof(Ip4Hdr) + 14 ? l3[sizeof(Ip4Hdr) + 13] : 0;
+  return true;
 }
 
 }  // namespace
@@ -71,18 +93,25 @@ const LbBackend& lbSchedule(L3Ctx& c, const LbService& s, const FlowKey& k) {
 
 namespace {
 
-void count(L3Ctx& c, const ConnEntry* e, uint32_t bytes) {
+// Counter::add spelled as the load and store it is: the link-time
+// optimiser's inlining budget is spent before it reaches the load
+// balancer, and add() is then a call, twice a packet.
+__attribute__((always_inline)) inline void bump(Counter& k, uint64_t n) { k.set(k.get() + n); }
+
+// A packet of `bytes` for the backend of connection `e` (`backends`: the
+// worker's counters, c.w.stats.backends, which a burst loop keeps at hand).
+__attribute__((always_inline)) inline void count(BackendCounters* backends, const ConnEntry* e, uint32_t bytes) {
   if (const int32_t slot = ConnTable::backendOf(e); slot >= 0) {
-    BackendCounters& b = c.w.stats.backends[slot];
-    b.packets.add();
-    b.bytes.add(bytes);
+    BackendCounters& b = backends[slot];
+    bump(b.packets, 1);
+    bump(b.bytes, bytes);
   }
 }
 
 // The next hop towards a backend: resolved with the snapshot for the
 // backends it has, routed for others (a connection pinned to a backend
 // removed since). `on_link`: the backend is on a subnet of the port.
-const NextHop& wayTo(const L3Ctx& c, uint32_t ip, bool* on_link) {
+__attribute__((always_inline)) inline const NextHop& wayTo(const L3Ctx& c, uint32_t ip, bool* on_link) {
   if (const LbTables::BackendHop* h = c.s.lb.backendHop(ip)) {
     *on_link = h->on_link;
     return h->nh;
@@ -94,7 +123,7 @@ const NextHop& wayTo(const L3Ctx& c, uint32_t ip, bool* on_link) {
 
 // IP-in-IP to the backend: an outer IPv4 header in front of the packet,
 // from the gateway's address towards the backend.
-void tunnelTo(L3Ctx& c, Pkt& p, uint32_t backend) {
+__attribute__((noinline)) void tunnelTo(L3Ctx& c, Pkt& p, uint32_t backend) {
   bool on_link;
   const NextHop& nh = wayTo(c, backend, &on_link);
   if (nh.kind != NhKind::kConnected && nh.kind != NhKind::kVia) return c.w.drop(p, Drop::lb_backend_unreachable);
@@ -129,35 +158,43 @@ void tunnelTo(L3Ctx& c, Pkt& p, uint32_t backend) {
   ip4Transmit(c, p, nh, nh.kind == NhKind::kVia ? nh.gateway : backend);
 }
 
-// Direct routing: the frame as it is, to the backend's MAC.
-void directTo(L3Ctx& c, Pkt& p, uint32_t backend) {
+// Direct routing: the frame as it is, to the backend's MAC. `total`: the
+// packet's IPv4 total length.
+__attribute__((always_inline)) inline void directTo(L3Ctx& c, Pkt& p, uint32_t backend, uint32_t total) {
   bool on_link;
   const NextHop& nh = wayTo(c, backend, &on_link);
   if (!on_link) return c.w.drop(p, Drop::lb_backend_unreachable);
-  const uint32_t total = be16(reinterpret_cast<const Ip4Hdr*>(p.l3())->total_len);
-  if (total > c.s.ports[nh.port].mtu) return c.w.drop(p, Drop::ip4_mtu_exceeded);
+  const PortL3& out = c.s.ports[nh.port];
+  if (total > out.mtu) return c.w.drop(p, Drop::ip4_mtu_exceeded);
   c.event(Event::lb_forwarded);
-  ip4Transmit(c, p, nh, backend);
+  ip4TransmitOn(c, p, nh, out, backend);
 }
 
-// A packet of connection `h` (found by key `k`): to its backend, or (a
-// reply in the nat modes) back to the client.
-void forward(L3Ctx& c, Pkt& p, const ConnHit& h, const FlowKey& k, uint8_t tcp_flags, uint32_t now_ms) {
-  const FlowKey other = h.e->keyOf(1 - h.dir);
-  const uint32_t zone = h.dir == 0 ? other.zone() : k.zone();
-  const uint32_t total = be16(reinterpret_cast<const Ip4Hdr*>(p.l3())->total_len);
-  count(c, h.e, total);
-  if (zone == kZoneLbDr || zone == kZoneLbTunnel) {
-    if (k.proto() == kIpProtoTcp) {
-      const ConnState s = ConnState(h.e->state.load(std::memory_order_relaxed));
-      const ConnState next = tcpOneWay(s, tcp_flags);
-      if (next == s || !ConnTable::setState(h.e, s, next, now_ms, c.s.conntrack.timeout(next, k.proto())))
-        ConnTable::refresh(h.e, now_ms, c.s.conntrack.timeout(s, k.proto()));
-    } else {
-      connTrack(h, k.proto(), tcp_flags, now_ms, c.s.conntrack);
-    }
-    return zone == kZoneLbDr ? directTo(c, p, other.src()) : tunnelTo(c, p, other.src());
+// A packet of a dr or tunnel connection `e` going the way it was opened
+// (the replies go around the gateway): its state from the client's flags,
+// else its expiry.
+__attribute__((always_inline)) inline void trackOneWay(L3Ctx& c, ConnEntry* e, uint8_t proto, uint8_t tcp_flags,
+                                                       uint32_t now_ms) {
+  if (proto == kIpProtoTcp) {
+    const ConnState s = ConnState(e->state.load(std::memory_order_relaxed));
+    // Most segments: no SYN, FIN or RST, the handshake over; the state
+    // stays (tcpOneWay would say so after more tests).
+    if (!(tcp_flags & (kTcpSyn | kTcpFin | kTcpRst)) && s != ConnState::kTcpSynSent)
+      return ConnTable::refresh(e, now_ms, c.s.conntrack.timeout_ms[uint32_t(s)]);
+    const ConnState next = tcpOneWay(s, tcp_flags);
+    if (next == s || !ConnTable::setState(e, s, next, now_ms, c.s.conntrack.timeout(next, proto)))
+      ConnTable::refresh(e, now_ms, c.s.conntrack.timeout(s, proto));
+  } else {
+    connTrack(ConnHit{e, 0}, proto, tcp_flags, now_ms, c.s.conntrack);
   }
+}
+
+// A packet of a nat or fullnat connection `h`, either way: translated,
+// then to the backend or back to the client.
+__attribute__((noinline)) void forwardNat(L3Ctx& c, Pkt& p, ConnHit h, const FlowKey& k, uint8_t tcp_flags,
+                                          uint32_t now_ms, uint32_t total) {
+  const FlowKey other = h.e->keyOf(1 - h.dir);
+  count(c.w.stats.backends, h.e, total);
   connTrack(h, k.proto(), tcp_flags, now_ms, c.s.conntrack);
   // The packet leaves with the other key's addresses, reversed.
   uint8_t* l3 = p.l3();
@@ -167,6 +204,26 @@ void forward(L3Ctx& c, Pkt& p, const ConnHit& h, const FlowKey& k, uint8_t tcp_f
   const uint32_t dst = other.src();
   bool on_link;
   ip4Forward(c, p, dst, h.dir == 0 ? wayTo(c, dst, &on_link) : c.s.routes.lookup(dst));
+}
+
+// A packet of connection `h` (found by key `k`; `total`: its IPv4 total
+// length): to its backend, or (a reply in the nat modes) back to the
+// client. The reply key of a dr or tunnel connection is in the zone that
+// says so (only packets going the way the connection was opened find it;
+// every key a packet yields is in zone 0), and only names the backend.
+__attribute__((always_inline)) inline void forward(L3Ctx& c, Pkt& p, ConnHit h, const FlowKey& k, uint8_t tcp_flags,
+                                                   uint32_t now_ms, uint32_t total, BackendCounters* backends) {
+  if (h.dir == 0) {
+    const FlowKey other = h.e->keyOf(1);
+    const uint32_t zone = other.zone();
+    if (zone == kZoneLbDr || zone == kZoneLbTunnel) {
+      count(backends, h.e, total);
+      trackOneWay(c, h.e, k.proto(), tcp_flags, now_ms);
+      if (zone == kZoneLbDr) return directTo(c, p, other.src(), total);
+      return tunnelTo(c, p, other.src());
+    }
+  }
+  forwardNat(c, p, h, k, tcp_flags, now_ms, total);
 }
 
 // A local port on `local` towards the backend endpoint for a new fullnat
@@ -211,13 +268,13 @@ ConnHit erredConnection(L3Ctx& c, const uint8_t* l3, uint32_t total) {
 // mode (the backend sent the packet itself), translated in nat mode.
 // Path-MTU discovery so works through the load balancer, as with IPVS and
 // Katran. (fullnat: not yet; counted as lb_untranslatable.)
-void relatedError(L3Ctx& c, Pkt& p) {
+__attribute__((noinline)) void relatedError(L3Ctx& c, Pkt& p) {
   uint8_t* l3 = p.l3();
   const uint32_t total = be16(reinterpret_cast<const Ip4Hdr*>(l3)->total_len);
   const ConnHit h = erredConnection(c, l3, total);
   if (!h.e || h.dir != 0) return c.w.drop(p, Drop::lb_untranslatable);
   const FlowKey other = h.e->keyOf(1);
-  if (other.zone() == kZoneLbDr) return directTo(c, p, other.src());
+  if (other.zone() == kZoneLbDr) return directTo(c, p, other.src(), total);
   if (other.zone() == kZoneLbTunnel) return tunnelTo(c, p, other.src());
   if (other.dst() != h.e->keyOf(0).src()) return c.w.drop(p, Drop::lb_untranslatable);  // fullnat
   uint32_t zone, backend;
@@ -226,31 +283,73 @@ void relatedError(L3Ctx& c, Pkt& p) {
   ip4Forward(c, p, backend, c.s.routes.lookup(backend));
 }
 
-// A packet of connection `k` (a new one, or one the table has).
-void lbPacket(L3Ctx& c, Pkt& p, const FlowKey& k, uint8_t tcp_flags);
+// The first packet of connection `k` (the table has none): a new
+// connection when it is to a service, to the backend its scheduler picks.
+// Consumes p; true when it made a connection.
+__attribute__((noinline)) bool lbNew(L3Ctx& c, Pkt& p, const FlowKey& k, uint8_t tcp_flags, uint32_t now_ms,
+                                     uint32_t total);
 
 }  // namespace
 
 void lbInput(L3Ctx& c, Pkt* const* pkts, uint32_t n) {
   // As the overlay does: every key first, with its bucket fetched, then the
   // first entry of each chain, then the lookups, which so wait on memory
-  // once per burst rather than once per packet (a table of millions).
+  // once per burst rather than once per packet (a table of millions). Each
+  // key is hashed once, for all three. The lookups are a loop of their own:
+  // short iterations, so the processor has several of them (and their
+  // misses further down a chain) in flight at once.
   FlowKey keys[kMaxBurst];
+  uint32_t buckets[kMaxBurst];
+  ConnEntry* hit[kMaxBurst];  // what each key found (a ConnHit's two halves: no array to clear)
+  uint8_t hit_dir[kMaxBurst];
   uint8_t flags[kMaxBurst];
   bool keyed[kMaxBurst];
   for (uint32_t i = 0; i < n; ++i) {
-    const uint8_t* l3 = pkts[i]->l3();
+    const Pkt& p = *pkts[i];
     flags[i] = 0;
-    keyed[i] = flowOf(0, l3, be16(reinterpret_cast<const Ip4Hdr*>(l3)->total_len), keys[i], flags[i]);
-    if (keyed[i]) c.ct.prefetch(keys[i]);
+    // The parser trimmed the frame to the IPv4 total length.
+    keyed[i] = packetFlow(p.l3(), p.len - p.l2_len, keys[i], flags[i]);
+    if (keyed[i]) {
+      buckets[i] = c.ct.bucket(keys[i]);
+      c.ct.prefetchBucket(buckets[i]);
+    }
   }
   for (uint32_t i = 0; i < n; ++i)
-    if (keyed[i]) c.ct.prefetchEntry(keys[i]);
+    if (keyed[i]) c.ct.prefetchChain(buckets[i]);
   for (uint32_t i = 0; i < n; ++i) {
-    if (keyed[i])
-      lbPacket(c, *pkts[i], keys[i], flags[i]);
-    else
-      relatedError(c, *pkts[i]);
+    if (!keyed[i]) continue;
+    const ConnHit h = c.ct.findIn(buckets[i], keys[i]);
+    hit[i] = h.e;
+    hit_dir[i] = uint8_t(h.dir);
+  }
+  const uint32_t now_ms = uint32_t(c.w.now_ns / 1'000'000);
+  BackendCounters* const backends = c.w.stats.backends;
+  uint32_t i = 0;
+  for (; i < n; ++i) {
+    Pkt& p = *pkts[i];
+    const uint32_t total = p.len - p.l2_len;
+    if (!keyed[i]) {
+      relatedError(c, p);
+    } else if (hit[i]) {
+      forward(c, p, ConnHit{hit[i], hit_dir[i]}, keys[i], flags[i], now_ms, total, backends);
+    } else if (lbNew(c, p, keys[i], flags[i], now_ms, total)) {
+      ++i;
+      break;
+    }
+  }
+  // Once a packet has made a connection, the later ones look again: what
+  // they found may have changed (the new connection is theirs, or its
+  // reply key is their key), as if each had been looked up in its turn.
+  for (; i < n; ++i) {
+    Pkt& p = *pkts[i];
+    const uint32_t total = p.len - p.l2_len;
+    if (!keyed[i]) {
+      relatedError(c, p);
+    } else if (const ConnHit h = c.ct.find(keys[i]); h.e) {
+      forward(c, p, h, keys[i], flags[i], now_ms, total, backends);
+    } else {
+      lbNew(c, p, keys[i], flags[i], now_ms, total);
+    }
   }
 }
 
@@ -261,19 +360,24 @@ void lbInput(L3Ctx& c, Pkt& p) {
 
 namespace {
 
-void lbPacket(L3Ctx& c, Pkt& p, const FlowKey& k, uint8_t tcp_flags) {
-  const uint32_t now_ms = uint32_t(c.w.now_ns / 1'000'000);
-  if (const ConnHit h = c.ct.find(k); h.e) return forward(c, p, h, k, tcp_flags, now_ms);
-
-  // A new connection.
+bool lbNew(L3Ctx& c, Pkt& p, const FlowKey& k, uint8_t tcp_flags, uint32_t now_ms, uint32_t total) {
   const LbService* s = c.s.lb.service(k.dst(), k.proto(), k.dport());
   if (!s) {
     // Pings to a VIP are answered, as by any address of the gateway.
-    if (k.proto() == kIpProtoIcmp && k.sport() != 0) return icmpLocalInput(c, p);
-    return c.w.drop(p, Drop::lb_not_service_port);
+    if (k.proto() == kIpProtoIcmp && k.sport() != 0)
+      icmpLocalInput(c, p);
+    else
+      c.w.drop(p, Drop::lb_not_service_port);
+    return false;
   }
-  if (tcp_flags & kTcpRst) return c.w.drop(p, Drop::lb_no_connection);
-  if (s->pick.empty()) return c.w.drop(p, Drop::lb_no_backend);
+  if (tcp_flags & kTcpRst) {
+    c.w.drop(p, Drop::lb_no_connection);
+    return false;
+  }
+  if (s->pick.empty()) {
+    c.w.drop(p, Drop::lb_no_backend);
+    return false;
+  }
   const LbBackend& b = lbSchedule(c, *s, k);
   const uint16_t bport =
       s->mode == LbMode::kNat || s->mode == LbMode::kFullNat ? (b.port ? b.port : k.dport()) : k.dport();
@@ -292,18 +396,25 @@ void lbPacket(L3Ctx& c, Pkt& p, const FlowKey& k, uint8_t tcp_flags) {
     case LbMode::kFullNat: {
       const uint32_t local = s->local_ips[hash64(k.src()) % s->local_ips.size()];
       uint16_t lport;
-      if (!fullnatPort(c, k, local, b.ip, bport, &lport)) return c.w.drop(p, Drop::lb_fullnat_port_exhausted);
+      if (!fullnatPort(c, k, local, b.ip, bport, &lport)) {
+        c.w.drop(p, Drop::lb_fullnat_port_exhausted);
+        return false;
+      }
       reply = FlowKey::make(0, b.ip, local, bport, lport, k.proto());
       break;
     }
   }
   ConnEntry* e = c.ct.insert(c.w.worker_id, k, reply, first, now_ms, c.s.conntrack);
-  if (!e) return c.w.drop(p, Drop::conntrack_full);
+  if (!e) {
+    c.w.drop(p, Drop::conntrack_full);
+    return false;
+  }
   c.ct.attachBackend(e, b.slot);
   c.w.stats.backends[b.slot].connections.add();
   c.event(Event::conntrack_created);
   c.event(Event::lb_connection_created);
-  forward(c, p, ConnHit{e, 0}, k, tcp_flags, now_ms);
+  forward(c, p, ConnHit{e, 0}, k, tcp_flags, now_ms, total, c.w.stats.backends);
+  return true;
 }
 
 }  // namespace
@@ -326,7 +437,7 @@ bool lbReply(L3Ctx& c, Pkt& p) {
   }
   const ConnHit h = c.ct.find(k);
   if (!h.e || h.dir != 1 || ConnTable::backendOf(h.e) < 0) return false;
-  forward(c, p, h, k, tcp_flags, uint32_t(c.w.now_ns / 1'000'000));
+  forward(c, p, h, k, tcp_flags, uint32_t(c.w.now_ns / 1'000'000), total, c.w.stats.backends);
   return true;
 }
 

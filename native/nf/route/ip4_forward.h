@@ -26,16 +26,39 @@ void ip4NotForwarded(L3Ctx& c, Pkt& p, uint32_t dst, const NextHop& nh);
 // stale or unresolved neighbors (resolution, waiting, drops).
 void ip4TransmitSlow(L3Ctx& c, Pkt& p, const NextHop& nh, uint32_t dst);
 
-inline void ip4Transmit(L3Ctx& c, Pkt& p, const NextHop& nh, uint32_t dst) {
-  uint8_t mac[6];
-  if (nh.kind == NhKind::kVia && nextHopKnown(c, nh, mac)) {
-    const PortL3& out = c.s.ports[nh.port];
-    writeEthernet(p, mac, out.mac, out.vlan, kEthP_Ip4);
-    c.w.send(p, nh.port);
-    c.event(Event::ip4_forwarded);
-    return;
+// ip4Transmit() for a caller that has the output port at hand (`out` is
+// c.s.ports[nh.port]).
+__attribute__((always_inline)) inline void ip4TransmitOn(L3Ctx& c, Pkt& p, const NextHop& nh, const PortL3& out,
+                                                         uint32_t dst) {
+  if (nh.kind == NhKind::kVia) {
+    // The MAC straight from the adjacency when it is static, else the
+    // learned one when fresh (nextHopKnown()).
+    uint8_t learned[6];
+    const uint8_t* mac = nh.has_static_mac                                   ? nh.static_mac
+                         : freshMac(c, false, nullptr, nh.neighbor, learned) ? learned
+                                                                             : nullptr;
+    if (mac) {
+      if (out.vlan == 0 && p.l2_len == sizeof(EthHdr)) {
+        // Untagged in and out (writeEthernet's common case, here inline:
+        // out of line it is a call per packet): only the addresses change.
+        uint8_t* eth = p.data;
+        std::memcpy(eth, mac, 6);
+        std::memcpy(eth + 6, out.mac, 6);
+        const uint16_t type = be16(kEthP_Ip4);
+        std::memcpy(eth + 12, &type, 2);
+      } else {
+        writeEthernet(p, mac, out.mac, out.vlan, kEthP_Ip4);
+      }
+      c.w.send(p, nh.port);
+      c.event(Event::ip4_forwarded);
+      return;
+    }
   }
   ip4TransmitSlow(c, p, nh, dst);
+}
+
+__attribute__((always_inline)) inline void ip4Transmit(L3Ctx& c, Pkt& p, const NextHop& nh, uint32_t dst) {
+  ip4TransmitOn(c, p, nh, c.s.ports[nh.port], dst);
 }
 
 // One hop: the TTL (> 1, checked by the caller) one less, the checksum
@@ -54,10 +77,11 @@ inline void ip4DecrementTtl(Ip4Hdr* ip) {
 
 inline void ip4Forward(L3Ctx& c, Pkt& p, uint32_t dst, const NextHop& nh) {
   Ip4Hdr* ip = reinterpret_cast<Ip4Hdr*>(p.l3());
+  const PortL3& out = c.s.ports[nh.port];
   const bool unicast = nh.kind == NhKind::kVia || (nh.kind == NhKind::kConnected && dst != nh.bcast);
-  if (!unicast || ip->ttl <= 1 || be16(ip->total_len) > c.s.ports[nh.port].mtu) return ip4NotForwarded(c, p, dst, nh);
+  if (!unicast || ip->ttl <= 1 || be16(ip->total_len) > out.mtu) return ip4NotForwarded(c, p, dst, nh);
   ip4DecrementTtl(ip);
-  ip4Transmit(c, p, nh, dst);
+  ip4TransmitOn(c, p, nh, out, dst);
 }
 
 // A packet the gateway itself originates (echo reply, ICMP error): routes it
