@@ -2,10 +2,18 @@
 // port, and what comes out (on every port) and which counters moved come
 // back, with no kernel in the way. Uses the real configuration path
 // (validate, compile, apply) and real worker threads.
+//
+// With NFVGW_FUZZ_DUMP=DIR, every injection is also written to DIR as an
+// input of the pipeline fuzzer (test/fuzz/input.ts), alone and after the
+// two injections before it: the seed corpus (scripts/fuzz.sh --seeds).
+import { createHash } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { ConfigInput } from '../../src/config/schema.js';
 import { loadAddon } from '../../src/dataplane/native.js';
 import { silentLogger } from '../../src/log/logger.js';
 import { GatewayService } from '../../src/service/gateway-service.js';
+import { encodeInput, type FuzzFrame } from '../fuzz/input.js';
 
 export interface SendResult {
   /** Frames that left the gateway, by port name. */
@@ -21,6 +29,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export class MemGateway {
   readonly svc: GatewayService;
   readonly ports: string[];
+  #dumped: FuzzFrame[][] = [];
 
   private constructor(svc: GatewayService) {
     this.svc = svc;
@@ -76,6 +85,7 @@ export class MemGateway {
     if (index < 0) throw new Error(`no port ${port}`);
     const before = this.#counters();
     const dp = this.svc.dataplane;
+    if (process.env.NFVGW_FUZZ_DUMP) this.#dump(process.env.NFVGW_FUZZ_DUMP, index, queue, frames);
     if (dp.memInject(index, queue, frames) !== frames.length) throw new Error('mem port ring full');
     for (let i = 0; i < 500; i++) {
       const now = this.#counters();
@@ -119,6 +129,16 @@ export class MemGateway {
 
   counters() {
     return this.#counters();
+  }
+
+  #dump(dir: string, port: number, queue: number, frames: Buffer[]): void {
+    const send = frames.map((frame, i) => ({ port, queue, boundary: i === 0, clock: 0, frame }));
+    this.#dumped = [...this.#dumped.slice(-2), send];
+    mkdirSync(dir, { recursive: true });
+    for (const input of [encodeInput(send), encodeInput(this.#dumped.flat())]) {
+      if (input.length > 2048) continue; // the fuzzer's -max_len
+      writeFileSync(join(dir, createHash('sha1').update(input).digest('hex')), input);
+    }
   }
 
   close(): void {

@@ -37,6 +37,19 @@ inline bool flowOf(uint32_t zone, const uint8_t* l3, uint32_t avail, FlowKey& k,
   return true;
 }
 
+// flowOf() for a packet itself, about to be tracked and maybe translated
+// (not a header quoted in an ICMP error, of which 8 bytes of TCP are all
+// there is): a TCP header cut short of its 20 bytes names no connection,
+// or NAT would rewrite a checksum past the end of the packet (found by the
+// fuzzer: test/golden/fuzz-regressions.test.ts).
+inline bool packetFlowOf(uint32_t zone, const uint8_t* l3, uint32_t avail, FlowKey& k, uint8_t& tcp_flags) {
+  const Ip4Hdr* ip = reinterpret_cast<const Ip4Hdr*>(l3);
+  if (ip->proto == kIpProtoTcp && !(be16(ip->frag_off) & kIp4FragOffsetMask) &&
+      avail < ip->headerLen() + sizeof(TcpHdr))
+    return false;
+  return flowOf(zone, l3, avail, k, tcp_flags);
+}
+
 // Moves the connection `h` found on for a packet of protocol `proto` (and
 // `tcp_flags`): its state, or else its expiry.
 inline void connTrack(const ConnHit& h, uint8_t proto, uint8_t tcp_flags, uint32_t now_ms, const ConnSettings& cfg) {

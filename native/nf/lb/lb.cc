@@ -49,8 +49,8 @@ __attribute__((always_inline)) inline bool packetFlow(const uint8_t* l3, uint32_
   const uint8_t proto = ip->proto;
   if (ip->ver_ihl != 0x45 || (proto != kIpProtoTcp && proto != kIpProtoUdp) ||
       (be16(ip->frag_off) & kIp4FragOffsetMask))
-    return flowOf(0, l3, total, k, tcp_flags);
-  if (total < sizeof(Ip4Hdr) + 8) return false;
+    return packetFlowOf(0, l3, total, k, tcp_flags);
+  if (total < sizeof(Ip4Hdr) + (proto == kIpProtoTcp ? sizeof(TcpHdr) : sizeof(UdpHdr))) return false;
   uint64_t addrs;
   uint32_t ports;
   std::memcpy(&addrs, &ip->src, 8);
@@ -424,7 +424,7 @@ bool lbReply(L3Ctx& c, Pkt& p) {
   const uint32_t total = be16(reinterpret_cast<const Ip4Hdr*>(l3)->total_len);
   FlowKey k;
   uint8_t tcp_flags = 0;
-  if (!flowOf(0, l3, total, k, tcp_flags)) {
+  if (!packetFlowOf(0, l3, total, k, tcp_flags)) {
     // The backend's ICMP error about a request (a UDP port closed): to the
     // client, from the VIP, about the packet as the client sent it.
     const ConnHit h = erredConnection(c, l3, total);

@@ -209,7 +209,7 @@ void natIngress(L3Ctx& c, Pkt& p) {
   uint8_t tcp_flags = 0;
   uint32_t vni, priv;
   if (!pub) return c.w.drop(p, Drop::nat_untranslatable);
-  if (!flowOf(0, l3, total, k, tcp_flags)) {
+  if (!packetFlowOf(0, l3, total, k, tcp_flags)) {
     if (ip->proto != kIpProtoIcmp || !natTranslateError(c, l3, total, 0, false, &vni, &priv))
       return c.w.drop(p, Drop::nat_untranslatable);
   } else {

@@ -353,7 +353,7 @@ __attribute__((noinline)) int64_t balance(L3Ctx& c, Work& w, uint32_t vpc) {
   uint8_t* l3 = w.in.l3();
   FlowKey k;
   uint8_t flags = 0;
-  if (!flowOf(o.vnis[w.src->vpc], l3, be16(reinterpret_cast<const Ip4Hdr*>(l3)->total_len), k, flags))
+  if (!packetFlowOf(o.vnis[w.src->vpc], l3, be16(reinterpret_cast<const Ip4Hdr*>(l3)->total_len), k, flags))
     return drop(Drop::lb_untranslatable);
   const uint32_t now_ms = uint32_t(c.w.now_ns / 1'000'000);
   uint32_t backend;
@@ -490,7 +490,7 @@ __attribute__((always_inline)) inline bool connectionKey(L3Ctx& c, Work& w) {
   const Pkt& in = w.in;
   w.tcp_flags = 0;
   const uint32_t avail = be16(reinterpret_cast<const Ip4Hdr*>(in.l3())->total_len);
-  w.keyed = flowOf(c.s.overlay.vnis[src.vpc], in.l3(), avail, w.key, w.tcp_flags);
+  w.keyed = packetFlowOf(c.s.overlay.vnis[src.vpc], in.l3(), avail, w.key, w.tcp_flags);
   if (w.keyed) c.ct.prefetch(w.key);
   return w.keyed;
 }
@@ -653,7 +653,7 @@ void overlayInput(L3Ctx& c, Pkt* const* pkts, uint32_t n) {
       w.untracked = false;
       w.tcp_flags = 0;
       const Ip4Hdr* ip = reinterpret_cast<const Ip4Hdr*>(w.in.l3());
-      w.keyed = flowOf(o.vnis[w.src->vpc], w.in.l3(), be16(ip->total_len), w.key, w.tcp_flags);
+      w.keyed = packetFlowOf(o.vnis[w.src->vpc], w.in.l3(), be16(ip->total_len), w.key, w.tcp_flags);
       if (w.keyed) c.ct.prefetch(w.key);
       keyed |= w.keyed;
     }
