@@ -120,11 +120,24 @@ describe('VPC overlay with kernel VTEPs (root, netns, af_xdp)', () => {
       '-w',
       file,
       '-a',
-      'duration:4',
+      'duration:8',
     ]);
     try {
-      await sleep(1000);
-      expect(await pings('a1', vm('a3').ip, 3)).toBe(3);
+      // Ping once tshark says it captures (a loaded machine can take
+      // seconds to get there).
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, 10_000);
+        cap.stderr!.on('data', (d: Buffer) => {
+          if (d.toString().includes('Capturing on')) {
+            clearTimeout(timer);
+            resolve();
+          }
+        });
+      });
+      // tshark's capture starts a moment after it says so: the first echo
+      // may be missed, so four are sent for the three checked.
+      await sleep(500);
+      expect(await pings('a1', vm('a3').ip, 4)).toBe(4);
       await new Promise((r) => cap.once('exit', r));
       const out = await nsRun(hv2.ns, 'tshark', [
         '-r',
