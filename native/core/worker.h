@@ -26,6 +26,7 @@
 #include "core/error.h"
 #include "core/frame_pool.h"
 #include "core/qsbr.h"
+#include "core/tap.h"
 #include "core/worker_stats.h"
 #include "io/port_queue.h"
 
@@ -53,17 +54,34 @@ class WorkerCtx {
   const int worker_id;
   uint64_t now_ns = 0;  // taken once per loop iteration
 
+  // The gateway's taps (traces, captures), and their armed flags as this
+  // loop iteration saw them (0: off, nothing to do).
+  Tap* tap = nullptr;
+  TapWorker* tap_area = nullptr;
+  uint32_t tap_on = 0;
+
+  // Adds a record to p's trace; stages call it only when p.traced.
+  __attribute__((noinline, cold)) void trace(const Pkt& p, TraceKind k, uint32_t a = 0, uint32_t b = 0,
+                                             uint32_t c = 0) {
+    if (tap_on) tap->record(*tap_area, tap_on, p, k, a, b, c);
+  }
+
   // Frees the frame and counts the drop reason.
   void drop(const Pkt& p, Drop reason) {
+    if (__builtin_expect(p.traced, 0)) trace(p, TraceKind::dropped, uint32_t(reason));
     stats.drop(reason);
     pool.free(p.addr);
   }
   // Frees a frame the pipeline has finished with (not a drop: e.g. an ARP
   // reply it learned from).
-  void consume(const Pkt& p) { pool.free(p.addr); }
+  void consume(const Pkt& p) {
+    if (__builtin_expect(p.traced, 0)) trace(p, TraceKind::consumed);
+    pool.free(p.addr);
+  }
 
   // Queues a frame for transmission on `port`; sends when a batch is full.
   __attribute__((always_inline)) void send(const Pkt& p, uint16_t port) {
+    if (__builtin_expect(tap_on != 0, 0)) tapSent(p, port);
     TxBatch& b = tx_[port];
     TxFrame& f = b.frames[b.n++];
     f.data = p.data;
@@ -85,6 +103,7 @@ class WorkerCtx {
     uint32_t n = 0;
     TxFrame frames[kMaxBurst];
   };
+  __attribute__((noinline, cold)) void tapSent(const Pkt& p, uint16_t port) { tap->sent(*tap_area, tap_on, p, port); }
   __attribute__((noinline)) void flushPort(uint16_t port) {
     TxBatch& b = tx_[port];
     if (PortQueue* q = queues_[port]) {
@@ -117,6 +136,8 @@ class WorkerBase {
   virtual void wake() = 0;
   // The worker's clock (WorkerCtx::now_ns), for its queues.
   virtual const uint64_t* clock() const = 0;
+  // Before start(): the gateway's taps and this worker's area in them.
+  virtual void setTap(Tap* tap, TapWorker* area) = 0;
 };
 
 // Pipeline: begin(ctx) at the start of an iteration (takes the snapshot),
@@ -164,6 +185,10 @@ class Worker final : public WorkerBase {
     thread_.join();
   }
   const uint64_t* clock() const override { return &ctx_.now_ns; }
+  void setTap(Tap* tap, TapWorker* area) override {
+    ctx_.tap = tap;
+    ctx_.tap_area = area;
+  }
   void wake() override {
     uint64_t one = 1;
     [[maybe_unused]] ssize_t r = write(wake_fd_, &one, sizeof(one));
@@ -200,8 +225,20 @@ class Worker final : public WorkerBase {
     qsbr_->online(id);
     uint64_t t0 = monoNs();
     uint64_t last_work = t0;
+    bool tapped = false;
     while (running_.load(std::memory_order_acquire)) {
       ctx_.now_ns = t0;
+      // Taps: one load per iteration; see core/tap.h.
+      ctx_.tap_on = ctx_.tap ? ctx_.tap->armed.load(std::memory_order_relaxed) : 0;
+      if (__builtin_expect(ctx_.tap_on != 0, 0)) {
+        std::atomic_thread_fence(std::memory_order_acquire);
+        tapped = true;
+      } else if (__builtin_expect(tapped, 0)) {
+        // The descriptors keep what the receive path does not write: no
+        // stale trace mark may outlive the trace.
+        for (Pkt& p : pkts) p.traced = 0;
+        tapped = false;
+      }
       stats_.heartbeat_ns.set(t0);
       stats_.pool_free.set(pool_.available());
       pipeline_.begin(ctx_);
@@ -212,6 +249,7 @@ class Worker final : public WorkerBase {
         stats_.burst_hist[burstBin(n)].add();
         stats_.burst_sum.add(n);
         work += n;
+        if (__builtin_expect(ctx_.tap_on != 0, 0)) ctx_.tap->received(*ctx_.tap_area, ctx_.tap_on, pkts, n);
         pipeline_.process(ctx_, pkts, n);
       }
       pipeline_.end(ctx_);

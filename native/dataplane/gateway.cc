@@ -61,6 +61,7 @@ uint32_t roundPow2(uint32_t v) {
 Gateway::Gateway(GatewaySpec spec) : spec_(std::move(spec)) {
   checkSpec(spec_);
   neigh_ = std::make_unique<NeighborTable>(spec_.neighbor_capacity);
+  tap_ = std::make_unique<Tap>(&qsbr_, int(spec_.workers.size()));
   try {
     openPorts();
     createWorkers();
@@ -167,6 +168,7 @@ void Gateway::createWorkers() {
       worker = std::make_unique<Worker<L3Pipeline>>(
           ws, std::move(pool), L3Pipeline(&current_, neigh_.get(), conntrack_.get()), &qsbr_, nports);
     }
+    worker->setTap(tap_.get(), &tap_->worker(int(w)));
     std::shared_ptr<XskUmem> umem;
     for (size_t i = 0; i < nports; ++i) {
       const PortState& st = ports_[i];

@@ -17,6 +17,7 @@
 
 #include "core/hugemem.h"
 #include "core/qsbr.h"
+#include "core/tap.h"
 #include "core/worker.h"
 #include "dataplane/snapshot.h"
 #include "io/afxdp/xdp_program.h"
@@ -106,6 +107,9 @@ class Gateway {
   // Setup warnings (huge-page fallback, unserved queues); the caller logs them.
   const std::vector<std::string>& warnings() const { return warnings_; }
 
+  // Packet traces and captures (arming and reading from the control thread).
+  Tap& tap() { return *tap_; }
+
   // The in-memory queue of `port` served by `worker`, or nullptr.
   MemQueue* memQueue(uint16_t port, uint16_t worker) const;
 
@@ -121,6 +125,7 @@ class Gateway {
   std::unique_ptr<NeighborTable> neigh_;
   Qsbr qsbr_;
   std::unique_ptr<ConnTable> conntrack_;
+  std::unique_ptr<Tap> tap_;
   std::atomic<const Snapshot*> current_{nullptr};
   std::vector<std::pair<uint64_t, const Snapshot*>> retired_;
   std::vector<std::unique_ptr<WorkerBase>> workers_;

@@ -33,6 +33,7 @@ void L3Pipeline::process(WorkerCtx& w, Pkt* pkts, uint32_t n) {
     if (v == kL2Ip4)
       v = parseIp4(p);
     else if (v == kL2Arp) {
+      NFVGW_TRACE(w, p, parsed, kEthP_Arp, 0, p.vlan);
       next[i] = kArp;
       continue;
     }
@@ -41,6 +42,7 @@ void L3Pipeline::process(WorkerCtx& w, Pkt* pkts, uint32_t n) {
       next[i] = kDone;
       continue;
     }
+    NFVGW_TRACE(w, p, parsed, kEthP_Ip4, reinterpret_cast<const Ip4Hdr*>(p.l3())->proto, p.vlan);
     dst[i] = be32(reinterpret_cast<const Ip4Hdr*>(p.l3())->dst);
     if (ip4IsMartian(dst[i])) {
       w.drop(p, Drop::ip4_martian_destination);
@@ -80,6 +82,7 @@ void L3Pipeline::process(WorkerCtx& w, Pkt* pkts, uint32_t n) {
       last_lb = hops[last_hop].kind == NhKind::kLoadBalancer;
     }
     hop[i] = last_hop;
+    NFVGW_TRACE(w, pkts[i], route, uint32_t(hops[last_hop].kind), hops[last_hop].port, hops[last_hop].gateway);
     if (last_lb) {
       lb[lb_n++] = &pkts[i];
       next[i] = kDone;

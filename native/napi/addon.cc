@@ -13,6 +13,7 @@
 #include "core/worker_stats.h"
 #include "napi/errors.h"
 #include "napi/gateway_wrap.h"
+#include "napi/tap_wrap.h"
 #include "nf/lb/maglev.h"
 
 namespace nfvgw::napi {
@@ -91,6 +92,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("maxBurst", kMaxBurst);
   exports.Set("maglevBuild", Napi::Function::New(env, maglevTable, "maglevBuild"));
   exports.Set("socketIn", Napi::Function::New(env, socketIn, "socketIn"));
+  exports.Set("tapNames", tapNames(env));
   return exports;
 }
 

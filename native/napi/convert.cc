@@ -182,6 +182,26 @@ LbSpec toLbSpec(const Napi::Object& o, const std::string& w) {
   return s;
 }
 
+OverlayTarget overlayTarget(const Napi::Object& x, const std::string& tw) {
+  OverlayTarget t;
+  t.kind = choice<OverlayKind>(x, "kind", tw,
+                               {{"none", OverlayKind::kNone},
+                                {"local", OverlayKind::kLocal},
+                                {"peering", OverlayKind::kPeering},
+                                {"transit", OverlayKind::kTransit},
+                                {"eni", OverlayKind::kEni},
+                                {"blackhole", OverlayKind::kBlackhole},
+                                {"attachment", OverlayKind::kAttachment},
+                                {"nat", OverlayKind::kNat},
+                                {"igw", OverlayKind::kIgw}},
+                               OverlayKind::kNone);
+  t.vpc = uint32_t(numberOr(x, "vpc", tw, 0, 4294967295.0, 0));
+  t.tgw = uint32_t(numberOr(x, "tgw", tw, 0, 4294967295.0, 0));
+  t.eni = uint32_t(numberOr(x, "eni", tw, 0, 4294967295.0, 0));
+  t.nat = uint32_t(numberOr(x, "nat", tw, 0, 4294967295.0, 0));
+  return t;
+}
+
 OverlaySpec toOverlaySpec(const Napi::Object& o, const std::string& w) {
   Napi::Env env = o.Env();
   OverlaySpec s;
@@ -226,23 +246,7 @@ OverlaySpec toOverlaySpec(const Napi::Object& o, const std::string& w) {
   for (uint32_t i = 0; i < targets.Length(); ++i) {
     std::string tw = w + ".targets[" + std::to_string(i) + "]";
     Napi::Object x = element(targets, i, w + ".targets");
-    OverlayTarget t;
-    t.kind = choice<OverlayKind>(x, "kind", tw,
-                                 {{"none", OverlayKind::kNone},
-                                  {"local", OverlayKind::kLocal},
-                                  {"peering", OverlayKind::kPeering},
-                                  {"transit", OverlayKind::kTransit},
-                                  {"eni", OverlayKind::kEni},
-                                  {"blackhole", OverlayKind::kBlackhole},
-                                  {"attachment", OverlayKind::kAttachment},
-                                  {"nat", OverlayKind::kNat},
-                                  {"igw", OverlayKind::kIgw}},
-                                 OverlayKind::kNone);
-    t.vpc = uint32_t(numberOr(x, "vpc", tw, 0, 4294967295.0, 0));
-    t.tgw = uint32_t(numberOr(x, "tgw", tw, 0, 4294967295.0, 0));
-    t.eni = uint32_t(numberOr(x, "eni", tw, 0, 4294967295.0, 0));
-    t.nat = uint32_t(numberOr(x, "nat", tw, 0, 4294967295.0, 0));
-    s.targets.push_back(t);
+    s.targets.push_back(overlayTarget(x, tw));
   }
   s.route_tables = uint32_t(number(o, "routeTables", w, 0, 16777216));
   s.routes = routes(routeArrays(o, "routes", w));
@@ -469,6 +473,20 @@ std::vector<std::vector<uint8_t>> toFrames(const Napi::Value& v, const char* wha
     auto b = e.As<Napi::Buffer<uint8_t>>();
     out.emplace_back(b.Data(), b.Data() + b.Length());
   }
+  return out;
+}
+
+RouteChangeSpec toRouteChanges(const Napi::Object& o) {
+  const std::string w = "changes";
+  RouteChangeSpec out;
+  RouteArrays a = routeArrays(o, "routes", w);
+  for (size_t i = 0; i < a.table.ElementLength(); ++i) {
+    const bool remove = a.target[i] == kRemoveRoute;
+    out.changes.push_back({a.table[i], a.prefix[i], a.length[i], remove, remove ? 0 : a.target[i]});
+  }
+  Napi::Array targets = array(o, "targets", w);
+  for (uint32_t i = 0; i < targets.Length(); ++i)
+    out.added.push_back(overlayTarget(element(targets, i, w + ".targets"), w + ".targets[" + std::to_string(i) + "]"));
   return out;
 }
 

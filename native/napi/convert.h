@@ -13,6 +13,14 @@ namespace nfvgw::napi {
 
 GatewaySpec toGatewaySpec(const Napi::Object& o);
 SnapshotSpec toSnapshotSpec(const Napi::Object& o);
+// VPC route changes (GatewayWrap::changeRoutes): the routes as RouteArrays
+// whose target kRemoveRoute removes the route, and the targets to append.
+inline constexpr uint32_t kRemoveRoute = 0xffffffffu;
+struct RouteChangeSpec {
+  std::vector<OverlayTables::RouteChange> changes;
+  std::vector<OverlayTarget> added;
+};
+RouteChangeSpec toRouteChanges(const Napi::Object& o);
 std::vector<std::vector<uint8_t>> toFrames(const Napi::Value& v, const char* what);
 std::string macString(const uint8_t* mac);
 

@@ -3,6 +3,7 @@
 
 #include <node_api.h>
 
+#include <functional>
 #include <map>
 
 #include "core/clock.h"
@@ -46,22 +47,25 @@ const char* nhKindName(NhKind k) {
   return "?";
 }
 
-// Builds the snapshot (route tables and all) on a libuv thread, then
-// publishes it on the JS thread, where every other snapshot access happens.
+// Builds a snapshot on a libuv thread (`build`: from a spec, or by editing
+// a copy), then publishes it on the JS thread, where every other snapshot
+// access happens.
 class ApplyWorker : public Napi::AsyncWorker {
  public:
-  ApplyWorker(GatewayWrap* wrap, SnapshotSpec spec, std::vector<PortIdentity> ids, Napi::Promise::Deferred d)
+  using Build = std::function<std::unique_ptr<Snapshot>()>;
+  // `base`: the generation the snapshot was derived from, which must still
+  // be running when it is published (0: built from scratch).
+  ApplyWorker(GatewayWrap* wrap, Build build, uint64_t base, Napi::Promise::Deferred d)
       : Napi::AsyncWorker(wrap->Env(), "nfvgw.apply"),
         wrap_(wrap),
         keep_alive_(Napi::Persistent(wrap->Value())),
-        spec_(std::move(spec)),
-        ids_(std::move(ids)),
-        neighbors_(wrap->gateway()->mutableNeighbors()),
+        build_(std::move(build)),
+        base_(base),
         deferred_(d) {}
 
   void Execute() override {
     try {
-      snap_ = buildSnapshot(std::move(spec_), ids_, neighbors_);
+      snap_ = build_();
     } catch (const Error& e) {
       code_ = e.code();
       SetError(e.what());
@@ -79,6 +83,13 @@ class ApplyWorker : public Napi::AsyncWorker {
       return;
     }
     const Snapshot* cur = gw->current();
+    if (base_ && (!cur || cur->generation != base_)) {
+      deferred_.Reject(
+          toJs(env, err::kState,
+               "the change was made to generation " + std::to_string(base_) + ", which is no longer running")
+              .Value());
+      return;
+    }
     if (cur && cur->generation > snap_->generation) {
       deferred_.Reject(toJs(env, err::kState,
                             "generation " + std::to_string(snap_->generation) + " is older than the running " +
@@ -101,9 +112,8 @@ class ApplyWorker : public Napi::AsyncWorker {
  private:
   GatewayWrap* wrap_;
   Napi::ObjectReference keep_alive_;  // the wrap outlives the operation
-  SnapshotSpec spec_;
-  std::vector<PortIdentity> ids_;
-  NeighborTable* neighbors_;
+  Build build_;
+  uint64_t base_;
   Napi::Promise::Deferred deferred_;
   std::unique_ptr<Snapshot> snap_;
   std::string code_;
@@ -136,10 +146,12 @@ Napi::Function GatewayWrap::define(Napi::Env env) {
                      {
                          InstanceMethod<&GatewayWrap::start>("start"),
                          InstanceMethod<&GatewayWrap::apply>("apply"),
+                         InstanceMethod<&GatewayWrap::changeRoutes>("changeRoutes"),
                          InstanceMethod<&GatewayWrap::close>("close"),
                          InstanceMethod<&GatewayWrap::info>("info"),
                          InstanceMethod<&GatewayWrap::stats>("stats"),
                          InstanceMethod<&GatewayWrap::routeLookup>("routeLookup"),
+                         InstanceMethod<&GatewayWrap::vpcRouteLookup>("vpcRouteLookup"),
                          InstanceMethod<&GatewayWrap::neighbors>("neighbors"),
                          InstanceMethod<&GatewayWrap::flows>("flows"),
                          InstanceMethod<&GatewayWrap::flushFlows>("flushFlows"),
@@ -151,6 +163,10 @@ Napi::Function GatewayWrap::define(Napi::Env env) {
                          InstanceMethod<&GatewayWrap::memReplay>("memReplay"),
                          InstanceMethod<&GatewayWrap::memSink>("memSink"),
                          InstanceMethod<&GatewayWrap::replayResult>("replayResult"),
+                         InstanceMethod<&GatewayWrap::traceStart>("traceStart"),
+                         InstanceMethod<&GatewayWrap::traceRead>("traceRead"),
+                         InstanceMethod<&GatewayWrap::captureStart>("captureStart"),
+                         InstanceMethod<&GatewayWrap::captureRead>("captureRead"),
                      });
 }
 
@@ -203,10 +219,37 @@ Napi::Value GatewayWrap::apply(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Gateway& gw = live(env);
   Napi::Object snap = requireObject(info, 0, "snapshot");
-  SnapshotSpec spec = guard(env, [&] { return toSnapshotSpec(snap); });
+  // Shared, not moved into the lambda: std::function needs a copyable one.
+  auto spec = std::make_shared<SnapshotSpec>(guard(env, [&] { return toSnapshotSpec(snap); }));
+  NeighborTable* neighbors = gw.mutableNeighbors();
+  auto build = [spec, ids = gw.identities(), neighbors] { return buildSnapshot(std::move(*spec), ids, neighbors); };
   auto deferred = Napi::Promise::Deferred::New(env);
-  auto* worker = new ApplyWorker(this, std::move(spec), gw.identities(), deferred);
-  worker->Queue();
+  (new ApplyWorker(this, build, 0, deferred))->Queue();
+  return deferred.Promise();
+}
+
+// changeRoutes(generation, changes): the running snapshot copied here (on
+// the JS thread, where snapshots are retired, so it cannot go away under
+// the copy), the touched VPC route tables built again on a libuv thread,
+// published as `generation` if the copied one still runs then.
+Napi::Value GatewayWrap::changeRoutes(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Gateway& gw = live(env);
+  if (info.Length() < 1 || !info[0].IsNumber()) badArgument(env, "changeRoutes(generation, changes)");
+  const uint64_t generation = uint64_t(info[0].As<Napi::Number>().Int64Value());
+  Napi::Object o = requireObject(info, 1, "changes");
+  auto changes = std::make_shared<RouteChangeSpec>(guard(env, [&] { return toRouteChanges(o); }));
+  const Snapshot* cur = gw.current();
+  if (!cur || !cur->overlay.enabled) throw toJs(env, err::kState, "the running configuration has no VPC overlay");
+  auto copy = std::make_shared<Snapshot>(*cur);
+  const uint64_t base = cur->generation;
+  copy->generation = generation;
+  auto build = [copy, changes] {
+    copy->overlay.changeRoutes(changes->changes, std::move(changes->added));
+    return std::make_unique<Snapshot>(std::move(*copy));
+  };
+  auto deferred = Napi::Promise::Deferred::New(env);
+  (new ApplyWorker(this, build, base, deferred))->Queue();
   return deferred.Promise();
 }
 
@@ -510,6 +553,20 @@ Napi::Value GatewayWrap::routeLookup(const Napi::CallbackInfo& info) {
   o.Set("port", nh.port);
   o.Set("gateway", double(nh.gateway));
   return o;
+}
+
+// vpcRouteLookup(table, address): the index of the target the VPC route
+// table gives the address (0: no route), in the running snapshot.
+Napi::Value GatewayWrap::vpcRouteLookup(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Gateway& gw = live(env);
+  uint32_t table = u32(info, 0, "table");
+  uint32_t ip = u32(info, 1, "address");
+  const Snapshot* snap = gw.current();
+  if (!snap) throw toJs(env, err::kState, "no configuration applied yet");
+  if (table >= snap->overlay.route_tables.size())
+    throw toJs(env, err::kArgument, "no VPC route table " + std::to_string(table));
+  return Napi::Number::New(env, snap->overlay.route_tables[table].lookup(ip));
 }
 
 Napi::Value GatewayWrap::neighbors(const Napi::CallbackInfo& info) {

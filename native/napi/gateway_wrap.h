@@ -24,12 +24,14 @@ class GatewayWrap : public Napi::ObjectWrap<GatewayWrap> {
 
   Napi::Value start(const Napi::CallbackInfo& info);
   Napi::Value apply(const Napi::CallbackInfo& info);
+  Napi::Value changeRoutes(const Napi::CallbackInfo& info);
   Napi::Value close(const Napi::CallbackInfo& info);
   Napi::Value info(const Napi::CallbackInfo& info);
   Napi::Value stats(const Napi::CallbackInfo& info);
   // Per load-balancer backend slot: connections, packets, bytes, active connections.
   Napi::Value lbStats(const Napi::CallbackInfo& info);
   Napi::Value routeLookup(const Napi::CallbackInfo& info);
+  Napi::Value vpcRouteLookup(const Napi::CallbackInfo& info);
   Napi::Value neighbors(const Napi::CallbackInfo& info);
   Napi::Value flows(const Napi::CallbackInfo& info);
   Napi::Value flushFlows(const Napi::CallbackInfo& info);
@@ -40,6 +42,11 @@ class GatewayWrap : public Napi::ObjectWrap<GatewayWrap> {
   Napi::Value memReplay(const Napi::CallbackInfo& info);
   Napi::Value memSink(const Napi::CallbackInfo& info);
   Napi::Value replayResult(const Napi::CallbackInfo& info);
+  // Packet traces and captures (tap_wrap.cc).
+  Napi::Value traceStart(const Napi::CallbackInfo& info);
+  Napi::Value traceRead(const Napi::CallbackInfo& info);
+  Napi::Value captureStart(const Napi::CallbackInfo& info);
+  Napi::Value captureRead(const Napi::CallbackInfo& info);
 
   static void cleanupHook(void* self);
   void shutdown();

@@ -25,6 +25,12 @@ struct Pkt {
   uint8_t l3_len;  // IPv4 header length (set by the parser)
   uint16_t vlan;   // VLAN id of the received tag, 0 when untagged
   uint16_t ethertype;
+  // A packet trace's session when this packet is traced, else 0 (core/tap.h);
+  // set for every packet of a burst while a trace is armed. The initializer
+  // keeps it 0 in descriptors made for frames the gateway builds.
+  uint8_t traced = 0;
+  uint8_t pad_ = 0;
+  uint16_t trace_slot;  // the trace slot, in the area of the worker processing it
 
   uint8_t* l3() const { return data + l2_len; }
   uint32_t headroom() const { return uint32_t(addr & (kFrameSize - 1)); }

@@ -39,6 +39,8 @@ export function requiredAccess(method: string, url: string, publicMetrics = fals
   const path = q < 0 ? url : url.slice(0, q);
   const reads = method === 'GET' || method === 'HEAD';
   if (!reads) return 'admin';
+  // A capture is a GET, and shows what the packets carry: admin only.
+  if (path === '/v1/capture') return 'admin';
   if (path === '/healthz' || (publicMetrics && path === '/metrics')) return 'open';
   return 'read';
 }
@@ -103,7 +105,9 @@ export function refusal(reason: AuthFailure, method: string): { error: NfvgwErro
       return {
         error: new NfvgwError(
           'NFVGW_ERR_FORBIDDEN',
-          `the read-only token cannot ${method}: changes need the admin token`,
+          method === 'GET' || method === 'HEAD'
+            ? 'the read-only token cannot capture packets: that needs the admin token'
+            : `the read-only token cannot ${method}: changes need the admin token`,
         ),
         challenge: `${realm}, error="insufficient_scope"`,
       };

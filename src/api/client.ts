@@ -12,6 +12,7 @@ import type {
   LoadBalancerView,
   RouteView,
 } from '../service/gateway-service.js';
+import type { TraceResult } from '../service/tap.js';
 
 /** Where a gateway's API is: an --api value parsed by parseApiUrl. */
 export interface ApiTarget {
@@ -204,6 +205,32 @@ export class ApiClient {
     return this.#request('GET', `/v1/routes/lookup?address=${encodeURIComponent(address)}`);
   }
 
+  vpcLookup(
+    table: string,
+    address: string,
+  ): Promise<{ address: string; routeTable: string; target: string | null }> {
+    return this.#request(
+      'GET',
+      `/v1/routes/lookup?address=${encodeURIComponent(address)}&routeTable=${encodeURIComponent(table)}`,
+    );
+  }
+
+  /** Sets (target) or removes (null) one route of a VPC route table. */
+  setRoute(
+    table: string,
+    destination: string,
+    target: string | null,
+    opts: { dryRun?: boolean } = {},
+  ): Promise<ApplyResult> {
+    const [prefix, length] = destination.split('/');
+    const path =
+      `/v1/route-tables/${encodeURIComponent(table)}/routes/${encodeURIComponent(prefix ?? '')}/` +
+      `${encodeURIComponent(length ?? '')}${opts.dryRun ? '?dryRun=true' : ''}`;
+    return target === null
+      ? this.#request('DELETE', path)
+      : this.#request('PUT', path, { text: JSON.stringify({ target }), type: 'application/json' });
+  }
+
   flows(query: FlowQuery): Promise<{ flows: FlowView[]; matched: number }> {
     return this.#request('GET', `/v1/flows${queryString(query)}`);
   }
@@ -230,6 +257,71 @@ export class ApiClient {
 
   metrics(): Promise<string> {
     return this.#request('GET', '/metrics', undefined, 'text/plain');
+  }
+
+  /** POST /v1/trace: arms a packet trace and returns the packets traced. */
+  trace(body: object): Promise<TraceResult> {
+    return this.#request('POST', '/v1/trace', { text: JSON.stringify(body), type: 'application/json' });
+  }
+
+  /**
+   * GET /v1/capture, streamed: `onData` gets the pcap file chunk by chunk
+   * as the gateway sends it; resolves, once the gateway ends it, with the
+   * frames captured and missed (its trailers). `signal` ends it early.
+   */
+  capture(
+    query: Record<string, string | undefined>,
+    onData: (chunk: Buffer) => void,
+    signal?: AbortSignal,
+  ): Promise<{ captured: number; missed: number }> {
+    const send = this.#target.tls ? httpsRequest : httpRequest;
+    return new Promise((resolve, reject) => {
+      const req = send(
+        {
+          host: this.#target.host,
+          port: this.#target.port,
+          method: 'GET',
+          path: `/v1/capture${queryString(query)}`,
+          headers: this.#opts.token ? { authorization: `Bearer ${this.#opts.token}` } : {},
+          ...(this.#target.tls && this.#opts.ca ? { ca: this.#opts.ca } : {}),
+          ...(signal ? { signal } : {}),
+        },
+        (res: IncomingMessage) => {
+          const status = res.statusCode ?? 0;
+          if (status < 200 || status > 299) {
+            const chunks: Buffer[] = [];
+            res.on('data', (d: Buffer) => chunks.push(d));
+            res.on('end', () => {
+              const text = Buffer.concat(chunks).toString();
+              let parsed: { error?: { code?: string; message?: string } } = {};
+              try {
+                parsed = JSON.parse(text);
+              } catch {
+                // not ours
+              }
+              const code = (
+                parsed.error?.code && parsed.error.code in ERRORS ? parsed.error.code : 'NFVGW_ERR_INTERNAL'
+              ) as ErrorCode;
+              reject(new NfvgwError(code, parsed.error?.message ?? `HTTP ${status}: ${text}`));
+            });
+            return;
+          }
+          res.on('data', (d: Buffer) => onData(d));
+          res.on('end', () =>
+            resolve({
+              captured: Number(res.trailers['x-nfvgw-captured'] ?? Number.NaN),
+              missed: Number(res.trailers['x-nfvgw-missed'] ?? Number.NaN),
+            }),
+          );
+          res.on('error', (e) => reject(this.#unavailable(e)));
+        },
+      );
+      req.on('error', (e) => {
+        if (signal?.aborted) resolve({ captured: Number.NaN, missed: Number.NaN });
+        else reject(this.#unavailable(e));
+      });
+      req.end();
+    });
   }
 }
 

@@ -61,7 +61,55 @@ export function openApiDocument(): object {
       },
     },
     '/v1/routes': get('the compiled route table'),
-    '/v1/routes/lookup': get('the route one address takes (?address=)'),
+    '/v1/routes/lookup': get(
+      "the route one address takes (?address=), in the gateway's table or, with ?routeTable=ID, in a VPC route table",
+    ),
+    '/v1/route-tables/{id}/routes/{prefix}/{length}': {
+      parameters: ['id', 'prefix', 'length'].map((name) => ({
+        name,
+        in: 'path',
+        required: true,
+        schema: { type: 'string' },
+      })),
+      get: {
+        summary: 'one route of a VPC route table',
+        responses: { 200: json(ref('VpcRoute')), 404: error },
+      },
+      put: {
+        summary: 'set one route (added, or its target replaced), applied in milliseconds',
+        parameters: changeParams,
+        requestBody: {
+          content: {
+            'application/json': {
+              schema: { type: 'object', properties: { target: { type: 'string' } }, required: ['target'] },
+            },
+          },
+        },
+        responses: { ...apply, 404: error },
+      },
+      delete: { summary: 'remove one route', parameters: changeParams, responses: { ...apply, 404: error } },
+    },
+    '/v1/trace': {
+      post: {
+        summary:
+          'trace the next packets that match a filter through the stages: {filter: {port, src, dst, protocol, sport, dport, vni}, count, timeoutMs}',
+        requestBody: { content: { 'application/json': { schema: { type: 'object' } } } },
+        responses: { 200: json({ type: 'object' }), 400: error, 401: error, 403: error, 409: error },
+      },
+    },
+    '/v1/capture': {
+      get: {
+        summary:
+          'a pcap of the frames a port receives and sends (?port, direction, count, duration, snaplen and the trace filter fields), streamed',
+        responses: {
+          200: { description: 'OK', content: { 'application/vnd.tcpdump.pcap': {} } },
+          400: error,
+          401: error,
+          403: error,
+          409: error,
+        },
+      },
+    },
     '/v1/neighbors': get('ARP neighbors'),
     '/v1/lb': get('load balancers: each backend with its health and counters'),
     '/v1/flows': {
@@ -114,6 +162,8 @@ export function openApiDocument(): object {
     },
   };
   const properties = config.properties as Record<string, { items?: object }>;
+  const routeTable = properties.routeTables!.items as { properties: { routes: { items: object } } };
+  schemas.VpcRoute = routeTable.properties.routes.items;
   for (const [collection, key] of Object.entries(COLLECTIONS)) {
     const item = `${key[0]!.toUpperCase()}${key.slice(1)}Item`;
     schemas[item] = properties[key]!.items!;

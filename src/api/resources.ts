@@ -12,6 +12,17 @@
 // PUT /v1/config applies one: validated whole (a dangling reference anywhere
 // refuses it), compiled, swapped in atomically, with a new generation;
 // If-Match and ?dryRun=true work the same. One path for every change.
+//
+// Except one: a route table may hold 100 000 routes, and a controller moves
+// them one at a time. Each route is a resource of its own,
+//
+//   GET    /v1/route-tables/<id>/routes/<prefix>/<length>
+//   PUT    /v1/route-tables/<id>/routes/<prefix>/<length>   {"target": ...}
+//   DELETE /v1/route-tables/<id>/routes/<prefix>/<length>
+//
+// checked with the same per-route check and applied to the running tables
+// by building only that table again (GatewayService.setRoute), in
+// milliseconds instead of a whole document's third of a second.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config/schema.js';
 import { NfvgwError } from '../core/errors.js';
@@ -57,6 +68,46 @@ export function registerResources(
     const result = await svc.replaceConfig({ ...svc.config, [key]: next }, applyOptions(req));
     return etag(reply, result.generation).send(result);
   };
+
+  type RouteParams = { id: string; prefix: string; length: string };
+  const routeOf = (p: RouteParams) => `${p.prefix}/${p.length}`;
+  const routePath = '/v1/route-tables/:id/routes/:prefix/:length';
+  app.get<{ Params: RouteParams }>(routePath, async (req, reply) => {
+    const table = svc.config.routeTables.find((t) => t.id === req.params.id);
+    if (!table) throw notFound('route-tables', req.params.id);
+    const destination = routeOf(req.params);
+    const route = table.routes.find((r) => r.destination === destination);
+    if (!route) throw new NfvgwError('NFVGW_ERR_NOT_FOUND', `${table.id} has no route to ${destination}`);
+    return etag(reply, svc.generation).send(route);
+  });
+  app.put<{ Params: RouteParams }>(routePath, async (req, reply) => {
+    const destination = routeOf(req.params);
+    const body = req.body as Record<string, unknown> | null | undefined;
+    if (!body || typeof body !== 'object' || Array.isArray(body) || typeof body.target !== 'string')
+      throw new NfvgwError(
+        'NFVGW_ERR_BAD_REQUEST',
+        `PUT /v1/route-tables/${req.params.id}/routes/${destination} needs {"target": "..."} as its body`,
+      );
+    const extra = Object.keys(body).filter((k) => k !== 'target' && k !== 'destination');
+    if (extra.length) throw new NfvgwError('NFVGW_ERR_BAD_REQUEST', `unknown field ${extra[0]} in the route`);
+    if (body.destination !== undefined && body.destination !== destination)
+      throw new NfvgwError(
+        'NFVGW_ERR_BAD_REQUEST',
+        `the body's destination ${String(body.destination)} is not ${destination}`,
+      );
+    const result = await svc.setRoute(
+      { routeTable: req.params.id, destination, target: body.target },
+      applyOptions(req),
+    );
+    return etag(reply, result.generation).send(result);
+  });
+  app.delete<{ Params: RouteParams }>(routePath, async (req, reply) => {
+    const result = await svc.setRoute(
+      { routeTable: req.params.id, destination: routeOf(req.params), target: null },
+      applyOptions(req),
+    );
+    return etag(reply, result.generation).send(result);
+  });
 
   app.get<{ Params: Params }>('/v1/:collection', async (req, reply) => {
     const key = listOf(req.params.collection);

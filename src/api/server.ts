@@ -13,6 +13,7 @@ import type { ApplyOptions, FlowQuery, GatewayService } from '../service/gateway
 import { type ApiAuth, AUTH_FAILURES, refusal, requiredAccess, TokenChecker } from './auth.js';
 import { openApiDocument } from './openapi.js';
 import { registerResources } from './resources.js';
+import { registerTapRoutes } from './tap.js';
 
 export interface ApiOptions {
   /** Largest accepted request body in bytes. */
@@ -147,13 +148,19 @@ export function createApiServer(
 
   app.get('/v1/routes', async () => ({ routes: svc.routes() }));
   app.get<{ Querystring: Record<string, unknown> }>('/v1/routes/lookup', async (req) => {
-    const { address, ...rest } = req.query;
+    const { address, routeTable, ...rest } = req.query;
     const unknown = Object.keys(rest);
     if (unknown.length)
-      throw new NfvgwError('NFVGW_ERR_BAD_REQUEST', `unknown parameter ${unknown[0]}; there is: address`);
-    if (Array.isArray(address)) throw new NfvgwError('NFVGW_ERR_BAD_REQUEST', 'give address once');
+      throw new NfvgwError(
+        'NFVGW_ERR_BAD_REQUEST',
+        `unknown parameter ${unknown[0]}; there are: address, routeTable`,
+      );
+    if (Array.isArray(address) || Array.isArray(routeTable))
+      throw new NfvgwError('NFVGW_ERR_BAD_REQUEST', 'give each parameter once');
     if (typeof address !== 'string' || !address)
       throw new NfvgwError('NFVGW_ERR_BAD_REQUEST', 'give ?address=a.b.c.d');
+    // With routeTable: the VPC route table's answer; without: the gateway's own.
+    if (typeof routeTable === 'string' && routeTable) return svc.vpcRouteLookup(routeTable, address);
     return svc.routeLookup(address);
   });
   app.get('/v1/neighbors', async () => ({ neighbors: svc.neighbors() }));
@@ -167,6 +174,7 @@ export function createApiServer(
   app.get('/v1/errors', async () => ({ errors: ERRORS }));
   const openApi = openApiDocument();
   app.get('/v1/openapi.json', async () => openApi);
+  registerTapRoutes(app, svc);
 
   // After every fixed path: /v1/<collection>[/<id>] for the configuration's lists.
   registerResources(app, svc, applyOptions);

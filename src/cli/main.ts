@@ -12,10 +12,12 @@ import {
   lbCommand,
   neighborsCommand,
   resourceCommand,
+  routeCommand,
   routesCommand,
   statusCommand,
 } from './remote.js';
 import { runGateway } from './run.js';
+import { captureCommand, traceCommand } from './tap.js';
 
 const USAGE = `usage: nfvgw <command> [options]
 
@@ -36,7 +38,13 @@ const USAGE = `usage: nfvgw <command> [options]
                              replace the running configuration (atomic); --dry-run
                              shows what would change and applies nothing
   validate --config FILE     check a configuration without a gateway
-  routes [--lookup ADDR]     the route table, or the route for one address
+  routes [--lookup ADDR] [--table ID]
+                             the route table, or the route for one address; with
+                             --table, where that VPC route table sends it
+  route set --table ID DEST TARGET [--dry-run]
+  route delete --table ID DEST [--dry-run]
+                             set or remove one route of a VPC route table, applied
+                             in milliseconds (a new generation; nothing rebuilt)
   neighbors                  the ARP neighbors
   get COLLECTION [ID]        a list of the configuration (vpcs, subnets, enis,
                              route-tables, security-groups, nat-gateways, eips,
@@ -49,12 +57,23 @@ const USAGE = `usage: nfvgw <command> [options]
                              active and total connections, packets, bytes
   flows [--vpc V] [--ip A] [--port N] [--protocol P] [--state S] [--limit N] [--flush]
                              the tracked connections (--flush removes them)
+  trace [--port P] [--filter F] [--count N] [--timeout MS] [--json]
+                             trace the next N packets (default 10) that match: their
+                             way through the stages and their fate. F is key=value
+                             pairs: src=A[/N],dst=A[/N],protocol=tcp|udp|icmp|N,
+                             sport=N,dport=N,vni=N (VXLAN: outer or inner headers)
+  capture --port P -w FILE [--filter F] [--count N] [--duration S]
+          [--direction rx|tx|both] [--snaplen B]
+                             write the frames P receives (rx) and sends (tx) to a
+                             pcap file (-w - for stdout) until N frames or S seconds
+                             (or Ctrl-C)
   lab up|down|list [--scenario NAME] [--prefix P] [--queues N] [--type af_xdp|af_packet]
                              build or remove a network-namespace lab
   demo [--json] [--type af_xdp|af_packet]
                              lab + gateway + real traffic, then a summary
-  bench [--json] [SCENARIO...]
-                             benchmarks (bench/); see README
+  bench [--json] [--report] [SCENARIO...]
+                             benchmarks (bench/); --report writes bench/REPORT.md
+                             and bench/report.png; see README
 
   Commands that talk to a running gateway take --api HOST:PORT (https://HOST:PORT
   for HTTPS), --token-file FILE (or NFVGW_TOKEN) for the token they send, and
@@ -70,7 +89,9 @@ async function main(argv: string[]): Promise<number> {
       config: { type: 'string', short: 'c' },
       api: { type: 'string' },
       json: { type: 'boolean' },
+      report: { type: 'boolean' },
       lookup: { type: 'string' },
+      table: { type: 'string' },
       vpc: { type: 'string' },
       ip: { type: 'string' },
       port: { type: 'string' },
@@ -91,6 +112,13 @@ async function main(argv: string[]): Promise<number> {
       queues: { type: 'string' },
       type: { type: 'string' },
       out: { type: 'string' },
+      filter: { type: 'string' },
+      count: { type: 'string' },
+      timeout: { type: 'string' },
+      duration: { type: 'string' },
+      direction: { type: 'string' },
+      snaplen: { type: 'string' },
+      write: { type: 'string', short: 'w' },
       seconds: { type: 'string' },
       'log-format': { type: 'string' },
       'log-level': { type: 'string' },
@@ -148,7 +176,17 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'routes':
-      await routesCommand({ ...remote, lookup: values.lookup, json: values.json });
+      await routesCommand({ ...remote, lookup: values.lookup, table: values.table, json: values.json });
+      return 0;
+    case 'route':
+      await routeCommand({
+        ...remote,
+        verb: rest[0],
+        table: values.table,
+        destination: rest[1],
+        target: rest[2],
+        dryRun: values['dry-run'],
+      });
       return 0;
     case 'flows':
       await flowsCommand({
@@ -170,6 +208,28 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     case 'lb':
       await lbCommand({ ...remote, json: values.json });
+      return 0;
+    case 'trace':
+      await traceCommand({
+        ...remote,
+        port: values.port,
+        filter: values.filter,
+        count: values.count,
+        timeout: values.timeout,
+        json: values.json,
+      });
+      return 0;
+    case 'capture':
+      await captureCommand({
+        ...remote,
+        port: values.port,
+        filter: values.filter,
+        count: values.count,
+        duration: values.duration,
+        direction: values.direction,
+        snaplen: values.snaplen,
+        write: values.write,
+      });
       return 0;
     case 'get':
     case 'put':
@@ -198,7 +258,7 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'bench': {
       const { runBenchmarks } = await import('../../bench/run.js');
-      await runBenchmarks({ json: values.json ?? false, scenarios: rest });
+      await runBenchmarks({ json: values.json ?? false, report: values.report ?? false, scenarios: rest });
       return 0;
     }
     default:

@@ -15,7 +15,7 @@ export interface RemoteOptions {
   ca?: string;
 }
 
-function client(opts: RemoteOptions): ApiClient {
+export function client(opts: RemoteOptions): ApiClient {
   const target = parseApiUrl(opts.api);
   const token = loadToken(opts.tokenFile, '--token-file', 'NFVGW_TOKEN');
   const caFile = opts.ca ?? (process.env.NFVGW_CA || undefined);
@@ -109,9 +109,16 @@ export async function configCommand(opts: RemoteOptions): Promise<void> {
 }
 
 export async function routesCommand(
-  opts: RemoteOptions & { lookup?: string; json?: boolean },
+  opts: RemoteOptions & { lookup?: string; table?: string; json?: boolean },
 ): Promise<void> {
   const c = client(opts);
+  if (opts.table) {
+    if (!opts.lookup)
+      throw new NfvgwError('NFVGW_ERR_BAD_REQUEST', 'nfvgw routes --table needs --lookup ADDR');
+    const r = await c.vpcLookup(opts.table, opts.lookup);
+    console.log(opts.json ? JSON.stringify(r) : table([{ ...r, target: r.target ?? 'no route' }]));
+    return;
+  }
   if (opts.lookup) {
     const r = await c.lookup(opts.lookup);
     console.log(opts.json ? JSON.stringify(r) : table([r]));
@@ -159,6 +166,35 @@ export async function resourceCommand(
     }
   }
   const r = await c.changeResource(opts.collection, opts.id, text, { dryRun: opts.dryRun });
+  console.log(
+    r.dryRun
+      ? `would change: ${JSON.stringify(r.changes)}`
+      : r.changed
+        ? `applied: generation ${r.generation}`
+        : `unchanged: generation ${r.generation}`,
+  );
+}
+
+/** `nfvgw route set|delete --table ID DEST [TARGET]`: one route of a VPC route table. */
+export async function routeCommand(
+  opts: RemoteOptions & {
+    verb?: string;
+    table?: string;
+    destination?: string;
+    target?: string;
+    dryRun?: boolean;
+  },
+): Promise<void> {
+  const usage = 'nfvgw route set --table ID DEST TARGET, or nfvgw route delete --table ID DEST';
+  if ((opts.verb !== 'set' && opts.verb !== 'delete') || !opts.table || !opts.destination)
+    throw new NfvgwError('NFVGW_ERR_BAD_REQUEST', usage);
+  if (opts.verb === 'set' && !opts.target) throw new NfvgwError('NFVGW_ERR_BAD_REQUEST', usage);
+  const r = await client(opts).setRoute(
+    opts.table,
+    opts.destination,
+    opts.verb === 'set' ? opts.target! : null,
+    { dryRun: opts.dryRun },
+  );
   console.log(
     r.dryRun
       ? `would change: ${JSON.stringify(r.changes)}`

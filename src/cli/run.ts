@@ -6,12 +6,11 @@
 import { type ApiSecurityOptions, resolveApiSecurity } from '../api/auth.js';
 import { createApiServer, parseListen } from '../api/server.js';
 import { loadConfigFile } from '../config/load.js';
-import type { Config } from '../config/schema.js';
 import { NfvgwError } from '../core/errors.js';
 import { createLogger, type LogOptions } from '../log/logger.js';
 import { MetricsExporter } from '../metrics/metrics.js';
 import { GatewayService } from '../service/gateway-service.js';
-import { loadState, saveState, statePath } from '../service/state.js';
+import { loadState, statePath, stateSaver } from '../service/state.js';
 
 export async function runGateway(
   opts: ApiSecurityOptions & {
@@ -33,15 +32,18 @@ export async function runGateway(
   const state = opts.stateDir ? loadState(opts.stateDir) : undefined;
   if (state)
     log.info(
-      { state: statePath(opts.stateDir!), generation: state.generation, savedAt: state.savedAt },
+      {
+        state: statePath(opts.stateDir!),
+        generation: state.generation,
+        savedAt: state.savedAt,
+        journaledRouteChanges: state.journaled,
+      },
       'state restored',
     );
   else if (!opts.stateDir)
     log.warn('no --state-dir: configurations applied through the API are lost when the gateway restarts');
   const input = state ? state.config : await loadConfigFile(opts.config);
-  const save = opts.stateDir
-    ? (generation: number, config: Config) => saveState(opts.stateDir!, generation, config)
-    : undefined;
+  const save = opts.stateDir ? stateSaver(opts.stateDir, state?.journaled) : undefined;
   const svc = GatewayService.start(input, log, { generation: state?.generation, onApplied: save });
   if (save && !state) {
     // A state directory that cannot be written is refused now, not found

@@ -95,6 +95,67 @@ function compileSgSets(cfg: Config): { sets: OverlaySpec['sgSets']; ofEni: numbe
   return { sets, ofEni };
 }
 
+type OverlayTarget = OverlaySpec['targets'][number];
+
+/** The snapshot's route targets: each distinct one once, by index (0: no route). */
+export class RouteTargets {
+  readonly list: OverlayTarget[];
+  readonly #index = new Map<string, number>();
+
+  /** Starts from the targets of a compiled snapshot, or from "no route" alone. */
+  constructor(list: readonly OverlayTarget[] = [{ kind: 'none' }]) {
+    this.list = [...list];
+    this.list.forEach((t, i) => {
+      this.#index.set(RouteTargets.#key(t), i);
+    });
+  }
+
+  /** The index of `t`, appended when it is new. */
+  of(t: OverlayTarget): number {
+    const key = RouteTargets.#key(t);
+    let i = this.#index.get(key);
+    if (i === undefined) {
+      i = this.list.length;
+      this.list.push(t);
+      this.#index.set(key, i);
+    }
+    return i;
+  }
+
+  static #key(t: OverlayTarget): string {
+    return `${t.kind}/${t.vpc ?? ''}/${t.tgw ?? ''}/${t.eni ?? ''}/${t.nat ?? ''}`;
+  }
+}
+
+/** The index of the item with `id` in one of the configuration's lists. */
+export type IndexOf = (
+  what: 'vpcs' | 'enis' | 'peerings' | 'transitGateways' | 'natGateways',
+  id: string,
+) => number;
+
+/** What the target of a route in a table of `vpc` (validated) names, by index. */
+export function vpcRouteTarget(cfg: Config, vpc: string, target: string, indexOf: IndexOf): OverlayTarget {
+  const colon = target.indexOf(':');
+  const kind = colon < 0 ? target : target.slice(0, colon);
+  const id = target.slice(colon + 1);
+  switch (kind) {
+    case 'blackhole':
+      return { kind: 'blackhole' };
+    case 'igw':
+      return { kind: 'igw' };
+    case 'peering': {
+      const pair = cfg.peerings[indexOf('peerings', id)]!.vpcs;
+      return { kind: 'peering', vpc: indexOf('vpcs', pair[0] === vpc ? pair[1] : pair[0]) };
+    }
+    case 'transit':
+      return { kind: 'transit', tgw: indexOf('transitGateways', id) };
+    case 'nat':
+      return { kind: 'nat', nat: indexOf('natGateways', id) };
+    default:
+      return { kind: 'eni', eni: indexOf('enis', id) };
+  }
+}
+
 /** The overlay part of a snapshot, or undefined when there is no overlay. */
 export function compileOverlay(cfg: Config, portIndex: Map<string, number>): OverlaySpec | undefined {
   if (!cfg.overlay) return undefined;
@@ -105,38 +166,32 @@ export function compileOverlay(cfg: Config, portIndex: Map<string, number>): Ove
   const aclIndex = new Map(cfg.networkAcls.map((a, i) => [a.id, i]));
   const eniIndex = new Map(cfg.enis.map((e, i) => [e.id, i]));
   const tgwIndex = new Map(cfg.transitGateways.map((t, i) => [t.id, i]));
-  const peerings = new Map(cfg.peerings.map((p) => [p.id, p]));
+  const peeringIndex = new Map(cfg.peerings.map((p, i) => [p.id, i]));
   const natIndex = new Map(cfg.natGateways.map((n, i) => [n.id, i]));
-
-  const targets: OverlaySpec['targets'] = [{ kind: 'none' }];
-  const targetIndex = new Map<string, number>();
-  const target = (t: OverlaySpec['targets'][number]): number => {
-    const key = `${t.kind}/${t.vpc ?? ''}/${t.tgw ?? ''}/${t.eni ?? ''}/${t.nat ?? ''}`;
-    let i = targetIndex.get(key);
-    if (i === undefined) {
-      i = targets.length;
-      targets.push(t);
-      targetIndex.set(key, i);
-    }
-    return i;
+  const indexes = {
+    vpcs: vpcIndex,
+    enis: eniIndex,
+    peerings: peeringIndex,
+    transitGateways: tgwIndex,
+    natGateways: natIndex,
   };
+  const find: IndexOf = (what, id) => indexes[what].get(id)!;
+
+  const targets = new RouteTargets();
+  const target = (t: OverlayTarget) => targets.of(t);
 
   const sg = compileSgSets(cfg);
   const routes = new RouteBuilder();
   cfg.routeTables.forEach((t, ti) => {
     const vpc = vpcIndex.get(t.vpc)!;
     for (const cidr of cfg.vpcs[vpc]!.cidrs) routes.add(ti, cidr, target({ kind: 'local', vpc }));
+    const byName = new Map<string, number>(); // a table's routes share a few targets
     for (const r of t.routes) {
-      const [kind, id] = r.target.split(':') as [string, string | undefined];
-      let to: number;
-      if (kind === 'blackhole') to = target({ kind: 'blackhole' });
-      else if (kind === 'peering') {
-        const pair = peerings.get(id!)!.vpcs;
-        to = target({ kind: 'peering', vpc: vpcIndex.get(pair[0] === t.vpc ? pair[1] : pair[0])! });
-      } else if (kind === 'transit') to = target({ kind: 'transit', tgw: tgwIndex.get(id!)! });
-      else if (kind === 'nat') to = target({ kind: 'nat', nat: natIndex.get(id!)! });
-      else if (kind === 'igw') to = target({ kind: 'igw' });
-      else to = target({ kind: 'eni', eni: eniIndex.get(id!)! });
+      let to = byName.get(r.target);
+      if (to === undefined) {
+        to = target(vpcRouteTarget(cfg, t.vpc, r.target, find));
+        byName.set(r.target, to);
+      }
       routes.add(ti, r.destination, to);
     }
   });
@@ -180,7 +235,7 @@ export function compileOverlay(cfg: Config, portIndex: Map<string, number>): Ove
         sgSet: sg.ofEni[i]!,
       };
     }),
-    targets,
+    targets: targets.list,
     routeTables: cfg.routeTables.length,
     routes: routes.arrays(),
     transitGateways: cfg.transitGateways.length,

@@ -210,88 +210,18 @@ export function vpcIssues(cfg: Config, add: Add): void {
     });
   });
 
-  // What a route target of a table of `vpc` means, as far as it does not
-  // depend on the destination: a problem, or the peer VPC of a peering.
-  interface TargetCheck {
-    problem?: string;
-    peer?: number;
-  }
-  const checkTarget = (target: string, vpc: string): TargetCheck => {
-    const colon = target.indexOf(':');
-    const kind = colon < 0 ? target : target.slice(0, colon);
-    const name = target.slice(colon + 1);
-    const named = (map: Map<string, number>, what: string) => {
-      const k = map.get(name);
-      return k === undefined ? { problem: `no ${what} is named ${name}` } : k;
-    };
-    if (kind === 'peering') {
-      const p = named(peerings, 'peering');
-      if (typeof p !== 'number') return p;
-      const pair = cfg.peerings[p]!.vpcs;
-      if (!pair.includes(vpc)) return { problem: `${name} does not connect ${vpc}` };
-      return { peer: vpcs.get(pair[0] === vpc ? pair[1] : pair[0]) };
-    }
-    if (kind === 'transit') {
-      const g = named(tgws, 'transit gateway');
-      if (typeof g !== 'number') return g;
-      return cfg.transitGateways[g]!.attachments.includes(vpc)
-        ? {}
-        : { problem: `${vpc} is not attached to ${name}` };
-    }
-    if (kind === 'eni') {
-      const e = named(enis, 'ENI');
-      if (typeof e !== 'number') return e;
-      const s = subnets.get(cfg.enis[e]!.subnet);
-      return s !== undefined && cfg.subnets[s]!.vpc !== vpc ? { problem: `${name} is not in ${vpc}` } : {};
-    }
-    if (kind === 'nat') {
-      const n = named(nats, 'NAT gateway');
-      if (typeof n !== 'number') return n;
-      return cfg.natGateways[n]!.vpc === vpc ? {} : { problem: `${name} is not in ${vpc}` };
-    }
-    if (kind === 'igw' && !cfg.internet)
-      return { problem: 'igw needs an internet section naming the uplink port' };
-    return {};
-  };
-
   // Route tables: every target resolves. A table may hold 100 000 routes:
   // the loop allocates nothing per route unless it reports, and checks what
   // depends on the target alone once per distinct target.
+  const checkRoute = vpcRouteChecker(cfg, { vpcs, subnets, enis, peerings, tgws, nats }, vpcCidrs);
   cfg.routeTables.forEach((t, i) => {
     const vpc = ref(vpcs, t.vpc, ['routeTables', i, 'vpc'], 'VPC');
     const seen = new Set<number>();
-    const targets = new Map<string, TargetCheck>();
     t.routes.forEach((r, j) => {
-      const at = (field: string) => ['routeTables', i, 'routes', j, field];
-      const d = networkForm(r.destination);
-      if (d.ip !== d.given) addHostBits(r.destination, d, at('destination'), add);
-      const key = d.ip * 64 + d.len;
-      if (seen.has(key)) add(at('destination'), `${formatPrefix(d)} is already in ${t.id}`);
+      const key = checkRoute(i, vpc, r, ['routeTables', i, 'routes', j], add);
+      if (seen.has(key))
+        add(['routeTables', i, 'routes', j, 'destination'], `${r.destination} is already in ${t.id}`);
       seen.add(key);
-      if (vpc !== undefined) {
-        for (const c of vpcCidrs[vpc]!)
-          if (c.ip === d.ip && c.len === d.len)
-            add(
-              at('destination'),
-              `${formatPrefix(d)} is a CIDR of ${t.vpc}, routed locally without a route`,
-            );
-      }
-      let check = targets.get(r.target);
-      if (check === undefined) {
-        check = checkTarget(r.target, t.vpc);
-        targets.set(r.target, check);
-      }
-      if (check.problem !== undefined) {
-        add(at('target'), check.problem);
-      } else if (
-        check.peer !== undefined &&
-        !vpcCidrs[check.peer]!.some((c) => c.len <= d.len && contains(c, d.ip))
-      ) {
-        add(
-          at('destination'),
-          `${formatPrefix(d)} is not inside the CIDRs of the peer ${cfg.vpcs[check.peer]!.id}`,
-        );
-      }
     });
   });
 
@@ -384,4 +314,140 @@ export function vpcIssues(cfg: Config, add: Add): void {
       });
     }
   });
+}
+
+/** Indexes by id of what route targets name. */
+export interface RouteRefs {
+  vpcs: Map<string, number>;
+  subnets: Map<string, number>;
+  enis: Map<string, number>;
+  peerings: Map<string, number>;
+  tgws: Map<string, number>;
+  nats: Map<string, number>;
+}
+
+/**
+ * The indexes of a valid configuration, for checking routes on their own.
+ * Kept while the lists are the same arrays (a route change shares them with
+ * the configuration before it): 10 000 ENIs are not indexed at every change.
+ */
+export function routeRefs(cfg: Config): RouteRefs {
+  const lists = [
+    cfg.vpcs,
+    cfg.subnets,
+    cfg.enis,
+    cfg.peerings,
+    cfg.transitGateways,
+    cfg.natGateways,
+  ] as const;
+  const known = refsCache.get(cfg.enis);
+  if (known?.lists.every((l, i) => l === lists[i])) return known.refs;
+  const ids = (items: readonly { id: string }[]) => new Map(items.map((x, i) => [x.id, i]));
+  const refs = {
+    vpcs: ids(cfg.vpcs),
+    subnets: ids(cfg.subnets),
+    enis: ids(cfg.enis),
+    peerings: ids(cfg.peerings),
+    tgws: ids(cfg.transitGateways),
+    nats: ids(cfg.natGateways),
+  };
+  refsCache.set(cfg.enis, { lists, refs });
+  return refs;
+}
+const refsCache = new WeakMap<object, { lists: readonly (readonly unknown[])[]; refs: RouteRefs }>();
+
+/** Each VPC's CIDRs, of a valid configuration. */
+export function vpcCidrsOf(cfg: Config): Prefix[][] {
+  return cfg.vpcs.map((v) => v.cidrs.map((c) => networkForm(c)));
+}
+
+/**
+ * The check of one route of a VPC route table (the whole-document
+ * validation runs it on every route; a single route change on its own):
+ * the destination in network form and not a CIDR of the table's VPC, the
+ * target existing and meaning something for that VPC. Returns the
+ * destination's key (network * 64 + length), for finding duplicates. What
+ * depends on the target alone is checked once per distinct target and table.
+ */
+export function vpcRouteChecker(cfg: Config, refs: RouteRefs, vpcCidrs: Prefix[][]) {
+  // What a route target of a table of `vpc` means, as far as it does not
+  // depend on the destination: a problem, or the peer VPC of a peering.
+  interface TargetCheck {
+    problem?: string;
+    peer?: number;
+  }
+  const checkTarget = (target: string, vpc: string): TargetCheck => {
+    const colon = target.indexOf(':');
+    const kind = colon < 0 ? target : target.slice(0, colon);
+    const name = target.slice(colon + 1);
+    const named = (map: Map<string, number>, what: string) => {
+      const k = map.get(name);
+      return k === undefined ? { problem: `no ${what} is named ${name}` } : k;
+    };
+    if (kind === 'peering') {
+      const p = named(refs.peerings, 'peering');
+      if (typeof p !== 'number') return p;
+      const pair = cfg.peerings[p]!.vpcs;
+      if (!pair.includes(vpc)) return { problem: `${name} does not connect ${vpc}` };
+      return { peer: refs.vpcs.get(pair[0] === vpc ? pair[1] : pair[0]) };
+    }
+    if (kind === 'transit') {
+      const g = named(refs.tgws, 'transit gateway');
+      if (typeof g !== 'number') return g;
+      return cfg.transitGateways[g]!.attachments.includes(vpc)
+        ? {}
+        : { problem: `${vpc} is not attached to ${name}` };
+    }
+    if (kind === 'eni') {
+      const e = named(refs.enis, 'ENI');
+      if (typeof e !== 'number') return e;
+      const s = refs.subnets.get(cfg.enis[e]!.subnet);
+      return s !== undefined && cfg.subnets[s]!.vpc !== vpc ? { problem: `${name} is not in ${vpc}` } : {};
+    }
+    if (kind === 'nat') {
+      const n = named(refs.nats, 'NAT gateway');
+      if (typeof n !== 'number') return n;
+      return cfg.natGateways[n]!.vpc === vpc ? {} : { problem: `${name} is not in ${vpc}` };
+    }
+    if (kind === 'igw' && !cfg.internet)
+      return { problem: 'igw needs an internet section naming the uplink port' };
+    return {};
+  };
+  const checks: Map<string, TargetCheck>[] = []; // per table, by target
+  return (
+    table: number,
+    vpc: number | undefined,
+    r: { destination: string; target: string },
+    path: ReadonlyArray<PropertyKey>,
+    add: Add,
+  ): number => {
+    const t = cfg.routeTables[table]!;
+    const at = (field: string) => [...path, field];
+    const d = networkForm(r.destination);
+    if (d.ip !== d.given) addHostBits(r.destination, d, at('destination'), add);
+    if (vpc !== undefined) {
+      for (const c of vpcCidrs[vpc]!)
+        if (c.ip === d.ip && c.len === d.len)
+          add(at('destination'), `${formatPrefix(d)} is a CIDR of ${t.vpc}, routed locally without a route`);
+    }
+    const known = checks[table] ?? new Map<string, TargetCheck>();
+    checks[table] = known;
+    let check = known.get(r.target);
+    if (check === undefined) {
+      check = checkTarget(r.target, t.vpc);
+      known.set(r.target, check);
+    }
+    if (check.problem !== undefined) {
+      add(at('target'), check.problem);
+    } else if (
+      check.peer !== undefined &&
+      !vpcCidrs[check.peer]!.some((c) => c.len <= d.len && contains(c, d.ip))
+    ) {
+      add(
+        at('destination'),
+        `${formatPrefix(d)} is not inside the CIDRs of the peer ${cfg.vpcs[check.peer]!.id}`,
+      );
+    }
+    return d.ip * 64 + d.len;
+  };
 }

@@ -10,10 +10,14 @@ import {
   type GatewayStats,
   type LbStats,
   loadAddon,
+  type NativeCaptureFrame,
   type NativeGateway,
+  type NativeTracePacket,
   type NeighborEntry,
+  type RouteChanges,
   type RouteLookup,
   type SnapshotSpec,
+  type TapFilterSpec,
 } from './native.js';
 
 function wrap<T>(fn: () => T): T {
@@ -51,12 +55,28 @@ export class DataplaneGateway {
     }
   }
 
+  /**
+   * Applies VPC route changes to a copy of the running snapshot, building
+   * only the tables they touch, and publishes it as `generation`.
+   */
+  async changeRoutes(generation: number, changes: RouteChanges): Promise<void> {
+    try {
+      await wrap(() => this.#native.changeRoutes(generation, changes));
+    } catch (e) {
+      throw NfvgwError.from(e);
+    }
+  }
+
   info(): GatewayInfo {
     return wrap(() => this.#native.info());
   }
 
   stats(): GatewayStats {
     return wrap(() => this.#native.stats());
+  }
+
+  vpcRouteLookup(table: number, ip: number): number {
+    return wrap(() => this.#native.vpcRouteLookup(table, ip));
   }
 
   routeLookup(ip: number): RouteLookup {
@@ -115,6 +135,29 @@ export class DataplaneGateway {
     worker: number,
   ): { received: number; timed: number; startNs: number; doneNs: number } {
     return wrap(() => this.#native.replayResult(port, worker));
+  }
+
+  /** Arms the packet trace for the next `count` packets `filter` matches (src/service/tap.ts). */
+  traceStart(filter: TapFilterSpec, count: number): void {
+    wrap(() => this.#native.traceStart(filter, count));
+  }
+
+  /** The traced packets done so far; `final` disarms first and adds the unfinished ones. */
+  traceRead(final: boolean): { packets: NativeTracePacket[]; missed: number; armed: boolean } {
+    return wrap(() => this.#native.traceRead(final));
+  }
+
+  /** Arms the packet capture: matching frames as received (rx) and as sent (tx). */
+  captureStart(
+    filter: TapFilterSpec,
+    opts: { rx: boolean; tx: boolean; snaplen: number; count: number; ringBytes: number },
+  ): void {
+    wrap(() => this.#native.captureStart(filter, opts));
+  }
+
+  /** The captured frames since the last read; `stop` disarms first. */
+  captureRead(stop: boolean): { frames: NativeCaptureFrame[]; missed: number; armed: boolean } {
+    return wrap(() => this.#native.captureRead(stop));
   }
 
   /** Stops the workers, closes the sockets, detaches XDP. Idempotent. */

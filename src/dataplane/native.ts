@@ -96,6 +96,20 @@ export interface RouteArrays {
   target: Uint32Array;
 }
 
+/** The target of a route change that removes the route. */
+export const REMOVE_ROUTE = 0xffffffff;
+
+/**
+ * VPC route changes applied to the running tables (changeRoutes): routes
+ * added, replaced (same table, prefix and length) or removed (target
+ * REMOVE_ROUTE), in order; their targets index the running targets with
+ * `targets` appended.
+ */
+export interface RouteChanges {
+  routes: RouteArrays;
+  targets: OverlaySpec['targets'];
+}
+
 /** A security-group rule, a group reference expanded into /32s. */
 export interface SgRuleSpec {
   /** IP protocol, -1 for all (and all ports). */
@@ -275,13 +289,52 @@ export interface NeighborEntry {
   confirmedAgoMs: number | null;
 }
 
+/** A tap's filter, compiled (core/tap.h): -1 or absent when a criterion is not set; addresses and masks unsigned. */
+export interface TapFilterSpec {
+  port?: number;
+  src?: number;
+  srcMask?: number;
+  dst?: number;
+  dstMask?: number;
+  proto?: number;
+  sport?: number;
+  dport?: number;
+  vni?: number;
+  vxlanPort?: number;
+}
+
+/** One traced packet as the data plane recorded it: records are [kind, a, b, c] (see tapNames). */
+export interface NativeTracePacket {
+  worker: number;
+  port: number;
+  len: number;
+  timeUs: number;
+  monoNs: number;
+  head: Buffer;
+  complete: boolean;
+  truncated: boolean;
+  records: [number, number, number, number][];
+}
+
+export interface NativeCaptureFrame {
+  port: number;
+  dir: 'rx' | 'tx';
+  timeUs: number;
+  monoNs: number;
+  origLen: number;
+  data: Buffer;
+}
+
 export interface NativeGateway {
   start(snapshot: SnapshotSpec): void;
   apply(snapshot: SnapshotSpec): Promise<void>;
+  changeRoutes(generation: number, changes: RouteChanges): Promise<void>;
   close(): void;
   info(): GatewayInfo;
   stats(): GatewayStats;
   routeLookup(ip: number): RouteLookup;
+  /** The index of the target VPC route table `table` gives `ip` (0: no route). */
+  vpcRouteLookup(table: number, ip: number): number;
   neighbors(): NeighborEntry[];
   flows(filter?: FlowFilter): { flows: FlowEntry[]; matched: number };
   flushFlows(filter?: FlowFilter): number;
@@ -296,6 +349,13 @@ export interface NativeGateway {
     port: number,
     worker: number,
   ): { received: number; timed: number; startNs: number; doneNs: number };
+  traceStart(filter: TapFilterSpec, count: number): void;
+  traceRead(final: boolean): { packets: NativeTracePacket[]; missed: number; armed: boolean };
+  captureStart(
+    filter: TapFilterSpec,
+    opts: { rx: boolean; tx: boolean; snaplen: number; count: number; ringBytes: number },
+  ): void;
+  captureRead(stop: boolean): { frames: NativeCaptureFrame[]; missed: number; armed: boolean };
 }
 
 export interface Catalogue {
@@ -313,6 +373,16 @@ export interface NativeAddon {
   /** The data plane's Maglev table for these backends (indices into them) and how long it took. */
   /** A non-blocking TCP socket (its fd) created in network namespace `netns`. */
   socketIn(netns: string): number;
+  /** The trace record kinds and the enums their numbers name. */
+  tapNames: {
+    kinds: string[];
+    kindHelp: string[];
+    nexthopKinds: string[];
+    vpcTargetKinds: string[];
+    connStates: string[];
+    traceRecords: number;
+    traceSlots: number;
+  };
   maglevBuild(
     backends: { ip: number; port: number; weight: number }[],
     size: number,

@@ -4,6 +4,7 @@
 
 import { compile, staticPart } from '../config/compile.js';
 import { BackendSlots, backendKey, backendPort } from '../config/compile-lb.js';
+import { RouteTargets } from '../config/compile-vpc.js';
 import { formatIp4, parseIp4 } from '../config/ip.js';
 import type { Config } from '../config/schema.js';
 import { validateConfig } from '../config/validate.js';
@@ -19,6 +20,7 @@ import {
 } from '../dataplane/native.js';
 import type { Logger } from '../log/logger.js';
 import { HealthChecker, type HealthTarget } from './health.js';
+import { planRouteChange, RouteIndex, type VpcRouteChange } from './route-change.js';
 
 export interface PortStatus {
   name: string;
@@ -132,7 +134,10 @@ export class GatewayService {
   /** Apply outcomes, for metrics. */
   readonly applies = { ok: 0, failed: 0, lastSeconds: 0 };
 
-  readonly #onApplied: ((generation: number, config: Config) => void) | undefined;
+  readonly #onApplied: StartOptions['onApplied'];
+  /** The running snapshot's route targets, and the route tables' indexes: for single route changes. */
+  #targets = new RouteTargets();
+  readonly #routeIndex = new RouteIndex();
 
   private constructor(
     log: Logger,
@@ -181,6 +186,7 @@ export class GatewayService {
       for (const w of info.warnings) log.warn({ warning: w }, w);
       dp.start(compiled.snapshot);
       const svc = new GatewayService(log, dp, config, routeViews(config, compiled.routes), lbSlots, opts);
+      svc.#compiled(compiled.snapshot);
       log.info(
         {
           generation: svc.generation,
@@ -209,10 +215,10 @@ export class GatewayService {
   // Hands an applied configuration to whoever keeps it (the state file).
   // The data plane runs it already: a failure to keep it is logged and
   // shown in the status, not turned into a failed apply.
-  #saved(generation: number, config: Config): void {
+  #saved(generation: number, config: Config, change?: VpcRouteChange): void {
     if (!this.#onApplied) return;
     try {
-      this.#onApplied(generation, config);
+      this.#onApplied(generation, config, change);
       this.#saveError = undefined;
     } catch (e) {
       this.#saveError = `generation ${generation} could not be saved: ${(e as Error).message}`;
@@ -247,13 +253,7 @@ export class GatewayService {
   async #apply(input: unknown, opts: ApplyOptions): Promise<ApplyResult> {
     const started = process.hrtime.bigint();
     try {
-      // Checked in the queue, so that two controllers that read the same
-      // generation cannot both change it.
-      if (opts.ifGeneration !== undefined && opts.ifGeneration !== this.#generation)
-        throw new NfvgwError(
-          'NFVGW_ERR_PRECONDITION_FAILED',
-          `the configuration is at generation ${this.#generation}, not ${opts.ifGeneration}: read it again`,
-        );
+      this.#checkGeneration(opts);
       const next = validateConfig(input);
       const changes = staticChanges(this.#config, next);
       if (changes.length) {
@@ -284,6 +284,7 @@ export class GatewayService {
       }
       const compiled = compile(next, { bpfDir: bpfDir(), generation, lb: this.#lbOptions() });
       await this.#dp.apply(compiled.snapshot);
+      this.#compiled(compiled.snapshot);
       this.#config = next;
       this.#generation = generation;
       this.#routes = routeViews(next, compiled.routes);
@@ -301,6 +302,69 @@ export class GatewayService {
     }
   }
 
+  // What a single route change needs of the snapshot just published.
+  #compiled(snapshot: { overlay?: { targets: RouteTargets['list'] } | undefined }): void {
+    this.#targets = new RouteTargets(snapshot.overlay?.targets);
+  }
+
+  /**
+   * Sets one route of a VPC route table (added, or its target replaced) or
+   * removes it (target null): checked like a whole document would check
+   * it, applied to the running tables by building only that table again,
+   * with a new generation. If-Match and dry runs work as for the whole
+   * document. See route-change.ts.
+   */
+  setRoute(change: VpcRouteChange, opts: ApplyOptions = {}): Promise<ApplyResult> {
+    const run = this.#queue.then(() => this.#setRoute(change, opts));
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+
+  async #setRoute(change: VpcRouteChange, opts: ApplyOptions): Promise<ApplyResult> {
+    const started = process.hrtime.bigint();
+    try {
+      this.#checkGeneration(opts);
+      const plan = planRouteChange(this.#config, change, this.#routeIndex, this.#targets);
+      if (!plan)
+        return {
+          generation: this.#generation,
+          changed: false,
+          ...(opts.dryRun ? { dryRun: true, changes: [] } : {}),
+        };
+      const changes = [{ path: 'routeTables', changed: [change.routeTable] }];
+      if (opts.dryRun) return { generation: this.#generation, changed: true, dryRun: true, changes };
+      const generation = this.#generation + 1;
+      await this.#dp.changeRoutes(generation, plan.changes);
+      plan.commit();
+      for (const t of plan.changes.targets) this.#targets.of(t);
+      this.#config = plan.next;
+      this.#generation = generation;
+      this.applies.ok++;
+      this.applies.lastSeconds = Number(process.hrtime.bigint() - started) / 1e9;
+      this.#log.info(
+        { generation, applySeconds: this.applies.lastSeconds, route: plan.change },
+        plan.change.target === null ? 'route removed' : 'route set',
+      );
+      this.#saved(generation, plan.next, plan.change);
+      return { generation, changed: true };
+    } catch (e) {
+      const err = NfvgwError.from(e);
+      this.applies.failed++;
+      this.#log.warn({ code: err.code, details: err.details }, `route change refused: ${err.message}`);
+      throw err;
+    }
+  }
+
+  #checkGeneration(opts: ApplyOptions): void {
+    // Checked in the queue, so that two controllers that read the same
+    // generation cannot both change it.
+    if (opts.ifGeneration !== undefined && opts.ifGeneration !== this.#generation)
+      throw new NfvgwError(
+        'NFVGW_ERR_PRECONDITION_FAILED',
+        `the configuration is at generation ${this.#generation}, not ${opts.ifGeneration}: read it again`,
+      );
+  }
+
   #lbOptions() {
     return { slots: this.#lbSlots, up: (key: string) => this.#health.state(key)?.up ?? true };
   }
@@ -314,6 +378,7 @@ export class GatewayService {
         lb: this.#lbOptions(),
       });
       await this.#dp.apply(compiled.snapshot);
+      this.#compiled(compiled.snapshot);
       this.healthApplies++;
     } catch (e) {
       this.#log.error({ err: (e as Error).message }, 'backend health could not be applied');
@@ -425,6 +490,41 @@ export class GatewayService {
 
   routes(): RouteView[] {
     return this.#routes;
+  }
+
+  /**
+   * Where VPC route table `table` sends `address`, as the running data plane
+   * looks it up: `local`, a route target (`peering:pcx-ab`, `blackhole`,
+   * ...), or null for no route.
+   */
+  vpcRouteLookup(table: string, address: string) {
+    const ip = parseIp4(address);
+    if (ip === null) throw new NfvgwError('NFVGW_ERR_BAD_REQUEST', `${address} is not an IPv4 address`);
+    const cfg = this.#config;
+    const t = cfg.routeTables.findIndex((x) => x.id === table);
+    if (t < 0) throw new NfvgwError('NFVGW_ERR_NOT_FOUND', `no route table has the id ${table}`);
+    const to = this.#targets.list[this.#dp.vpcRouteLookup(t, ip)]!;
+    const vpc = cfg.routeTables[t]!.vpc;
+    const name = (): string | null => {
+      switch (to.kind) {
+        case 'none':
+          return null;
+        case 'peering': {
+          const peer = cfg.vpcs[to.vpc!]!.id;
+          const p = cfg.peerings.find((x) => x.vpcs.includes(vpc) && x.vpcs.includes(peer));
+          return `peering:${p?.id ?? peer}`;
+        }
+        case 'transit':
+          return `transit:${cfg.transitGateways[to.tgw!]!.id}`;
+        case 'eni':
+          return `eni:${cfg.enis[to.eni!]!.id}`;
+        case 'nat':
+          return `nat:${cfg.natGateways[to.nat!]!.id}`;
+        default:
+          return to.kind;
+      }
+    };
+    return { address, routeTable: table, target: name() };
   }
 
   /** Which route and next hop the data plane picks for `address` (like `ip route get`). */
@@ -594,8 +694,8 @@ function healthTargets(cfg: Config): HealthTarget[] {
 export interface StartOptions {
   /** The generation to start at (a restored state goes on counting). */
   generation?: number;
-  /** Called with every configuration applied (to save it). */
-  onApplied?: (generation: number, config: Config) => void;
+  /** After each apply: the configuration now running, and for a single route change, that change. */
+  onApplied?: (generation: number, config: Config, change?: VpcRouteChange) => void;
 }
 
 /** What GET and DELETE /v1/flows take, as query-string text. */

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
+import { vxlanBenchConfig } from '../../bench/vxlan.js';
 import { nsRun } from '../../src/lab/exec.js';
 import { type Lab, labDown, labGatewayConfig, labUp } from '../../src/lab/topology.js';
 import { ping } from '../../src/lab/traffic.js';
@@ -312,6 +313,58 @@ describe('nfvgw run and the CLI (root, netns)', () => {
         expect(c.routes).toEqual([{ destination: '10.60.0.0/16', via: '10.11.2.2', type: 'unicast' }]);
         expect(JSON.parse((await cli('status', '--api', second.listen, '--json')).stdout).generation).toBe(2);
         expect(await canPing()).toBe(true);
+      } finally {
+        second.proc.kill('SIGTERM');
+        await second.waitForExit();
+      }
+    });
+
+    it('keeps single route changes across a crash: journaled, replayed at the next start', async () => {
+      const state = join(dir, 'routes');
+      const vpcConfig = join(dir, 'vpc.yaml');
+      writeFileSync(vpcConfig, stringify(vxlanBenchConfig(undefined, 1000)));
+      const first = await startGatewayProcess(vpcConfig, { args: ['--state-dir', state] });
+      const lookup = async (g: GatewayProcess, address: string) =>
+        JSON.parse(
+          (await cli('routes', '--api', g.listen, '--lookup', address, '--table', 'rt-a', '--json')).stdout,
+        ).target;
+      try {
+        expect(await lookup(first, '21.1.2.3')).toBe('peering:pcx');
+        expect(
+          (await cli('route', 'set', '--api', first.listen, '--table', 'rt-a', '21.0.0.0/8', 'blackhole'))
+            .stdout,
+        ).toBe('applied: generation 2\n');
+        expect(
+          (await cli('route', 'delete', '--api', first.listen, '--table', 'rt-a', '20.0.4.0/24')).stdout,
+        ).toBe('applied: generation 3\n');
+        const bad = await cli(
+          'route',
+          'set',
+          '--api',
+          first.listen,
+          '--table',
+          'rt-a',
+          '21.0.0.0/8',
+          'eni:nope',
+        );
+        expect(bad.code).not.toBe(0);
+        expect(bad.stderr).toContain('$.routeTables[0].routes');
+        expect(bad.stderr).toContain('no ENI is named nope');
+        expect(await lookup(first, '21.1.2.3')).toBe('blackhole');
+      } finally {
+        first.proc.kill('SIGKILL');
+        await first.waitForExit();
+      }
+      const second = await startGatewayProcess(vpcConfig, { args: ['--state-dir', state] });
+      try {
+        const restored = await second.waitForLog((l) => l.msg === 'state restored');
+        expect(restored).toMatchObject({ generation: 3, journaledRouteChanges: 2 });
+        expect(await lookup(second, '21.1.2.3')).toBe('blackhole');
+        const c = parse((await cli('config', '--api', second.listen)).stdout);
+        const routes = c.routeTables[0].routes as { destination: string; target: string }[];
+        expect(routes).toContainEqual({ destination: '21.0.0.0/8', target: 'blackhole' });
+        expect(routes.map((r) => r.destination)).not.toContain('20.0.4.0/24');
+        expect(routes).toHaveLength(1000);
       } finally {
         second.proc.kill('SIGTERM');
         await second.waitForExit();

@@ -198,8 +198,14 @@ __attribute__((noinline)) void forwardNat(L3Ctx& c, Pkt& p, ConnHit h, const Flo
   connTrack(h, k.proto(), tcp_flags, now_ms, c.s.conntrack);
   // The packet leaves with the other key's addresses, reversed.
   uint8_t* l3 = p.l3();
-  if (other.src() != k.dst() || other.sport() != k.dport()) rewriteEndpoint(l3, false, other.src(), other.sport());
-  if (other.dst() != k.src() || other.dport() != k.sport()) rewriteEndpoint(l3, true, other.dst(), other.dport());
+  if (other.src() != k.dst() || other.sport() != k.dport()) {
+    rewriteEndpoint(l3, false, other.src(), other.sport());
+    NFVGW_TRACE(c.w, p, nat, 1, other.src(), other.sport());
+  }
+  if (other.dst() != k.src() || other.dport() != k.sport()) {
+    rewriteEndpoint(l3, true, other.dst(), other.dport());
+    NFVGW_TRACE(c.w, p, nat, 0, other.dst(), other.dport());
+  }
   c.event(h.dir == 0 ? Event::lb_forwarded : Event::lb_replied);
   const uint32_t dst = other.src();
   bool on_link;
@@ -331,6 +337,7 @@ void lbInput(L3Ctx& c, Pkt* const* pkts, uint32_t n) {
     if (!keyed[i]) {
       relatedError(c, p);
     } else if (hit[i]) {
+      NFVGW_TRACE(c.w, p, conntrack, 1, hit[i]->state.load(std::memory_order_relaxed), hit_dir[i]);
       forward(c, p, ConnHit{hit[i], hit_dir[i]}, keys[i], flags[i], now_ms, total, backends);
     } else if (lbNew(c, p, keys[i], flags[i], now_ms, total)) {
       ++i;
@@ -346,6 +353,7 @@ void lbInput(L3Ctx& c, Pkt* const* pkts, uint32_t n) {
     if (!keyed[i]) {
       relatedError(c, p);
     } else if (const ConnHit h = c.ct.find(keys[i]); h.e) {
+      NFVGW_TRACE(c.w, p, conntrack, 1, h.e->state.load(std::memory_order_relaxed), h.dir);
       forward(c, p, h, keys[i], flags[i], now_ms, total, backends);
     } else {
       lbNew(c, p, keys[i], flags[i], now_ms, total);
@@ -381,6 +389,7 @@ bool lbNew(L3Ctx& c, Pkt& p, const FlowKey& k, uint8_t tcp_flags, uint32_t now_m
   const LbBackend& b = lbSchedule(c, *s, k);
   const uint16_t bport =
       s->mode == LbMode::kNat || s->mode == LbMode::kFullNat ? (b.port ? b.port : k.dport()) : k.dport();
+  NFVGW_TRACE(c.w, p, lb, s->index, b.ip, bport);
   FlowKey reply;
   ConnState first = connFirstState(k.proto(), tcp_flags);
   switch (s->mode) {
@@ -413,6 +422,7 @@ bool lbNew(L3Ctx& c, Pkt& p, const FlowKey& k, uint8_t tcp_flags, uint32_t now_m
   c.w.stats.backends[b.slot].connections.add();
   c.event(Event::conntrack_created);
   c.event(Event::lb_connection_created);
+  NFVGW_TRACE(c.w, p, conntrack, 2, uint32_t(first), 0);
   forward(c, p, ConnHit{e, 0}, k, tcp_flags, now_ms, total, c.w.stats.backends);
   return true;
 }

@@ -156,12 +156,14 @@ void natEgress(L3Ctx& c, Pkt& p, Pkt& in, const Eni& src, const OverlayTarget& t
   uint16_t pub_port;
   if (ConnHit h = c.ct.find(k); h.e) {
     connTrack(h, k.proto(), tcp_flags, now_ms, cfg);
+    NFVGW_TRACE(c.w, p, conntrack, 1, h.e->state.load(std::memory_order_relaxed), h.dir);
     const FlowKey other = h.e->keyOf(1 - h.dir);
     pub_ip = other.dst();
     pub_port = other.dport();
   } else {
-    if (!o.sg_sets[src.sg_set].outbound.allows(k.proto(), rulePort(k), k.dst()))
-      return c.w.drop(p, Drop::sg_outbound_denied);
+    const bool allowed = o.sg_sets[src.sg_set].outbound.allows(k.proto(), rulePort(k), k.dst());
+    NFVGW_TRACE(c.w, p, secgroup, 0, allowed, 0);
+    if (!allowed) return c.w.drop(p, Drop::sg_outbound_denied);
     ConnEntry* mapping = nullptr;
     if (t.kind == OverlayKind::kIgw) {
       pub_ip = o.eipOf(src.vpc, k.src());
@@ -186,9 +188,11 @@ void natEgress(L3Ctx& c, Pkt& p, Pkt& in, const Eni& src, const OverlayTarget& t
       }
       if (mapping) c.ct.attach(e, mapping);
       c.event(Event::conntrack_created);
+      NFVGW_TRACE(c.w, p, conntrack, 2, uint32_t(connFirstState(k.proto(), tcp_flags)), 0);
     }
   }
   rewriteEndpoint(in.l3(), true, pub_ip, pub_port);
+  NFVGW_TRACE(c.w, p, nat, 0, pub_ip, pub_port);
   // To a public address of this gateway (hairpinning): back in, as if it
   // had come from the internet.
   if (o.publicIp(k.dst())) return natIngress(c, in);
@@ -218,6 +222,7 @@ void natIngress(L3Ctx& c, Pkt& p) {
     uint16_t priv_port;
     if (ConnHit h = c.ct.find(k); h.e) {
       connTrack(h, k.proto(), tcp_flags, now_ms, cfg);
+      NFVGW_TRACE(c.w, p, conntrack, 1, h.e->state.load(std::memory_order_relaxed), h.dir);
       // The inside endpoint is the other key's source.
       const FlowKey other = h.e->keyOf(1 - h.dir);
       vni = other.zone();
@@ -234,16 +239,19 @@ void natIngress(L3Ctx& c, Pkt& p) {
       priv_port = fwd ? fwd->private_port : k.dport();
       const uint32_t rule_port =
           k.proto() == kIpProtoTcp || k.proto() == kIpProtoUdp ? uint32_t(priv_port) : kAclNoPort;
-      if (!o.sg_sets[eni.sg_set].inbound.allows(k.proto(), rule_port, k.src()))
-        return c.w.drop(p, Drop::sg_inbound_denied);
+      const bool allowed = o.sg_sets[eni.sg_set].inbound.allows(k.proto(), rule_port, k.src());
+      NFVGW_TRACE(c.w, p, secgroup, 1, allowed, 0);
+      if (!allowed) return c.w.drop(p, Drop::sg_inbound_denied);
       if (!(tcp_flags & kTcpRst)) {
         const FlowKey reply = FlowKey::make(vni, priv, k.src(), priv_port, k.sport(), k.proto());
         if (!c.ct.insert(c.w.worker_id, k, reply, connFirstState(k.proto(), tcp_flags), now_ms, cfg))
           return c.w.drop(p, Drop::conntrack_full);
         c.event(Event::conntrack_created);
+        NFVGW_TRACE(c.w, p, conntrack, 2, uint32_t(connFirstState(k.proto(), tcp_flags)), 0);
       }
     }
     rewriteEndpoint(l3, false, priv, priv_port);
+    NFVGW_TRACE(c.w, p, nat, 1, priv, priv_port);
   }
   const uint32_t* vpc = o.vpcByVni(vni);
   const int64_t eni_index = vpc ? o.eniByIp(*vpc, priv) : -1;

@@ -122,6 +122,44 @@ void Lpm4::build(const std::vector<Route>& routes, uint32_t default_value) {
   }
   nodes_.shrink_to_fit();
   leaves_.shrink_to_fit();
+  built_nodes_ = nodes_.size();
+}
+
+void Lpm4::update(const std::vector<Route>& routes, uint32_t default_value, uint32_t lo, uint32_t hi) {
+  const uint32_t first = lo >> dp_shift_, last = hi >> dp_shift_;
+  const bool wide = size_t(last - first) + 1 > dp_.size() / 8;
+  if (dp_.empty() || wide || (routes.size() > 64 ? 16u : 8u) != dp_bits_ || nodes_.size() > 2 * built_nodes_ + 64) {
+    build(routes, default_value);
+    return;
+  }
+  // The routes that overlap the slots' range, in a trie of their own: the
+  // covering ones give the slots their defaults, the inner ones their nodes.
+  const uint32_t slot_lo = first << dp_shift_;
+  const uint32_t slot_hi = last == (uint32_t(1) << dp_bits_) - 1 ? ~uint32_t(0) : ((last + 1) << dp_shift_) - 1;
+  Builder b(*this);
+  for (const Route& r : routes) {
+    uint32_t mask = r.len == 0 ? 0 : ~uint32_t(0) << (32 - r.len);
+    uint32_t start = r.prefix & mask, end = start | ~mask;
+    if (end < slot_lo || start > slot_hi) continue;
+    b.insert(start, r.len, r.value);
+  }
+  for (uint32_t i = first; i <= last; ++i) {
+    // Down the trie along the slot's address, keeping the longest match.
+    uint32_t best = b.trie[0].has ? b.trie[0].value : default_value;
+    int32_t t = 0;
+    for (uint32_t d = 0; d < dp_bits_ && t >= 0; ++d) {
+      t = b.trie[t].child[(i >> (dp_bits_ - 1 - d)) & 1];
+      if (t >= 0 && b.trie[t].has) best = b.trie[t].value;
+    }
+    if (b.hasChildren(t)) {
+      uint32_t index = uint32_t(nodes_.size());
+      nodes_.emplace_back();
+      b.buildNode(t, best, index);
+      dp_[i] = index;
+    } else {
+      dp_[i] = kLeaf | best;
+    }
+  }
 }
 
 }  // namespace nfvgw

@@ -33,6 +33,16 @@ class Lpm4 {
   // route covers look up `default_value`.
   void build(const std::vector<Route>& routes, uint32_t default_value);
 
+  // The table after a change to `routes` (the whole list, as build() takes
+  // it) that only touches addresses [lo, hi]: builds again the subtrees of
+  // the top-level slots that range covers, from the routes that overlap it,
+  // and appends them; the rest stays. A route of /16 or longer in a big
+  // table touches one slot: a change costs a scan of the list and a small
+  // build, not the whole table's. Falls back to build() when the range is
+  // wide, the top level would change size, or the replaced subtrees left
+  // as much garbage as the table holds.
+  void update(const std::vector<Route>& routes, uint32_t default_value, uint32_t lo, uint32_t hi);
+
   __attribute__((always_inline)) uint32_t lookup(uint32_t addr) const {
     uint32_t e = dp_[addr >> dp_shift_];
     if (e & kLeaf) return e & ~kLeaf;
@@ -71,6 +81,7 @@ class Lpm4 {
   struct Builder;
 
   uint32_t dp_bits_ = 16;
+  size_t built_nodes_ = 0;  // after the last build(): what update() may add as much garbage as
   uint32_t dp_shift_ = 16;
   std::vector<uint32_t> dp_;
   std::vector<Node> nodes_;

@@ -267,6 +267,7 @@ __attribute__((always_inline)) inline bool decapsulate(L3Ctx& c, Pkt& p, Work& w
   w.vpc = *vpc;
   w.vtep = be32(oip->src);
   c.event(Event::vxlan_decapsulated);
+  NFVGW_TRACE(c.w, p, vxlan_decap, vxlanVni(vx), w.vpc, 0);
 
   Pkt& in = w.in;
   in = innerView(p, l4 + sizeof(UdpHdr) + sizeof(VxlanHdr), udp_len - sizeof(UdpHdr) - sizeof(VxlanHdr));
@@ -308,6 +309,7 @@ __attribute__((always_inline)) inline bool checkSource(L3Ctx& c, Pkt& p, Work& w
   if (src.vtep != w.vtep || !macEqual(src.mac, eth->src)) return drop(Drop::overlay_spoofed);
   if (ip4IsMartian(w.idst)) return drop(Drop::ip4_martian_destination);
   w.src = &src;
+  NFVGW_TRACE(c.w, p, eni_source, uint32_t(src_index), macEqual(eth->dst, o.router_mac), 0);
 
   // TCP and UDP ports (first fragments): for the ACLs and the flow hash.
   w.ports = 0;
@@ -371,6 +373,7 @@ __attribute__((noinline)) int64_t balance(L3Ctx& c, Work& w, uint32_t vpc) {
     const LbBackend& b = lbSchedule(c, *s, k);
     backend = b.ip;
     bport = b.port ? b.port : vport;
+    NFVGW_TRACE(c.w, p, lb, s->index, backend, bport);
     const int64_t e = o.eniByIp(vpc, backend);
     if (e < 0) return drop(Drop::lb_backend_unreachable);
     if (!o.sg_sets[w.src->sg_set].outbound.allows(w.proto, vport, w.idst)) return drop(Drop::sg_outbound_denied);
@@ -505,6 +508,7 @@ __attribute__((always_inline)) inline bool securityGroups(L3Ctx& c, const Work& 
   if (w.balanced) return true;  // the load balancer tracked it
   if (w.untracked) {
     c.event(Event::conntrack_untracked);
+    NFVGW_TRACE(c.w, *w.p, conntrack, 0, 0, 0);
     return true;
   }
   const OverlayTables& o = c.s.overlay;
@@ -514,6 +518,7 @@ __attribute__((always_inline)) inline bool securityGroups(L3Ctx& c, const Work& 
   if (w.keyed) {
     if (ConnHit h = c.ct.find(w.key); h.e) {
       connTrack(h, w.proto, w.tcp_flags, now_ms, cfg);
+      NFVGW_TRACE(c.w, p, conntrack, 1, h.e->state.load(std::memory_order_relaxed), h.dir);
       // A backend's reply through an internal load balancer: from the VIP.
       if (h.dir == 1) {
         if (const int32_t slot = ConnTable::backendOf(h.e); slot >= 0) {
@@ -527,17 +532,21 @@ __attribute__((always_inline)) inline bool securityGroups(L3Ctx& c, const Work& 
       return true;
     }
   } else if (relatedError(c, w.in, o.vnis[dst.vpc])) {
+    NFVGW_TRACE(c.w, p, conntrack, 3, 0, 0);
     return true;
   }
   const uint32_t port = w.has_ports ? be16(uint16_t(w.ports >> 16)) : kAclNoPort;
   if (!o.sg_sets[src.sg_set].outbound.allows(w.proto, port, w.idst)) {
+    NFVGW_TRACE(c.w, p, secgroup, 0, 0, 0);
     c.w.drop(p, Drop::sg_outbound_denied);
     return false;
   }
   if (!o.sg_sets[dst.sg_set].inbound.allows(w.proto, port, w.isrc)) {
+    NFVGW_TRACE(c.w, p, secgroup, 1, 0, 0);
     c.w.drop(p, Drop::sg_inbound_denied);
     return false;
   }
+  NFVGW_TRACE(c.w, p, secgroup, 2, 1, 0);
   // A RST opens nothing; neither does what has no connection of its own.
   if (!w.keyed || (w.tcp_flags & kTcpRst)) return true;
   const FlowKey& k = w.key;
@@ -547,6 +556,7 @@ __attribute__((always_inline)) inline bool securityGroups(L3Ctx& c, const Work& 
     return false;
   }
   c.event(Event::conntrack_created);
+  NFVGW_TRACE(c.w, p, conntrack, 2, uint32_t(connFirstState(w.proto, w.tcp_flags)), 0);
   return true;
 }
 
@@ -565,11 +575,17 @@ __attribute__((always_inline)) inline void deliver(L3Ctx& c, Work& w) {
   if (w.routed) {
     if (dst.subnet != src.subnet) {
       const uint32_t dport = w.has_ports ? be16(uint16_t(w.ports >> 16)) : kAclNoPort;
-      if (w.from->acl >= 0 && !aclAllows(o.acls[w.from->acl].outbound, w.proto, dport, w.idst))
-        return c.w.drop(p, Drop::acl_outbound_denied);
+      if (w.from->acl >= 0) {
+        const bool ok = aclAllows(o.acls[w.from->acl].outbound, w.proto, dport, w.idst);
+        NFVGW_TRACE(c.w, p, acl, uint32_t(w.from->acl), 0, ok);
+        if (!ok) return c.w.drop(p, Drop::acl_outbound_denied);
+      }
       const VpcSubnet& to = o.subnets[dst.subnet];
-      if (to.acl >= 0 && !aclAllows(o.acls[to.acl].inbound, w.proto, dport, w.isrc))
-        return c.w.drop(p, Drop::acl_inbound_denied);
+      if (to.acl >= 0) {
+        const bool ok = aclAllows(o.acls[to.acl].inbound, w.proto, dport, w.isrc);
+        NFVGW_TRACE(c.w, p, acl, uint32_t(to.acl), 1, ok);
+        if (!ok) return c.w.drop(p, Drop::acl_inbound_denied);
+      }
     }
     if (ip->ttl <= 1) {
       overlayIcmpError(c, in, src, kIcmpTimeExceeded, kIcmpCodeTtlExceeded, 0);
@@ -605,8 +621,11 @@ __attribute__((noinline)) void toInternet(L3Ctx& c, Work& w) {
   Pkt& in = w.in;
   const Eni& src = *w.src;
   const uint32_t dport = w.has_ports ? be16(uint16_t(w.ports >> 16)) : kAclNoPort;
-  if (w.from->acl >= 0 && !aclAllows(o.acls[w.from->acl].outbound, w.proto, dport, w.idst))
-    return c.w.drop(p, Drop::acl_outbound_denied);
+  if (w.from->acl >= 0) {
+    const bool ok = aclAllows(o.acls[w.from->acl].outbound, w.proto, dport, w.idst);
+    NFVGW_TRACE(c.w, p, acl, uint32_t(w.from->acl), 0, ok);
+    if (!ok) return c.w.drop(p, Drop::acl_outbound_denied);
+  }
   Ip4Hdr* ip = reinterpret_cast<Ip4Hdr*>(in.l3());
   if (ip->ttl <= 1) {
     overlayIcmpError(c, in, src, kIcmpTimeExceeded, kIcmpCodeTtlExceeded, 0);
@@ -638,7 +657,10 @@ void overlayInput(L3Ctx& c, Pkt* const* pkts, uint32_t n) {
   m = k;
   for (uint32_t j = 0; j < m; ++j) {
     Work& w = work[live[j]];
-    if (w.routed) w.target = o.route_tables[w.from->route_table].lookup(w.idst);
+    if (w.routed) {
+      w.target = o.route_tables[w.from->route_table].lookup(w.idst);
+      NFVGW_TRACE(c.w, *w.p, vpc_route, uint32_t(o.targets[w.target].kind), w.from->route_table, w.idst);
+    }
   }
   bool keyed = false;
   for (uint32_t j = 0; j < m; ++j) {
@@ -647,6 +669,7 @@ void overlayInput(L3Ctx& c, Pkt* const* pkts, uint32_t n) {
     w.balanced = false;
     if (w.routed) w.dst = resolve(c, w);
     if (w.dst) {
+      NFVGW_TRACE(c.w, *w.p, eni_destination, uint32_t(w.dst - o.enis.data()), w.dst->vpc, 0);
       keyed |= connectionKey(c, w);
     } else if (w.egress) {
       // To the internet: always tracked (the connection holds the translation).

@@ -19,8 +19,9 @@ void check(bool ok, const std::string& what) {
   if (!ok) throw Error(err::kSnapshot, "overlay: " + what);
 }
 
-std::vector<Lpm4> buildTables(uint32_t count, const std::vector<OverlaySpec::Route>& routes, size_t targets,
-                              const char* what) {
+// Sorts `routes` into one list per table, checking every index.
+std::vector<std::vector<Lpm4::Route>> routeLists(uint32_t count, const std::vector<OverlaySpec::Route>& routes,
+                                                 size_t targets, const char* what) {
   std::vector<std::vector<Lpm4::Route>> per(count);
   for (const auto& r : routes) {
     check(r.table < count, std::string(what) + " route names table " + std::to_string(r.table));
@@ -28,10 +29,25 @@ std::vector<Lpm4> buildTables(uint32_t count, const std::vector<OverlaySpec::Rou
     check(r.length <= 32, std::string(what) + " route with prefix length > 32");
     per[r.table].push_back({r.prefix, r.length, r.target});
   }
-  std::vector<Lpm4> tables(count);
-  for (uint32_t t = 0; t < count; ++t) tables[t].build(per[t], 0);
+  return per;
+}
+
+std::vector<Lpm4> buildTables(const std::vector<std::vector<Lpm4::Route>>& lists) {
+  std::vector<Lpm4> tables(lists.size());
+  for (size_t t = 0; t < lists.size(); ++t) tables[t].build(lists[t], 0);
   return tables;
 }
+
+void checkTarget(const OverlayTarget& t, size_t vpcs, size_t tgws, size_t enis, size_t nats) {
+  check((t.kind != OverlayKind::kLocal && t.kind != OverlayKind::kPeering && t.kind != OverlayKind::kAttachment) ||
+            t.vpc < vpcs,
+        "target names a VPC out of range");
+  check(t.kind != OverlayKind::kTransit || t.tgw < tgws, "target names a transit gateway out of range");
+  check(t.kind != OverlayKind::kEni || t.eni < enis, "target names an ENI out of range");
+  check(t.kind != OverlayKind::kNat || t.nat < nats, "target names a NAT gateway out of range");
+}
+
+uint32_t maskOf(uint8_t len) { return len == 0 ? 0 : ~uint32_t(0) << (32 - len); }
 
 // The constant part of the outer headers towards `vtep`; see UnderlayAdj.
 void buildOuter(UnderlayAdj& adj, uint32_t local, uint16_t udp_port) {
@@ -83,18 +99,13 @@ OverlayTables OverlayTables::build(OverlaySpec spec, const std::vector<UnderlayP
   }
 
   o.targets = std::move(spec.targets);
-  for (const OverlayTarget& t : o.targets) {
-    check((t.kind != OverlayKind::kLocal && t.kind != OverlayKind::kPeering && t.kind != OverlayKind::kAttachment) ||
-              t.vpc < o.vnis.size(),
-          "target names a VPC out of range");
-    check(t.kind != OverlayKind::kTransit || t.tgw < spec.transit_gateways,
-          "target names a transit gateway out of range");
-    check(t.kind != OverlayKind::kEni || t.eni < spec.enis.size(), "target names an ENI out of range");
-    check(t.kind != OverlayKind::kNat || t.nat < spec.nat_gateways.size(), "target names a NAT gateway out of range");
-  }
+  for (const OverlayTarget& t : o.targets)
+    checkTarget(t, o.vnis.size(), spec.transit_gateways, spec.enis.size(), spec.nat_gateways.size());
   if (o.targets.empty()) o.targets.push_back({});
-  o.route_tables = buildTables(spec.route_tables, spec.routes, o.targets.size(), "VPC");
-  o.transit_tables = buildTables(spec.transit_gateways, spec.transit_routes, o.targets.size(), "transit");
+  o.route_lists_ = routeLists(spec.route_tables, spec.routes, o.targets.size(), "VPC");
+  o.route_tables = buildTables(o.route_lists_);
+  o.transit_tables = buildTables(routeLists(spec.transit_gateways, spec.transit_routes, o.targets.size(), "transit"));
+  o.transit_gateways_ = spec.transit_gateways;
   o.route_count_ = spec.routes.size() + spec.transit_routes.size();
 
   for (const auto& a : spec.acls) {
@@ -189,6 +200,34 @@ OverlayTables OverlayTables::build(OverlaySpec spec, const std::vector<UnderlayP
   }
   o.forward_.build(forwards);
   return o;
+}
+
+void OverlayTables::changeRoutes(const std::vector<RouteChange>& changes, std::vector<OverlayTarget> added) {
+  for (const OverlayTarget& t : added) {
+    checkTarget(t, vnis.size(), transit_gateways_, enis.size(), nat_gateways.size());
+    targets.push_back(t);
+  }
+  for (const RouteChange& c : changes) {
+    check(c.table < route_lists_.size(), "route change names table " + std::to_string(c.table));
+    check(c.length <= 32, "route change with prefix length > 32");
+    check(c.remove || c.target < targets.size(), "route change names target " + std::to_string(c.target));
+    std::vector<Lpm4::Route>& list = route_lists_[c.table];
+    const uint32_t prefix = c.prefix & maskOf(c.length);
+    auto same = [&](const Lpm4::Route& r) { return r.len == c.length && (r.prefix & maskOf(r.len)) == prefix; };
+    auto it = std::find_if(list.begin(), list.end(), same);
+    if (c.remove) {
+      if (it == list.end()) continue;
+      *it = list.back();  // the order of a list does not matter: prefixes are unique in it
+      list.pop_back();
+      --route_count_;
+    } else if (it != list.end()) {
+      it->value = c.target;
+    } else {
+      list.push_back({prefix, c.length, c.target});
+      ++route_count_;
+    }
+    route_tables[c.table].update(list, 0, prefix, prefix | ~maskOf(c.length));
+  }
 }
 
 }  // namespace nfvgw

@@ -195,6 +195,24 @@ class OverlayTables {
   }
   size_t routeCount() const { return route_count_; }
 
+  // One route added, replaced (the same table, prefix and length) or
+  // removed, for changeRoutes().
+  struct RouteChange {
+    uint32_t table;
+    uint32_t prefix;
+    uint8_t length;
+    bool remove;
+    uint32_t target;  // an index into the targets, after `added` is appended
+  };
+
+  // Edits this copy's VPC route tables in place: appends `added` to the
+  // targets, applies `changes` in order to the route lists and updates the
+  // part of each table a change touches (Lpm4::update: a single /16-or-longer
+  // route change on a table of 100 000 routes rebuilds one top-level slot).
+  // Throws Error(kSnapshot) on an index out of range; the copy is then
+  // half-edited and must be dropped.
+  void changeRoutes(const std::vector<RouteChange>& changes, std::vector<OverlayTarget> added);
+
   // Throws Error(kSnapshot) when an index is out of range. `ports`,
   // `underlay`, `statics` and `neighbors` are the snapshot's, to resolve the
   // VTEPs.
@@ -220,6 +238,10 @@ class OverlayTables {
     return kMarker | (uint64_t(ip) << 24) | (uint64_t(proto) << 16) | port;
   }
   size_t route_count_ = 0;
+  uint32_t transit_gateways_ = 0;
+  // Each VPC route table's routes as built (its VPC's CIDRs included):
+  // what changeRoutes() edits and builds a table from again.
+  std::vector<std::vector<Lpm4::Route>> route_lists_;
 };
 
 }  // namespace nfvgw
