@@ -12,7 +12,7 @@ const GW_IN_MAC = '02:00:00:00:00:01';
 const HOST_MAC = '02:00:00:00:0a:02';
 const NEXT_HOP_MAC = '02:00:00:00:0b:fe';
 
-function l3Config(core: number, routes: number) {
+export function l3Config(core: number, routes: number) {
   const table = [];
   for (let i = 0; i < routes; i++) {
     // /24s under 10.128.0.0/9 and a few wider prefixes, all via the next hop
@@ -30,7 +30,7 @@ function l3Config(core: number, routes: number) {
   });
 }
 
-function frames(count: number): Buffer[] {
+export function l3Frames(count: number): Buffer[] {
   const out: Buffer[] = [];
   for (let i = 0; i < count; i++) {
     out.push(
@@ -50,7 +50,7 @@ function frames(count: number): Buffer[] {
 
 export async function pipelineL3fwd(opts: { runs?: number } = {}): Promise<BenchResult[]> {
   const core = lastCore();
-  const templates = frames(256);
+  const templates = l3Frames(256);
   const runs = opts.runs ?? 5;
   const r = await versusFloor(l3Config(core, 10_000), templates, runs);
   const floorPps = Math.max(...r.floor);

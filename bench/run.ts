@@ -1,14 +1,18 @@
-// `npm run bench -- [--json] [scenario...]`: runs the benchmark scenarios and
-// prints one line per result (a JSON object per line with --json). Later
-// issues add scenarios to SCENARIOS.
+// `npm run bench -- [--json] [--report] [scenario...]`: runs the benchmark
+// scenarios and prints one line per result (a JSON object per line with
+// --json); --report also writes bench/REPORT.md and bench/report.png
+// (bench/report.ts), going on past scenarios that fail. Later issues add
+// scenarios to SCENARIOS.
 
 import { apiStatus } from './api.js';
 import { type BenchResult, round } from './common.js';
 import { conntrackMemory, pipelineConntrack, pipelineCps, pipelineNat } from './conntrack.js';
+import { apiRouteUpdate, configApplyLarge, scrapeCost } from './control-plane.js';
 import { e2eL3fwd } from './e2e.js';
 import { e2eNat, e2eVxlan } from './e2e-vxlan.js';
 import { e2eLb, maglevBuild1000, pipelineLb } from './lb.js';
 import { pipelineL3fwd } from './pipeline.js';
+import type { ScenarioOutcome } from './report.js';
 import { pipelineVxlanRoute, routeApply100k } from './vxlan.js';
 
 export const SCENARIOS: Record<string, () => Promise<BenchResult[]>> = {
@@ -29,6 +33,9 @@ export const SCENARIOS: Record<string, () => Promise<BenchResult[]>> = {
   'maglev-build-1000': () => maglevBuild1000(),
   'e2e-lb': () => e2eLb(),
   'api-status': () => apiStatus(),
+  'config-apply-large': () => configApplyLarge(),
+  'api-route-update': () => apiRouteUpdate(),
+  'scrape-cost': () => scrapeCost(),
 };
 
 function human(r: BenchResult): string {
@@ -47,14 +54,34 @@ function human(r: BenchResult): string {
   return `${r.bench.padEnd(22)} ${String(round(r.mpps, 3)).padStart(8)} Mpps ${String(r.ns_per_pkt).padStart(9)} ns/packet  ${extra.join(', ')}`;
 }
 
-export async function runBenchmarks(opts: { json: boolean; scenarios: string[] }): Promise<void> {
+export async function runBenchmarks(opts: {
+  json: boolean;
+  scenarios: string[];
+  report?: boolean;
+}): Promise<void> {
   const names = opts.scenarios.length ? opts.scenarios : Object.keys(SCENARIOS);
   for (const n of names) {
     if (!SCENARIOS[n])
       throw new Error(`unknown benchmark ${n}; there are: ${Object.keys(SCENARIOS).join(', ')}`);
   }
+  const outcomes: ScenarioOutcome[] = [];
   for (const n of names) {
     if (!opts.json) console.log(`running ${n} ...`);
-    for (const r of await SCENARIOS[n]!()) console.log(opts.json ? JSON.stringify(r) : human(r));
+    const t = performance.now();
+    try {
+      const results = await SCENARIOS[n]!();
+      for (const r of results) console.log(opts.json ? JSON.stringify(r) : human(r));
+      outcomes.push({ scenario: n, results, seconds: (performance.now() - t) / 1000 });
+    } catch (e) {
+      // For a report, a scenario that fails is written down and the others go on.
+      if (!opts.report) throw e;
+      const error = (e as Error).message ?? String(e);
+      console.error(`${n} failed: ${error}`);
+      outcomes.push({ scenario: n, results: [], error, seconds: (performance.now() - t) / 1000 });
+    }
+  }
+  if (opts.report) {
+    const { writeReport } = await import('./report.js');
+    for (const path of await writeReport(outcomes)) console.error(`wrote ${path}`);
   }
 }

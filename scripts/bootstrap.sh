@@ -14,10 +14,12 @@ cd "$(dirname "$0")/.."
 say() { echo "bootstrap: $*" >&2; }
 
 # Build tools, the XDP libraries, and what the lab and tests drive: the
-# kernel's own tools and real clients and servers.
+# kernel's own tools and real clients and servers; the font of the benchmark
+# report's chart (bench/report.ts).
 PACKAGES=(
   build-essential cmake pkg-config clang llvm libxdp-dev libbpf-dev xdp-tools bpftool
   iproute2 ethtool procps iputils-ping traceroute curl iperf3 wrk python3 tshark nftables conntrack
+  fonts-dejavu-core
 )
 
 missing=()
