@@ -51,6 +51,26 @@ export interface ApiClientOptions {
 // TLS errors that mean "this certificate is not one we trust".
 const UNTRUSTED = /CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)|ALTNAME/;
 
+/** The gateway's error answer as the NfvgwError it stands for. */
+function errorOf(status: number, text: string): NfvgwError {
+  let parsed: {
+    error?: { code?: string; message?: string; details?: { path: string; message: string }[] };
+  } = {};
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    // not ours
+  }
+  const code = (
+    parsed.error?.code && parsed.error.code in ERRORS ? parsed.error.code : 'NFVGW_ERR_INTERNAL'
+  ) as ErrorCode;
+  return new NfvgwError(
+    code,
+    parsed.error?.message ?? `HTTP ${status}: ${text}`,
+    parsed.error?.details ?? [],
+  );
+}
+
 export class ApiClient {
   readonly base: string;
   readonly #target: ApiTarget;
@@ -63,6 +83,18 @@ export class ApiClient {
     this.#opts = opts;
   }
 
+  /** Where and how to send a request: the target, the token, the CA. */
+  #requestOptions(method: string, path: string, headers: Record<string, string>) {
+    return {
+      host: this.#target.host,
+      port: this.#target.port,
+      method,
+      path,
+      headers: { ...headers, ...(this.#opts.token ? { authorization: `Bearer ${this.#opts.token}` } : {}) },
+      ...(this.#target.tls && this.#opts.ca ? { ca: this.#opts.ca } : {}),
+    };
+  }
+
   /** One HTTP exchange: the status and the whole body, or NFVGW_ERR_UNAVAILABLE with the reason. */
   #exchange(
     method: string,
@@ -73,18 +105,10 @@ export class ApiClient {
     const send = this.#target.tls ? httpsRequest : httpRequest;
     return new Promise((resolve, reject) => {
       const req = send(
-        {
-          host: this.#target.host,
-          port: this.#target.port,
-          method,
-          path,
-          headers: {
-            ...headers,
-            ...(this.#opts.token ? { authorization: `Bearer ${this.#opts.token}` } : {}),
-            ...(body !== undefined ? { 'content-length': String(Buffer.byteLength(body)) } : {}),
-          },
-          ...(this.#target.tls && this.#opts.ca ? { ca: this.#opts.ca } : {}),
-        },
+        this.#requestOptions(method, path, {
+          ...headers,
+          ...(body !== undefined ? { 'content-length': String(Buffer.byteLength(body)) } : {}),
+        }),
         (res: IncomingMessage) => {
           const chunks: Buffer[] = [];
           res.on('data', (d: Buffer) => chunks.push(d));
@@ -137,22 +161,7 @@ export class ApiClient {
     );
     const text = res.text;
     if (res.status < 200 || res.status > 299) {
-      let parsed: {
-        error?: { code?: string; message?: string; details?: { path: string; message: string }[] };
-      } = {};
-      try {
-        parsed = JSON.parse(text);
-      } catch {
-        // not ours
-      }
-      const code = (
-        parsed.error?.code && parsed.error.code in ERRORS ? parsed.error.code : 'NFVGW_ERR_INTERNAL'
-      ) as ErrorCode;
-      throw new NfvgwError(
-        code,
-        parsed.error?.message ?? `HTTP ${res.status}: ${text}`,
-        parsed.error?.details ?? [],
-      );
+      throw errorOf(res.status, text);
     }
     if (accept && !accept.includes('json')) return text as T;
     try {
@@ -278,12 +287,7 @@ export class ApiClient {
     return new Promise((resolve, reject) => {
       const req = send(
         {
-          host: this.#target.host,
-          port: this.#target.port,
-          method: 'GET',
-          path: `/v1/capture${queryString(query)}`,
-          headers: this.#opts.token ? { authorization: `Bearer ${this.#opts.token}` } : {},
-          ...(this.#target.tls && this.#opts.ca ? { ca: this.#opts.ca } : {}),
+          ...this.#requestOptions('GET', `/v1/capture${queryString(query)}`, {}),
           ...(signal ? { signal } : {}),
         },
         (res: IncomingMessage) => {
@@ -293,16 +297,7 @@ export class ApiClient {
             res.on('data', (d: Buffer) => chunks.push(d));
             res.on('end', () => {
               const text = Buffer.concat(chunks).toString();
-              let parsed: { error?: { code?: string; message?: string } } = {};
-              try {
-                parsed = JSON.parse(text);
-              } catch {
-                // not ours
-              }
-              const code = (
-                parsed.error?.code && parsed.error.code in ERRORS ? parsed.error.code : 'NFVGW_ERR_INTERNAL'
-              ) as ErrorCode;
-              reject(new NfvgwError(code, parsed.error?.message ?? `HTTP ${status}: ${text}`));
+              reject(errorOf(status, text));
             });
             return;
           }

@@ -155,8 +155,8 @@ export function createApiServer(
         'NFVGW_ERR_BAD_REQUEST',
         `unknown parameter ${unknown[0]}; there are: address, routeTable`,
       );
-    if (Array.isArray(address) || Array.isArray(routeTable))
-      throw new NfvgwError('NFVGW_ERR_BAD_REQUEST', 'give each parameter once');
+    if (Array.isArray(address)) throw new NfvgwError('NFVGW_ERR_BAD_REQUEST', 'give address once');
+    if (Array.isArray(routeTable)) throw new NfvgwError('NFVGW_ERR_BAD_REQUEST', 'give routeTable once');
     if (typeof address !== 'string' || !address)
       throw new NfvgwError('NFVGW_ERR_BAD_REQUEST', 'give ?address=a.b.c.d');
     // With routeTable: the VPC route table's answer; without: the gateway's own.

@@ -5,7 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { loadToken } from '../api/auth.js';
 import { ApiClient, parseApiUrl } from '../api/client.js';
 import { NfvgwError } from '../core/errors.js';
-import type { FlowQuery } from '../service/gateway-service.js';
+import type { ApplyResult, FlowQuery } from '../service/gateway-service.js';
 import { table } from './output.js';
 
 /** How to reach the gateway: --api, the token (--token-file or NFVGW_TOKEN), the CA (--ca or NFVGW_CA). */
@@ -166,13 +166,13 @@ export async function resourceCommand(
     }
   }
   const r = await c.changeResource(opts.collection, opts.id, text, { dryRun: opts.dryRun });
-  console.log(
-    r.dryRun
-      ? `would change: ${JSON.stringify(r.changes)}`
-      : r.changed
-        ? `applied: generation ${r.generation}`
-        : `unchanged: generation ${r.generation}`,
-  );
+  console.log(outcome(r));
+}
+
+/** What a change did (or would do), in one line. */
+function outcome(r: ApplyResult): string {
+  if (r.dryRun) return `would change: ${JSON.stringify(r.changes)}`;
+  return r.changed ? `applied: generation ${r.generation}` : `unchanged: generation ${r.generation}`;
 }
 
 /** `nfvgw route set|delete --table ID DEST [TARGET]`: one route of a VPC route table. */
@@ -195,13 +195,7 @@ export async function routeCommand(
     opts.verb === 'set' ? opts.target! : null,
     { dryRun: opts.dryRun },
   );
-  console.log(
-    r.dryRun
-      ? `would change: ${JSON.stringify(r.changes)}`
-      : r.changed
-        ? `applied: generation ${r.generation}`
-        : `unchanged: generation ${r.generation}`,
-  );
+  console.log(outcome(r));
 }
 
 /** `nfvgw lb`: the load balancers, each backend with its health and counters. */

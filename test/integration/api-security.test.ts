@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
+import { selfSignedCert } from '../support/cert.js';
 import { cliWith, freePort, type GatewayProcess, startGatewayProcess } from '../support/process.js';
 
 const ADMIN = 'adm1n-Tok3n-4f9c2e7d1b8a6350';
@@ -113,31 +114,7 @@ beforeAll(() => {
   writeFileSync(readFile, `${READ}\n`);
   wrongFile = join(dir, 'wrong.token');
   writeFileSync(wrongFile, `${WRONG}\n`);
-  cert = join(dir, 'cert.pem');
-  key = join(dir, 'key.pem');
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-days',
-      '1',
-      '-subj',
-      '/CN=localhost',
-      '-addext',
-      'subjectAltName=IP:127.0.0.1',
-      '-keyout',
-      key,
-      '-out',
-      cert,
-    ],
-    { stdio: 'ignore' },
-  );
+  ({ cert, key } = selfSignedCert(dir));
 });
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -17,6 +17,7 @@ import {
 } from '../../src/api/auth.js';
 import { parseApiUrl } from '../../src/api/client.js';
 import { ERRORS } from '../../src/core/errors.js';
+import { selfSignedCert } from '../support/cert.js';
 
 const ADMIN = 'admin-0123456789abcdef';
 const READ = 'read-0123456789abcdef';
@@ -199,30 +200,8 @@ describe('resolveApiSecurity', () => {
   let key: string;
   let otherKey: string;
   beforeAll(() => {
-    cert = join(dir, 'cert.pem');
-    key = join(dir, 'key.pem');
+    ({ cert, key } = selfSignedCert(dir));
     otherKey = join(dir, 'other-key.pem');
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:prime256v1',
-        '-nodes',
-        '-days',
-        '1',
-        '-subj',
-        '/CN=localhost',
-        '-keyout',
-        key,
-        '-out',
-        cert,
-      ],
-      { stdio: 'ignore' },
-    );
     execFileSync('openssl', ['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', otherKey]);
   });
 

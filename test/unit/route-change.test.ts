@@ -18,17 +18,7 @@ import { MetricsExporter } from '../../src/metrics/metrics.js';
 import { GatewayService } from '../../src/service/gateway-service.js';
 import { journalPath, loadState, stateSaver } from '../../src/service/state.js';
 import { MemGateway } from '../support/mem-gateway.js';
-
-function rng(seed: number) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { rng } from '../support/rng.js';
 
 // What rt-a sends `ip` to, by brute force over the configuration: its VPC's
 // CIDR is local, the longest route wins, nothing matching is no route.
