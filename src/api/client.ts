@@ -224,6 +224,19 @@ export class ApiClient {
     );
   }
 
+  /** Adds or changes (weight) or removes (null) one backend of a load balancer. */
+  setBackend(
+    lb: string,
+    backend: string,
+    weight: number | null,
+    opts: { dryRun?: boolean } = {},
+  ): Promise<ApplyResult> {
+    const path = `/v1/load-balancers/${encodeURIComponent(lb)}/backends/${encodeURIComponent(backend)}${opts.dryRun ? '?dryRun=true' : ''}`;
+    return weight === null
+      ? this.#request('DELETE', path)
+      : this.#request('PUT', path, { text: JSON.stringify({ weight }), type: 'application/json' });
+  }
+
   /** Sets (target) or removes (null) one route of a VPC route table. */
   setRoute(
     table: string,

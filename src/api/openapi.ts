@@ -89,6 +89,30 @@ export function openApiDocument(): object {
       },
       delete: { summary: 'remove one route', parameters: changeParams, responses: { ...apply, 404: error } },
     },
+    '/v1/load-balancers/{id}/backends/{backend}': {
+      parameters: ['id', 'backend'].map((name) => ({
+        name,
+        in: 'path',
+        required: true,
+        schema: { type: 'string' },
+        ...(name === 'backend' ? { description: 'address, or address:port (nat, fullnat)' } : {}),
+      })),
+      get: {
+        summary: 'one backend of a load balancer',
+        responses: { 200: json({ type: 'object' }), 404: error },
+      },
+      put: {
+        summary: 'add (201) or change one backend ({"weight": N}; 0 drains it)',
+        parameters: changeParams,
+        requestBody: { content: { 'application/json': { schema: { type: 'object' } } } },
+        responses: { ...apply, 201: json(ref('ApplyResult')), 404: error },
+      },
+      delete: {
+        summary: 'remove one backend',
+        parameters: changeParams,
+        responses: { ...apply, 404: error },
+      },
+    },
     '/v1/trace': {
       post: {
         summary:

@@ -23,7 +23,18 @@
 // checked with the same per-route check and applied to the running tables
 // by building only that table again (GatewayService.setRoute), in
 // milliseconds instead of a whole document's third of a second.
+//
+// And the backends of a load balancer, so that a controller can add one,
+// drain one (weight 0) and remove it without sending the whole service:
+//
+//   GET    /v1/load-balancers/<id>/backends/<address>[:<port>]
+//   PUT    /v1/load-balancers/<id>/backends/<address>[:<port>]   {"weight": N}
+//   DELETE /v1/load-balancers/<id>/backends/<address>[:<port>]
+//
+// (the port where the mode has backend ports: nat, fullnat), applied as the
+// document with that backend changed.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { backendKey } from '../config/compile-lb.js';
 import type { Config } from '../config/schema.js';
 import { NfvgwError } from '../core/errors.js';
 import type { ApplyOptions, GatewayService } from '../service/gateway-service.js';
@@ -107,6 +118,64 @@ export function registerResources(
       applyOptions(req),
     );
     return etag(reply, result.generation).send(result);
+  });
+
+  type BackendParams = { id: string; backend: string };
+  const backendPath = '/v1/load-balancers/:id/backends/:backend';
+  // The service, the backend the path names (ip, and port when given), and
+  // the index of the backend it matches.
+  const backendOf = (p: BackendParams) => {
+    const lbs = svc.config.loadBalancers;
+    const at = lbs.findIndex((x) => x.id === p.id);
+    if (at < 0) throw notFound('load-balancers', p.id);
+    const m = /^(\d{1,3}(?:\.\d{1,3}){3})(?::(\d{1,5}))?$/.exec(p.backend);
+    if (!m)
+      throw new NfvgwError(
+        'NFVGW_ERR_BAD_REQUEST',
+        `${p.backend} is not a backend address, like 10.0.0.1 or 10.0.0.1:8080`,
+      );
+    const named = { ip: m[1]!, ...(m[2] ? { port: Number(m[2]) } : {}) };
+    const lb = lbs[at]!;
+    const key = backendKey(lb, named);
+    return { lbs, at, lb, named, index: lb.backends.findIndex((b) => backendKey(lb, b) === key) };
+  };
+  const changeBackends = async (
+    req: FastifyRequest,
+    reply: FastifyReply,
+    b: ReturnType<typeof backendOf>,
+    backends: unknown[],
+  ) => {
+    const next = b.lbs.map((x, i) => (i === b.at ? { ...x, backends } : x)) as unknown as Item[];
+    return change(req, reply, next, 'loadBalancers');
+  };
+  app.get<{ Params: BackendParams }>(backendPath, async (req, reply) => {
+    const b = backendOf(req.params);
+    if (b.index < 0) throw notFound(`load-balancers/${b.lb.id}/backends`, req.params.backend);
+    return etag(reply, svc.generation).send(b.lb.backends[b.index]);
+  });
+  app.put<{ Params: BackendParams }>(backendPath, async (req, reply) => {
+    const b = backendOf(req.params);
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    if (typeof body !== 'object' || Array.isArray(body))
+      throw new NfvgwError('NFVGW_ERR_BAD_REQUEST', 'a backend body is an object, like {"weight": 2}');
+    for (const k of ['ip', 'port'] as const)
+      if (body[k] !== undefined && body[k] !== (b.named as Record<string, unknown>)[k])
+        throw new NfvgwError('NFVGW_ERR_BAD_REQUEST', `the body's ${k} ${String(body[k])} is not the path's`);
+    const item = { ...body, ...b.named };
+    const backends =
+      b.index < 0 ? [...b.lb.backends, item] : b.lb.backends.map((x, i) => (i === b.index ? item : x));
+    if (b.index < 0) reply.status(201);
+    return changeBackends(req, reply, b, backends);
+  });
+  app.delete<{ Params: BackendParams }>(backendPath, async (req, reply) => {
+    const b = backendOf(req.params);
+    if (b.index < 0) throw notFound(`load-balancers/${b.lb.id}/backends`, req.params.backend);
+    return changeBackends(
+      req,
+      reply,
+      b,
+      b.lb.backends.filter((_, i) => i !== b.index),
+    );
   });
 
   app.get<{ Params: Params }>('/v1/:collection', async (req, reply) => {

@@ -7,6 +7,7 @@ import { labCommand } from './lab.js';
 import { printError } from './output.js';
 import {
   applyCommand,
+  backendCommand,
   configCommand,
   flowsCommand,
   lbCommand,
@@ -41,6 +42,10 @@ const USAGE = `usage: nfvgw <command> [options]
   routes [--lookup ADDR] [--table ID]
                              the route table, or the route for one address; with
                              --table, where that VPC route table sends it
+  backend set --lb ID ADDR[:PORT] [--weight N] [--dry-run]
+  backend delete --lb ID ADDR[:PORT] [--dry-run]
+                             add or change (weight 0 drains) or remove one backend
+                             of a load balancer (a new generation)
   route set --table ID DEST TARGET [--dry-run]
   route delete --table ID DEST [--dry-run]
                              set or remove one route of a VPC route table, applied
@@ -92,6 +97,8 @@ async function main(argv: string[]): Promise<number> {
       report: { type: 'boolean' },
       lookup: { type: 'string' },
       table: { type: 'string' },
+      lb: { type: 'string' },
+      weight: { type: 'string' },
       vpc: { type: 'string' },
       ip: { type: 'string' },
       port: { type: 'string' },
@@ -177,6 +184,16 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'routes':
       await routesCommand({ ...remote, lookup: values.lookup, table: values.table, json: values.json });
+      return 0;
+    case 'backend':
+      await backendCommand({
+        ...remote,
+        verb: rest[0],
+        lb: values.lb,
+        backend: rest[1],
+        weight: values.weight,
+        dryRun: values['dry-run'],
+      });
       return 0;
     case 'route':
       await routeCommand({

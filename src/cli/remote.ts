@@ -198,6 +198,23 @@ export async function routeCommand(
   console.log(outcome(r));
 }
 
+/** `nfvgw backend set|delete --lb ID ADDR[:PORT] [--weight N]`: one backend of a load balancer. */
+export async function backendCommand(
+  opts: RemoteOptions & { verb?: string; lb?: string; backend?: string; weight?: string; dryRun?: boolean },
+): Promise<void> {
+  const usage =
+    'nfvgw backend set --lb ID ADDR[:PORT] [--weight N], or nfvgw backend delete --lb ID ADDR[:PORT]';
+  if ((opts.verb !== 'set' && opts.verb !== 'delete') || !opts.lb || !opts.backend)
+    throw new NfvgwError('NFVGW_ERR_BAD_REQUEST', usage);
+  const weight = opts.weight === undefined ? 1 : Number(opts.weight);
+  if (!Number.isInteger(weight) || weight < 0)
+    throw new NfvgwError('NFVGW_ERR_BAD_REQUEST', `--weight ${opts.weight} is not a whole number`);
+  const r = await client(opts).setBackend(opts.lb, opts.backend, opts.verb === 'set' ? weight : null, {
+    dryRun: opts.dryRun,
+  });
+  console.log(outcome(r));
+}
+
 /** `nfvgw lb`: the load balancers, each backend with its health and counters. */
 export async function lbCommand(opts: RemoteOptions & { json?: boolean }): Promise<void> {
   const { loadBalancers } = await client(opts).loadBalancers();
