@@ -299,9 +299,11 @@ function label(all: BenchResult[], r: BenchResult): string {
 /** The chart's SVG, or undefined when no result has packets to show. */
 export function chartSvg(outcomes: ScenarioOutcome[], m: Machine): string | undefined {
   const all = outcomes.flatMap((o) => o.results);
-  // In memory: ns/packet with the floor of the same run marked.
+  // In memory: ns/packet with the floor of the same run marked (end-to-end
+  // runs have a ns/packet too, of the generator's offered rate: thousands,
+  // which would flatten every pipeline bar; they are the second panel).
   const inMemory: Bar[] = all
-    .filter((r) => typeof r.ns_per_pkt === 'number')
+    .filter((r) => typeof r.ns_per_pkt === 'number' && typeof r.ratio_to_kernel !== 'number')
     .map((r) => {
       const floorNs = typeof r.floor_mpps === 'number' && r.floor_mpps > 0 ? 1000 / r.floor_mpps : undefined;
       return {
