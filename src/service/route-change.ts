@@ -129,10 +129,11 @@ export function planRouteChange(
 
   // The configuration with the change made: new arrays along the path to
   // the route, everything else shared (and frozen, as validated ones are).
+  // A route replaced or removed keeps the destination as the table writes
+  // it, so that the journal names it the same way.
+  const destination = existing?.destination ?? change.destination;
   const route: VpcRoute | undefined =
-    change.target === null
-      ? undefined
-      : Object.freeze({ destination: change.destination, target: change.target });
+    change.target === null ? undefined : Object.freeze({ destination, target: change.target });
   // (concat() first: copying a frozen array of 100 000 routes any other
   // way, slice or filter, is several times slower in V8)
   const routes = table.routes.concat();
@@ -171,7 +172,7 @@ export function planRouteChange(
       },
       targets: added,
     },
-    change: { routeTable: table.id, destination: change.destination, target: change.target },
+    change: { routeTable: table.id, destination, target: change.target },
     commit() {
       if (route) index.set(key, route);
       else index.delete(key);
