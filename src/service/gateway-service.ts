@@ -153,10 +153,7 @@ export class GatewayService {
     // generation (the desired state did not change).
     this.#health = new HealthChecker({
       log,
-      onChange: () => {
-        const run = this.#queue.then(() => this.#applyHealth());
-        this.#queue = run.catch(() => undefined);
-      },
+      onChange: () => void this.#enqueue(() => this.#applyHealth()),
     });
     this.#health.set(healthTargets(config));
     this.#log = log;
@@ -245,9 +242,49 @@ export class GatewayService {
    * tables are built aside and swapped in without stopping traffic.
    */
   replaceConfig(input: unknown, opts: ApplyOptions = {}): Promise<ApplyResult> {
-    const run = this.#queue.then(() => this.#apply(input, opts));
+    return this.#enqueue(() => this.#apply(input, opts));
+  }
+
+  // Every change of the data plane's snapshot runs in one queue, one after
+  // the other: each starts from the configuration the one before left.
+  #enqueue<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(work);
     this.#queue = run.catch(() => undefined);
     return run;
+  }
+
+  // What a change that changes nothing answers.
+  #unchanged(opts: ApplyOptions): ApplyResult {
+    return {
+      generation: this.#generation,
+      changed: false,
+      ...(opts.dryRun ? { dryRun: true, changes: [] } : {}),
+    };
+  }
+
+  // A change the data plane now runs: the new generation and configuration,
+  // counted, logged and saved.
+  #applied(
+    started: bigint,
+    generation: number,
+    config: Config,
+    log: { fields?: object; message: string; change?: VpcRouteChange },
+  ): ApplyResult {
+    this.#config = config;
+    this.#generation = generation;
+    this.applies.ok++;
+    this.applies.lastSeconds = Number(process.hrtime.bigint() - started) / 1e9;
+    this.#log.info({ generation, applySeconds: this.applies.lastSeconds, ...log.fields }, log.message);
+    this.#saved(generation, config, log.change);
+    return { generation, changed: true };
+  }
+
+  // A change refused: counted, logged (`what` names it), thrown as NfvgwError.
+  #refused(e: unknown, what: string): never {
+    const err = NfvgwError.from(e);
+    this.applies.failed++;
+    this.#log.warn({ code: err.code, details: err.details }, `${what} refused: ${err.message}`);
+    throw err;
   }
 
   async #apply(input: unknown, opts: ApplyOptions): Promise<ApplyResult> {
@@ -263,13 +300,7 @@ export class GatewayService {
           changes,
         );
       }
-      if (JSON.stringify(next) === JSON.stringify(this.#config)) {
-        return {
-          generation: this.#generation,
-          changed: false,
-          ...(opts.dryRun ? { dryRun: true, changes: [] } : {}),
-        };
-      }
+      if (JSON.stringify(next) === JSON.stringify(this.#config)) return this.#unchanged(opts);
       const generation = this.#generation + 1;
       if (opts.dryRun) {
         // Compiled too (what the data plane would be handed), with a
@@ -285,20 +316,12 @@ export class GatewayService {
       const compiled = compile(next, { bpfDir: bpfDir(), generation, lb: this.#lbOptions() });
       await this.#dp.apply(compiled.snapshot);
       this.#compiled(compiled.snapshot);
-      this.#config = next;
-      this.#generation = generation;
       this.#routes = routeViews(next, compiled.routes);
-      this.applies.ok++;
-      this.applies.lastSeconds = Number(process.hrtime.bigint() - started) / 1e9;
-      this.#log.info({ generation, applySeconds: this.applies.lastSeconds }, 'configuration applied');
-      this.#saved(generation, next);
+      const result = this.#applied(started, generation, next, { message: 'configuration applied' });
       this.#health.set(healthTargets(next));
-      return { generation, changed: true };
+      return result;
     } catch (e) {
-      const err = NfvgwError.from(e);
-      this.applies.failed++;
-      this.#log.warn({ code: err.code, details: err.details }, `configuration refused: ${err.message}`);
-      throw err;
+      this.#refused(e, 'configuration');
     }
   }
 
@@ -315,9 +338,7 @@ export class GatewayService {
    * document. See route-change.ts.
    */
   setRoute(change: VpcRouteChange, opts: ApplyOptions = {}): Promise<ApplyResult> {
-    const run = this.#queue.then(() => this.#setRoute(change, opts));
-    this.#queue = run.catch(() => undefined);
-    return run;
+    return this.#enqueue(() => this.#setRoute(change, opts));
   }
 
   async #setRoute(change: VpcRouteChange, opts: ApplyOptions): Promise<ApplyResult> {
@@ -325,33 +346,20 @@ export class GatewayService {
     try {
       this.#checkGeneration(opts);
       const plan = planRouteChange(this.#config, change, this.#routeIndex, this.#targets);
-      if (!plan)
-        return {
-          generation: this.#generation,
-          changed: false,
-          ...(opts.dryRun ? { dryRun: true, changes: [] } : {}),
-        };
+      if (!plan) return this.#unchanged(opts);
       const changes = [{ path: 'routeTables', changed: [change.routeTable] }];
       if (opts.dryRun) return { generation: this.#generation, changed: true, dryRun: true, changes };
       const generation = this.#generation + 1;
       await this.#dp.changeRoutes(generation, plan.changes);
       plan.commit();
       for (const t of plan.changes.targets) this.#targets.of(t);
-      this.#config = plan.next;
-      this.#generation = generation;
-      this.applies.ok++;
-      this.applies.lastSeconds = Number(process.hrtime.bigint() - started) / 1e9;
-      this.#log.info(
-        { generation, applySeconds: this.applies.lastSeconds, route: plan.change },
-        plan.change.target === null ? 'route removed' : 'route set',
-      );
-      this.#saved(generation, plan.next, plan.change);
-      return { generation, changed: true };
+      return this.#applied(started, generation, plan.next, {
+        fields: { route: plan.change },
+        message: plan.change.target === null ? 'route removed' : 'route set',
+        change: plan.change,
+      });
     } catch (e) {
-      const err = NfvgwError.from(e);
-      this.applies.failed++;
-      this.#log.warn({ code: err.code, details: err.details }, `route change refused: ${err.message}`);
-      throw err;
+      this.#refused(e, 'route change');
     }
   }
 
