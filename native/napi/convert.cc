@@ -79,6 +79,20 @@ E choice(const Napi::Object& o, const char* name, const std::string& where,
   badArgument(o.Env(), where + "." + name + " must be one of " + names);
 }
 
+// The same over a list of names, the enum's values in order.
+template <class E, size_t N>
+E choice(const Napi::Object& o, const char* name, const std::string& where, const char* const (&names)[N], E dflt) {
+  std::string v = string(o, name, where, false);
+  if (v.empty()) return dflt;
+  std::string known;
+  for (size_t k = 0; k < N; ++k) {
+    if (v == names[k]) return E(k);
+    if (k) known += ", ";
+    known += names[k];
+  }
+  badArgument(o.Env(), where + "." + name + " must be one of " + known);
+}
+
 struct RouteArrays {
   Napi::Uint32Array table, prefix, target;
   Napi::Uint8Array length;
@@ -184,17 +198,7 @@ LbSpec toLbSpec(const Napi::Object& o, const std::string& w) {
 
 OverlayTarget overlayTarget(const Napi::Object& x, const std::string& tw) {
   OverlayTarget t;
-  t.kind = choice<OverlayKind>(x, "kind", tw,
-                               {{"none", OverlayKind::kNone},
-                                {"local", OverlayKind::kLocal},
-                                {"peering", OverlayKind::kPeering},
-                                {"transit", OverlayKind::kTransit},
-                                {"eni", OverlayKind::kEni},
-                                {"blackhole", OverlayKind::kBlackhole},
-                                {"attachment", OverlayKind::kAttachment},
-                                {"nat", OverlayKind::kNat},
-                                {"igw", OverlayKind::kIgw}},
-                               OverlayKind::kNone);
+  t.kind = choice(x, "kind", tw, kOverlayKindNames, OverlayKind::kNone);
   t.vpc = uint32_t(numberOr(x, "vpc", tw, 0, 4294967295.0, 0));
   t.tgw = uint32_t(numberOr(x, "tgw", tw, 0, 4294967295.0, 0));
   t.eni = uint32_t(numberOr(x, "eni", tw, 0, 4294967295.0, 0));
@@ -389,15 +393,7 @@ SnapshotSpec toSnapshotSpec(const Napi::Object& o) {
     std::string nw = w + ".nexthops[" + std::to_string(i) + "]";
     Napi::Object n = element(nhs, i, w + ".nexthops");
     NextHop nh;
-    nh.kind = choice<NhKind>(n, "kind", nw,
-                             {{"none", NhKind::kNoRoute},
-                              {"local", NhKind::kLocal},
-                              {"connected", NhKind::kConnected},
-                              {"via", NhKind::kVia},
-                              {"blackhole", NhKind::kBlackhole},
-                              {"unreachable", NhKind::kUnreachable},
-                              {"lb", NhKind::kLoadBalancer}},
-                             NhKind::kNoRoute);
+    nh.kind = choice(n, "kind", nw, kNhKindNames, NhKind::kNoRoute);
     nh.port = uint16_t(numberOr(n, "port", nw, 0, 65535, 0));
     nh.gateway = uint32_t(numberOr(n, "gateway", nw, 0, 4294967295.0, 0));
     nh.bcast = uint32_t(numberOr(n, "broadcast", nw, 0, 4294967295.0, 0));

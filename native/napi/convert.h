@@ -6,6 +6,8 @@
 
 #include <napi.h>
 
+#include <iterator>
+
 #include "dataplane/gateway.h"
 #include "dataplane/snapshot.h"
 
@@ -13,6 +15,15 @@ namespace nfvgw::napi {
 
 GatewaySpec toGatewaySpec(const Napi::Object& o);
 SnapshotSpec toSnapshotSpec(const Napi::Object& o);
+// The names the control plane gives next-hop kinds and VPC route target
+// kinds, by enum value: one list each for reading specs, route lookups and
+// trace records.
+inline constexpr const char* kNhKindNames[] = {"none", "local", "connected", "via", "blackhole", "unreachable", "lb"};
+static_assert(std::size(kNhKindNames) == size_t(NhKind::kLoadBalancer) + 1);
+inline constexpr const char* kOverlayKindNames[] = {"none",      "local",      "peering", "transit", "eni",
+                                                    "blackhole", "attachment", "nat",     "igw"};
+static_assert(std::size(kOverlayKindNames) == size_t(OverlayKind::kIgw) + 1);
+
 // VPC route changes (GatewayWrap::changeRoutes): the routes as RouteArrays
 // whose target kRemoveRoute removes the route, and the targets to append.
 inline constexpr uint32_t kRemoveRoute = 0xffffffffu;

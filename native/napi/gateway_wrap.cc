@@ -27,26 +27,6 @@ const char* kindName(PortKind k) {
   return "?";
 }
 
-const char* nhKindName(NhKind k) {
-  switch (k) {
-    case NhKind::kNoRoute:
-      return "none";
-    case NhKind::kLocal:
-      return "local";
-    case NhKind::kConnected:
-      return "connected";
-    case NhKind::kVia:
-      return "via";
-    case NhKind::kBlackhole:
-      return "blackhole";
-    case NhKind::kUnreachable:
-      return "unreachable";
-    case NhKind::kLoadBalancer:
-      return "lb";
-  }
-  return "?";
-}
-
 // Builds a snapshot on a libuv thread (`build`: from a spec, or by editing
 // a copy), then publishes it on the JS thread, where every other snapshot
 // access happens.
@@ -549,7 +529,7 @@ Napi::Value GatewayWrap::routeLookup(const Napi::CallbackInfo& info) {
   const NextHop& nh = snap->routes.nexthops()[idx];
   Napi::Object o = Napi::Object::New(env);
   o.Set("nexthop", idx);
-  o.Set("kind", nhKindName(nh.kind));
+  o.Set("kind", kNhKindNames[size_t(nh.kind)]);
   o.Set("port", nh.port);
   o.Set("gateway", double(nh.gateway));
   return o;

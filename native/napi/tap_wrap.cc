@@ -6,6 +6,7 @@
 #include <ctime>
 
 #include "core/clock.h"
+#include "napi/convert.h"
 #include "napi/errors.h"
 #include "napi/gateway_wrap.h"
 #include "nf/conntrack/conntrack.h"
@@ -62,11 +63,8 @@ Napi::Object tapNames(Napi::Env env) {
   o.Set("kindHelp", names(env, kTraceKindHelp, kTraceKindCount));
   // The numbering of NhKind, OverlayKind and ConnState (route_table.h,
   // vpc_tables.h, conntrack.h), in the control plane's words.
-  static const char* const kNh[] = {"none", "local", "connected", "via", "blackhole", "unreachable", "lb"};
-  static const char* const kOverlay[] = {"none",      "local",      "peering", "transit", "eni",
-                                         "blackhole", "attachment", "nat",     "igw"};
-  o.Set("nexthopKinds", names(env, kNh, sizeof(kNh) / sizeof(kNh[0])));
-  o.Set("vpcTargetKinds", names(env, kOverlay, sizeof(kOverlay) / sizeof(kOverlay[0])));
+  o.Set("nexthopKinds", names(env, kNhKindNames, uint32_t(std::size(kNhKindNames))));
+  o.Set("vpcTargetKinds", names(env, kOverlayKindNames, uint32_t(std::size(kOverlayKindNames))));
   o.Set("connStates", names(env, kConnStateNames, uint32_t(ConnState::kCount)));
   o.Set("traceRecords", kTraceRecords);
   o.Set("traceSlots", kTraceSlots);
