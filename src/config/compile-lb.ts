@@ -4,7 +4,7 @@
 // VIPs and fullnat local addresses become /32 routes of kind `lb`, so the
 // one route lookup that classifies every packet finds them too.
 import type { LbSpec } from '../dataplane/native.js';
-import { parseIp4 } from './ip.js';
+import { IP_PROTOCOLS, parseIp4 } from './ip.js';
 import type { Config, LoadBalancerConfig } from './schema.js';
 
 export const LB_BACKEND_SLOTS = 16384;
@@ -83,8 +83,6 @@ export class BackendSlots {
   }
 }
 
-const PROTO = { tcp: 6, udp: 17 } as const;
-
 /**
  * The LB part of a snapshot. `up(key)` is a backend's health (backends of
  * services without a health check are always up).
@@ -97,7 +95,7 @@ export function compileLb(cfg: Config, slots: BackendSlots, up: (key: string) =>
       vni: lb.vpc === undefined ? 0 : cfg.vpcs.find((v) => v.id === lb.vpc)!.vni,
       vip: parseIp4(lb.vip)!,
       port: lb.port,
-      proto: PROTO[lb.protocol],
+      proto: IP_PROTOCOLS[lb.protocol],
       mode: lb.mode,
       scheduler: lb.scheduler,
       tableSize: lb.tableSize ?? maglevTableSize(lb.backends.length),

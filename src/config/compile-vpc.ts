@@ -2,11 +2,11 @@
 // snapshot: everything by index. Each route table gets its VPC's CIDRs as
 // implicit local routes; all tables travel as one set of typed arrays.
 import type { AclRuleSpec, OverlaySpec, RouteArrays, SgRuleSpec } from '../dataplane/native.js';
-import { networkOf, parseIp4, parsePrefix } from './ip.js';
+import { IP_PROTOCOLS, networkOf, parseIp4, parsePrefix } from './ip.js';
 import type { AclRuleConfig, Config, SgRuleConfig } from './schema.js';
 import { parsePorts, subnetGateway } from './validate-vpc.js';
 
-const PROTOCOLS: Record<string, number> = { all: -1, icmp: 1, tcp: 6, udp: 17 };
+const PROTOCOLS: Record<string, number> = { all: -1, ...IP_PROTOCOLS };
 
 class RouteBuilder {
   table: number[] = [];

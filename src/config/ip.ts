@@ -98,3 +98,10 @@ export function macBytes(mac: string): Buffer {
 export function formatMac(b: Uint8Array): string {
   return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join(':');
 }
+
+/** IP protocol numbers by the names configurations, filters and views use. */
+export const IP_PROTOCOLS = { icmp: 1, tcp: 6, udp: 17 } as const;
+/** The same, name by number. */
+export const IP_PROTOCOL_NAMES: Readonly<Record<number, string>> = Object.fromEntries(
+  Object.entries(IP_PROTOCOLS).map(([name, n]) => [n, name]),
+);

@@ -5,7 +5,7 @@
 import { compile, staticPart } from '../config/compile.js';
 import { BackendSlots, backendKey, backendPort } from '../config/compile-lb.js';
 import { RouteTargets } from '../config/compile-vpc.js';
-import { formatIp4, parseIp4 } from '../config/ip.js';
+import { formatIp4, IP_PROTOCOL_NAMES, parseIp4 } from '../config/ip.js';
 import type { Config } from '../config/schema.js';
 import { validateConfig } from '../config/validate.js';
 import { NfvgwError } from '../core/errors.js';
@@ -576,7 +576,7 @@ export class GatewayService {
     return {
       flows: flows.map((f) => ({
         kind: f.kind,
-        protocol: PROTOCOL_NAMES[f.proto] ?? String(f.proto),
+        protocol: IP_PROTOCOL_NAMES[f.proto] ?? String(f.proto),
         state: f.state,
         original: side(f.original),
         reply: side(f.reply),
@@ -603,7 +603,7 @@ export class GatewayService {
     return this.#config.natGateways.flatMap((n) => {
       const [lo, hi] = n.ports.split('-').map(Number) as [number, number];
       return n.publicIps.flatMap((ip) =>
-        Object.entries(PROTOCOL_NAMES).map(([proto, name]) => ({
+        Object.entries(IP_PROTOCOL_NAMES).map(([proto, name]) => ({
           natGateway: n.id,
           publicIp: ip,
           protocol: name,
@@ -640,7 +640,7 @@ export class GatewayService {
     };
     if (q.port !== undefined) f.port = int('port', q.port, 65535);
     if (q.protocol !== undefined) {
-      const named = Object.entries(PROTOCOL_NAMES).find(([, n]) => n === q.protocol);
+      const named = Object.entries(IP_PROTOCOL_NAMES).find(([, n]) => n === q.protocol);
       f.proto = named ? Number(named[0]) : int('protocol', q.protocol, 255);
     }
     if (q.state !== undefined) {
@@ -725,7 +725,6 @@ export interface FlowView {
   expiresInSeconds: number;
 }
 
-const PROTOCOL_NAMES: Record<number, string> = { 1: 'icmp', 6: 'tcp', 17: 'udp' };
 export const FLOW_STATES = [
   'syn_sent',
   'syn_recv',

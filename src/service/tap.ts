@@ -4,7 +4,7 @@
 // their records into named stages, and capture sessions that drain the
 // workers' rings into pcap records. The REST API (api/tap.ts) calls these;
 // the CLI goes through the API.
-import { formatIp4, maskOf, parseIp4, parsePrefix } from '../config/ip.js';
+import { formatIp4, IP_PROTOCOL_NAMES, IP_PROTOCOLS, maskOf, parseIp4, parsePrefix } from '../config/ip.js';
 import type { Config } from '../config/schema.js';
 import { NfvgwError } from '../core/errors.js';
 import type { DataplaneGateway } from '../dataplane/gateway.js';
@@ -26,9 +26,6 @@ export interface TapFilterInput {
 }
 
 export const FILTER_FIELDS = ['port', 'src', 'dst', 'protocol', 'sport', 'dport', 'vni'] as const;
-
-const PROTOCOLS: Record<string, number> = { icmp: 1, tcp: 6, udp: 17 };
-const PROTOCOL_NAMES: Record<number, string> = { 1: 'icmp', 6: 'tcp', 17: 'udp' };
 
 const bad = (message: string) => new NfvgwError('NFVGW_ERR_BAD_REQUEST', message);
 
@@ -86,7 +83,9 @@ export function compileTapFilter(input: unknown, config: Config, where = 'filter
       case 'protocol': {
         const name = typeof v === 'string' ? v.trim().toLowerCase() : v;
         out.proto =
-          typeof name === 'string' && name in PROTOCOLS ? PROTOCOLS[name]! : intField(at, name, 0, 255);
+          typeof name === 'string' && name in IP_PROTOCOLS
+            ? IP_PROTOCOLS[name as keyof typeof IP_PROTOCOLS]
+            : intField(at, name, 0, 255);
         break;
       }
       case 'sport':
@@ -188,7 +187,7 @@ export function summarize(frame: Buffer, vxlanPort = 4789): string {
   const src = formatIp4(l3.readUInt32BE(12));
   const dst = formatIp4(l3.readUInt32BE(16));
   const l4 = l3.subarray(ihl);
-  const name = PROTOCOL_NAMES[proto] ?? `proto ${proto}`;
+  const name = IP_PROTOCOL_NAMES[proto] ?? `proto ${proto}`;
   if ((proto === 6 || proto === 17) && l4.length >= 4) {
     const sport = l4.readUInt16BE(0);
     const dport = l4.readUInt16BE(2);
@@ -218,7 +217,7 @@ function decodeStages(
         return {
           stage,
           ethertype: a === 0x0800 ? 'ipv4' : a === 0x0806 ? 'arp' : `0x${a.toString(16)}`,
-          ...(a === 0x0800 ? { protocol: PROTOCOL_NAMES[b] ?? b } : {}),
+          ...(a === 0x0800 ? { protocol: IP_PROTOCOL_NAMES[b] ?? b } : {}),
           ...(c ? { vlan: c } : {}),
         };
       case 'route': {
