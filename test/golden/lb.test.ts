@@ -385,6 +385,46 @@ describe('ICMP errors about load-balanced connections', () => {
     expect(q.udp).toMatchObject({ sport: 46200, dport: 53 });
   });
 
+  it('translates fragmentation-needed about a fullnat reply for the backend, from the local address', async () => {
+    const fwd = one((await gw.send('front', tcpTo(VIP.fullnat, 80, 46300))).out, 'back');
+    const lport = fwd.tcp!.sport;
+    // The reply as the client would have got it, quoted whole (TCP checksum included).
+    const reply = ipv4(
+      { src: VIP.fullnat, dst: CLIENT.ip, proto: 6, ttl: 50, df: true },
+      tcp({ src: VIP.fullnat, dst: CLIENT.ip, sport: 80, dport: 46300, flags: 0x10 }),
+    );
+    const r = await gw.send(
+      'front',
+      fromRouter(VIP.fullnat, icmp({ type: 3, code: 4, rest: 1400, data: reply })),
+    );
+    expect(r.drops).toEqual({});
+    const d = one(r.out, 'back');
+    expect(d.dst).toBe(B.b3.mac);
+    expect(d.ip).toMatchObject({ src: LOCAL, dst: B.b3.ip, proto: 1 });
+    expect(d.icmp).toMatchObject({ type: 3, code: 4, seq: 1400, checksumOk: true });
+    const q = asFrame(d.icmp!.payload);
+    expect(q.ip).toMatchObject({ src: B.b3.ip, dst: LOCAL, checksumOk: true });
+    expect(q.tcp).toMatchObject({ sport: 8080, dport: lport });
+    expect(q.l4ChecksumOk).toBe(true);
+  });
+
+  it("translates a fullnat backend's error about a request back to the client, from the VIP", async () => {
+    const fwd = one((await gw.send('front', tcpTo(VIP.fullnat, 80, 46301))).out, 'back');
+    const err = ethernet(
+      { dst: BACK, src: B.b3.mac, type: 0x0800 },
+      ipv4({ src: B.b3.ip, dst: LOCAL, proto: 1, ttl: 64 }, icmp({ type: 3, code: 13, data: fwd.l3 })),
+    );
+    const r = await gw.send('back', err);
+    expect(r.drops).toEqual({});
+    const d = one(r.out, 'front');
+    expect(d.ip).toMatchObject({ src: VIP.fullnat, dst: CLIENT.ip, proto: 1 });
+    expect(d.icmp).toMatchObject({ type: 3, code: 13, checksumOk: true });
+    const q = asFrame(d.icmp!.payload);
+    expect(q.ip).toMatchObject({ src: CLIENT.ip, dst: VIP.fullnat, checksumOk: true });
+    expect(q.tcp).toMatchObject({ sport: 46301, dport: 80 });
+    expect(q.l4ChecksumOk).toBe(true);
+  });
+
   it('drops one about no connection', async () => {
     const r = await gw.send(
       'front',

@@ -268,21 +268,48 @@ ConnHit erredConnection(L3Ctx& c, const uint8_t* l3, uint32_t total) {
   return h.e && ConnTable::backendOf(h.e) >= 0 ? h : ConnHit{};
 }
 
-// An ICMP error to a VIP about a packet a backend sent from it (a router
-// on the way to the client: fragmentation needed, time exceeded; the
-// client: port unreachable), for the backend: as it is in dr and tunnel
-// mode (the backend sent the packet itself), translated in nat mode.
-// Path-MTU discovery so works through the load balancer, as with IPVS and
-// Katran. (fullnat: not yet; counted as lb_untranslatable.)
+// relatedError() for a fullnat connection `h` (`total`: the error's IPv4
+// total length): the quoted packet becomes the one the receiver sent, the
+// connection's other key (towards the backend, or back to the client), and
+// the error comes from that key's destination.
+void fullnatError(L3Ctx& c, Pkt& p, ConnHit h, uint32_t total) {
+  uint8_t* l3 = p.l3();
+  const FlowKey to = h.e->keyOf(1 - h.dir);
+  rewriteQuotedEndpoint(l3, total, true, to.src(), to.sport());
+  rewriteQuotedEndpoint(l3, total, false, to.dst(), to.dport());
+  Ip4Hdr* ip = reinterpret_cast<Ip4Hdr*>(l3);
+  replaceAddress(ip, true, be32(to.dst()));
+  replaceAddress(ip, false, be32(to.src()));
+  bool on_link;
+  if (h.dir == 0) {
+    c.event(Event::lb_forwarded);
+    return ip4Forward(c, p, to.src(), wayTo(c, to.src(), &on_link));
+  }
+  c.event(Event::lb_replied);
+  ip4Forward(c, p, to.src(), c.s.routes.lookup(to.src()));
+}
+
+// An ICMP error about a packet of a load-balanced connection. To a VIP,
+// about a packet a backend sent from it (a router on the way to the
+// client: fragmentation needed, time exceeded; the client: port
+// unreachable): for the backend, as it is in dr and tunnel mode (the
+// backend sent the packet itself), translated in nat mode. Path-MTU
+// discovery so works through the load balancer, as with IPVS and Katran.
+// fullnat, either way (to a VIP about a reply; to a local address, from
+// the backend, about a request): translated on both sides, the quoted
+// packet made the one its receiver sent, the error from the peer the
+// receiver knows (the local address for the backend, the VIP for the
+// client), as DPVS does.
 __attribute__((noinline)) void relatedError(L3Ctx& c, Pkt& p) {
   uint8_t* l3 = p.l3();
   const uint32_t total = be16(reinterpret_cast<const Ip4Hdr*>(l3)->total_len);
   const ConnHit h = erredConnection(c, l3, total);
-  if (!h.e || h.dir != 0) return c.w.drop(p, Drop::lb_untranslatable);
-  const FlowKey other = h.e->keyOf(1);
-  if (other.zone() == kZoneLbDr) return directTo(c, p, other.src(), total);
-  if (other.zone() == kZoneLbTunnel) return tunnelTo(c, p, other.src());
-  if (other.dst() != h.e->keyOf(0).src()) return c.w.drop(p, Drop::lb_untranslatable);  // fullnat
+  if (!h.e) return c.w.drop(p, Drop::lb_untranslatable);
+  const FlowKey reply = h.e->keyOf(1);
+  if (reply.dst() != h.e->keyOf(0).src() && reply.zone() == 0) return fullnatError(c, p, h, total);
+  if (h.dir != 0) return c.w.drop(p, Drop::lb_untranslatable);  // a nat backend's come through lbReply
+  if (reply.zone() == kZoneLbDr) return directTo(c, p, reply.src(), total);
+  if (reply.zone() == kZoneLbTunnel) return tunnelTo(c, p, reply.src());
   uint32_t zone, backend;
   if (!natTranslateError(c, l3, total, 0, false, &zone, &backend)) return c.w.drop(p, Drop::lb_untranslatable);
   c.event(Event::lb_forwarded);

@@ -61,17 +61,6 @@ ConnEntry* natMap(L3Ctx& c, const NatGateway& g, const FlowKey& k, uint32_t now_
   return nullptr;
 }
 
-// Replaces the 16-bit word at `at` (inside an ICMP message) and keeps the
-// ICMP checksum `sum` right.
-void icmpWord(uint8_t* at, uint16_t value, uint8_t* sum) {
-  uint16_t old, check;
-  std::memcpy(&old, at, 2);
-  std::memcpy(at, &value, 2);
-  std::memcpy(&check, sum, 2);
-  check = csumReplace16(check, old, value);
-  std::memcpy(sum, &check, 2);
-}
-
 }  // namespace
 
 // An ICMP error about a packet of a connection through NAT: from the
@@ -81,9 +70,8 @@ void icmpWord(uint8_t* at, uint16_t value, uint8_t* sum) {
 // as the sender of the error saw it, so it names the connection (its key,
 // in `zone`, reversed). The outer address and the quoted one on this side
 // (destination and quoted source coming in, source and quoted destination
-// going out) become the other side's, with the outer IPv4, ICMP, quoted
-// IPv4 and quoted UDP checksums kept right (a quoted TCP checksum is
-// rarely quoted whole). False when it names no connection; else sets the
+// going out) become the other side's, every checksum kept right
+// (rewriteQuotedEndpoint). False when it names no connection; else sets the
 // inside endpoint (coming in) or the public one (going out).
 bool natTranslateError(L3Ctx& c, uint8_t* l3, uint32_t total, uint32_t zone, bool out, uint32_t* vni, uint32_t* addr) {
   Ip4Hdr* ip = reinterpret_cast<Ip4Hdr*>(l3);
@@ -91,8 +79,7 @@ bool natTranslateError(L3Ctx& c, uint8_t* l3, uint32_t total, uint32_t zone, boo
   uint8_t* icmp = l3 + ihl;
   if (total < ihl + 8 + sizeof(Ip4Hdr) + 8) return false;
   if (icmp[0] != kIcmpDestUnreach && icmp[0] != kIcmpTimeExceeded && icmp[0] != 12) return false;
-  uint8_t* quoted = icmp + 8;
-  Ip4Hdr* qip = reinterpret_cast<Ip4Hdr*>(quoted);
+  const uint8_t* quoted = icmp + 8;
   FlowKey qk;
   uint8_t flags = 0;
   if ((quoted[0] >> 4) != 4 || !flowOf(zone, quoted, total - ihl - 8, qk, flags)) return false;
@@ -101,39 +88,9 @@ bool natTranslateError(L3Ctx& c, uint8_t* l3, uint32_t total, uint32_t zone, boo
   const FlowKey other = h.e->keyOf(1 - h.dir);
   *vni = other.zone();
   *addr = out ? other.dst() : other.src();
-  const uint32_t new_ip = be32(*addr);
-  const uint16_t new_port = be16(out ? other.dport() : other.sport());
-  uint8_t* sum = icmp + 2;
-  // The outer address (not in the ICMP checksum).
-  replaceAddress(ip, out, new_ip);
-  // The quoted address and the quoted header's checksum.
-  const uint32_t at = out ? 16 : 12;
-  uint32_t old_ip;
-  std::memcpy(&old_ip, quoted + at, 4);
-  const uint16_t qsum = csumReplace32(qip->csum, old_ip, new_ip);
-  icmpWord(quoted + at, uint16_t(new_ip), sum);
-  icmpWord(quoted + at + 2, uint16_t(new_ip >> 16), sum);
-  icmpWord(quoted + 10, qsum, sum);
-  // The quoted port (or echo identifier) and UDP checksum.
-  uint8_t* ql4 = quoted + qip->headerLen();
-  uint16_t old_port;
-  if (qip->proto == kIpProtoTcp || qip->proto == kIpProtoUdp) {
-    uint8_t* port = ql4 + (out ? 2 : 0);
-    std::memcpy(&old_port, port, 2);
-    icmpWord(port, new_port, sum);
-    uint16_t usum;
-    std::memcpy(&usum, ql4 + 6, 2);
-    if (qip->proto == kIpProtoUdp && usum != 0) {
-      usum = csumReplace16(csumReplace32(usum, old_ip, new_ip), old_port, new_port);
-      icmpWord(ql4 + 6, usum ? usum : 0xffff, sum);
-    }
-  } else if (qip->proto == kIpProtoIcmp && !out) {
-    std::memcpy(&old_port, ql4 + 4, 2);
-    icmpWord(ql4 + 4, new_port, sum);
-    uint16_t esum;
-    std::memcpy(&esum, ql4 + 2, 2);
-    icmpWord(ql4 + 2, csumReplace16(esum, old_port, new_port), sum);
-  }
+  // The outer address (not in the ICMP checksum), then the quoted one.
+  replaceAddress(ip, out, be32(*addr));
+  rewriteQuotedEndpoint(l3, total, !out, *addr, out ? other.dport() : other.sport());
   return true;
 }
 
