@@ -99,7 +99,7 @@ function toInternet(out: Record<string, Buffer[]>) {
   expect(d.dst).toBe(UPSTREAM.mac);
   expect(d.src).toBe(UPLINK);
   expect(d.ip).toMatchObject({ ttl: 63, checksumOk: true });
-  if (d.ip!.proto !== 1) expect(d.l4ChecksumOk).toBe(true);
+  if (d.ip!.proto === 6 || d.ip!.proto === 17) expect(d.l4ChecksumOk).toBe(true);
   return d;
 }
 
@@ -114,7 +114,7 @@ function toEni(out: Record<string, Buffer[]>, to: Name, ttl = 49) {
   expect(d.dst).toBe(ENI[to].mac);
   expect(d.src).toBe(ROUTER);
   expect(d.ip).toMatchObject({ dst: ENI[to].ip, ttl, checksumOk: true });
-  if (d.ip!.proto !== 1) expect(d.l4ChecksumOk).toBe(true);
+  if (d.ip!.proto === 6 || d.ip!.proto === 17) expect(d.l4ChecksumOk).toBe(true);
   return d;
 }
 
@@ -190,6 +190,40 @@ describe('NAT gateway', () => {
       fromInternet('8.8.4.4', NAT_IP, 1, icmp({ type: 0, id: out.icmp!.id, seq: 1 })),
     );
     expect(toEni(back.out, 'v2').icmp).toMatchObject({ type: 0, id: 4242, checksumOk: true });
+  });
+
+  it('translates protocols without ports (IP-in-IP, GRE) by address, one inside address per remote', async () => {
+    // An IP-in-IP packet: what the far end of a tunnel gets, payload untouched.
+    const payload = ipv4(
+      { src: '172.16.0.1', dst: '172.16.0.2', proto: 1 },
+      icmp({ type: 8, id: 1, seq: 1 }),
+    );
+    const out = toInternet((await gw.send('underlay', fromEni('v1', '192.0.2.50', 4, payload))).out);
+    expect(out.ip).toMatchObject({ src: NAT_IP, dst: '192.0.2.50', proto: 4 });
+    expect(out.l3.subarray(20)).toEqual(payload);
+    const back = await gw.send('uplink', fromInternet('192.0.2.50', NAT_IP, 4, payload));
+    expect(back.drops).toEqual({});
+    expect(toEni(back.out, 'v1').ip).toMatchObject({ src: '192.0.2.50', proto: 4 });
+    // Another inside address to the same remote address and protocol would
+    // share the public address and its replies: refused, counted.
+    const taken = await gw.send('underlay', fromEni('v2', '192.0.2.50', 4, payload));
+    expect(taken.drops).toEqual({ nat_address_taken: 1 });
+    // To another remote address, or in another protocol (GRE), it goes.
+    expect(
+      toInternet((await gw.send('underlay', fromEni('v2', '192.0.2.51', 4, payload))).out).ip,
+    ).toMatchObject({
+      src: NAT_IP,
+    });
+    const gre = Buffer.concat([Buffer.from([0, 0, 0x08, 0x00]), payload]);
+    expect(
+      toInternet((await gw.send('underlay', fromEni('v2', '192.0.2.50', 47, gre))).out).ip,
+    ).toMatchObject({
+      src: NAT_IP,
+      proto: 47,
+    });
+    // Unsolicited, from a remote address nothing went to: refused.
+    const stray = await gw.send('uplink', fromInternet('192.0.2.99', NAT_IP, 47, gre));
+    expect(stray.drops).toEqual({ nat_no_connection: 1 });
   });
 
   it('answers ARP for its public address on the uplink', async () => {

@@ -101,6 +101,51 @@ describe('internet through a NAT gateway and an elastic IP (root, netns, af_xdp)
     expect(hops.slice(0, 2)).toEqual(['10.1.1.1', SERVER]);
   });
 
+  it('carries a protocol without ports (GRE) by address, both ways', async () => {
+    // Raw GRE sockets (this kernel has no GRE devices): the server echoes
+    // each packet back to where it came from and says who that was.
+    const echo = nsSpawn(lab.internet!.ns, 'python3', [
+      '-c',
+      [
+        'import socket, sys',
+        's = socket.socket(socket.AF_INET, socket.SOCK_RAW, 47)',
+        `s.bind(("${SERVER}", 0))`,
+        's.settimeout(15)',
+        'for _ in range(3):',
+        '    data, (src, _) = s.recvfrom(2048)',
+        '    ihl = (data[0] & 15) * 4',
+        '    s.sendto(data[ihl:], (src, 0))',
+        '    print(src, flush=True)',
+      ].join('\n'),
+    ]);
+    let seen = '';
+    echo.stdout!.on('data', (d: Buffer) => {
+      seen += d.toString();
+    });
+    try {
+      await sleep(500);
+      const out = await nsRun(vm('a2').ns, 'python3', [
+        '-c',
+        [
+          'import socket',
+          's = socket.socket(socket.AF_INET, socket.SOCK_RAW, 47)',
+          's.settimeout(5)',
+          'for i in range(3):',
+          `    s.sendto(bytes([0, 0, 0x88, 0x0b]) + b"hello %d" % i, ("${SERVER}", 0))`,
+          '    data, (src, _) = s.recvfrom(2048)',
+          '    ihl = (data[0] & 15) * 4',
+          '    print(src, data[ihl + 4:].decode())',
+        ].join('\n'),
+      ]);
+      expect(out.stdout.trim().split('\n')).toEqual([0, 1, 2].map((i) => `${SERVER} hello ${i}`));
+      expect(seen.trim().split('\n')).toEqual([NAT_PUBLIC_IP, NAT_PUBLIC_IP, NAT_PUBLIC_IP]);
+      const flows = svc.flows({ vpc: 'vpc-a', ip: vm('a2').ip }).flows;
+      expect(flows.some((f) => f.kind === 'connection' && f.protocol === '47')).toBe(true);
+    } finally {
+      await stop(echo);
+    }
+  });
+
   it('forwards a public port to a VM, from the internet and from inside (hairpinning)', async () => {
     const outside = await curl(lab.internet!.ns, `http://${NAT_PUBLIC_IP}:8080/`, { keepBody: true });
     expect(outside.body).toContain(`hello from ${PREFIX}-a3`);

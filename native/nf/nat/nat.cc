@@ -28,14 +28,25 @@ uint32_t rulePort(const FlowKey& k) {
   return k.proto() == kIpProtoTcp || k.proto() == kIpProtoUdp ? k.dport() : kAclNoPort;
 }
 
+// The public address of NAT gateway `g` for the inside address of `k`:
+// the same one for all its connections (paired pooling, RFC 4787 REQ-2).
+uint32_t pairedAddress(const NatGateway& g, const FlowKey& k) { return g.ips[mix(k.src(), k.zone()) % g.ips.size()]; }
+
+// Whether connections of `k`'s protocol have ports (or an echo identifier)
+// to translate. The others (GRE, ESP, SCTP, ...) are translated by address
+// alone, as Linux's masquerade does with its generic tracker: one inside
+// address at a time per public address, remote address and protocol.
+bool hasPorts(const FlowKey& k) {
+  return k.proto() == kIpProtoTcp || k.proto() == kIpProtoUdp || k.proto() == kIpProtoIcmp;
+}
+
 // The mapping of the inside endpoint of `k` on NAT gateway `g`, made if
-// there is none: the same public address for every connection of one
-// inside address (paired pooling), the inside port kept when it is free,
+// there is none: the public address pairedAddress() says, the inside port kept when it is free,
 // else the next free one from a point that depends on the endpoint. Null
 // with `why` when no port is free (or the table is full).
 ConnEntry* natMap(L3Ctx& c, const NatGateway& g, const FlowKey& k, uint32_t now_ms, Drop* why) {
   const FlowKey inside = ConnTable::endpointKey(k.zone(), k.src(), k.sport(), k.proto());
-  const uint32_t pub = g.ips[mix(k.src(), k.zone()) % g.ips.size()];
+  const uint32_t pub = pairedAddress(g, k);
   const uint32_t range = uint32_t(g.port_hi) - g.port_lo + 1;
   for (int round = 0; round < 2; ++round) {
     if (ConnEntry* m = c.ct.useMapping(inside)) return m;
@@ -126,6 +137,13 @@ void natEgress(L3Ctx& c, Pkt& p, Pkt& in, const Eni& src, const OverlayTarget& t
       pub_ip = o.eipOf(src.vpc, k.src());
       if (!pub_ip) return c.w.drop(p, Drop::igw_no_public_ip);
       pub_port = k.sport();
+    } else if (!hasPorts(k)) {
+      pub_ip = pairedAddress(o.nat_gateways[t.nat], k);
+      pub_port = 0;
+      // Another inside address holds this public address towards the same
+      // remote address for this protocol: its replies could not be told
+      // apart.
+      if (c.ct.find(FlowKey::make(0, k.dst(), pub_ip, 0, 0, k.proto())).e) return c.w.drop(p, Drop::nat_address_taken);
     } else {
       // A RST opens nothing, and without a connection it has no mapping.
       if (tcp_flags & kTcpRst) return c.w.drop(p, Drop::nat_no_connection);

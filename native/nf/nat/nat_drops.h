@@ -3,6 +3,9 @@
 #define NFVGW_NAT_DROPS(X)                                                                                 \
   X(nat_port_exhausted, "new connection through a NAT gateway with no public port left (per public IP)")   \
   X(nat_no_connection, "packet to a NAT gateway's public address that belongs to no connection")           \
+  X(nat_address_taken,                                                                                     \
+    "new connection of a protocol without ports (GRE, ESP) to a remote address another inside address "    \
+    "already reaches through the same public address")                                                     \
   X(nat_untranslatable, "packet to or from the internet that cannot be translated (fragment, other ICMP)") \
   X(igw_no_public_ip, "packet routed to the internet gateway from an address with no elastic IP")          \
   X(internet_no_headroom, "packet from the internet without room in its buffer for the VXLAN headers")
