@@ -2,11 +2,11 @@
 // scenarios and prints one line per result (a JSON object per line with
 // --json); --report also writes bench/REPORT.md and bench/report.png
 // (bench/report.ts), going on past scenarios that fail. Later issues add
-// scenarios to SCENARIOS.
+// scenarios to SCENARIOS; those in NAMED_ONLY run only when named.
 
 import { apiStatus } from './api.js';
 import { type BenchResult, round } from './common.js';
-import { conntrackMemory, pipelineConntrack, pipelineCps, pipelineNat } from './conntrack.js';
+import { conntrack10m, conntrackMemory, pipelineConntrack, pipelineCps, pipelineNat } from './conntrack.js';
 import { apiRouteUpdate, configApplyLarge, scrapeCost } from './control-plane.js';
 import { e2eL3fwd } from './e2e.js';
 import { e2eNat, e2eVxlan } from './e2e-vxlan.js';
@@ -23,6 +23,7 @@ export const SCENARIOS: Record<string, () => Promise<BenchResult[]>> = {
   'pipeline-cps': () => pipelineCps(),
   'pipeline-nat': () => pipelineNat(),
   'conntrack-memory': () => conntrackMemory(),
+  'conntrack-10m': () => conntrack10m(),
   'e2e-l3fwd': () => e2eL3fwd({ transport: 'af_xdp' }),
   'e2e-l3fwd-af_packet': () => e2eL3fwd({ transport: 'af_packet' }),
   'e2e-vxlan': () => e2eVxlan(),
@@ -37,6 +38,9 @@ export const SCENARIOS: Record<string, () => Promise<BenchResult[]>> = {
   'api-route-update': () => apiRouteUpdate(),
   'scrape-cost': () => scrapeCost(),
 };
+
+/** Too long or too big for every run (minutes, gigabytes): run when named, not by default. */
+export const NAMED_ONLY = new Set(['conntrack-10m']);
 
 function human(r: BenchResult): string {
   if (r.mpps === undefined) {
@@ -59,7 +63,9 @@ export async function runBenchmarks(opts: {
   scenarios: string[];
   report?: boolean;
 }): Promise<void> {
-  const names = opts.scenarios.length ? opts.scenarios : Object.keys(SCENARIOS);
+  const names = opts.scenarios.length
+    ? opts.scenarios
+    : Object.keys(SCENARIOS).filter((n) => !NAMED_ONLY.has(n));
   for (const n of names) {
     if (!SCENARIOS[n])
       throw new Error(`unknown benchmark ${n}; there are: ${Object.keys(SCENARIOS).join(', ')}`);

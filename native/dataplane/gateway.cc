@@ -258,6 +258,10 @@ void Gateway::stop() {
   if (stopped_) return;
   for (auto& w : workers_) w->stop();
   closeAll();
+  // The connection table's memory (huge pages, 738 MiB at 10M) goes back
+  // now, not when JavaScript collects the object; nothing reads it after
+  // stop (the addon's calls check stopped()).
+  conntrack_.reset();
   stopped_ = true;
 }
 
