@@ -60,7 +60,11 @@ std::unique_ptr<Snapshot> buildSnapshot(SnapshotSpec spec, const std::vector<Por
     s->overlay =
         OverlayTables::build(std::move(*spec.overlay), underlay_ports, s->routes, s->static_neighbors, neighbors);
   }
-  s->lb = LbTables::build(spec.lb, s->routes, s->static_neighbors, neighbors);
+  const OverlayTables& overlay = s->overlay;
+  s->lb = LbTables::build(spec.lb, s->routes, s->static_neighbors, neighbors, [&overlay](uint32_t vni, uint32_t ip) {
+    const uint32_t* vpc = overlay.vpcByVni(vni);
+    return vpc ? overlay.eniByIp(*vpc, ip) : int64_t(-1);
+  });
   s->neighbor = spec.neighbor;
   s->icmp = spec.icmp;
   s->conntrack = spec.conntrack;

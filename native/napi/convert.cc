@@ -175,6 +175,7 @@ LbSpec toLbSpec(const Napi::Object& o, const std::string& w) {
     v.table_size = uint32_t(number(x, "tableSize", sw, 2, 16777259));
     Napi::Value all = x.Get("useAllWhenDown");
     v.use_all_when_down = all.IsBoolean() && all.As<Napi::Boolean>().Value();
+    v.affinity_ms = uint32_t(numberOr(x, "affinityMs", sw, 0, 86'400'000, 0));
     Napi::Array locals = array(x, "localIps", sw);
     for (uint32_t j = 0; j < locals.Length(); ++j) {
       Napi::Value l = locals.Get(j);

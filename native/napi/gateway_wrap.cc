@@ -444,7 +444,10 @@ Napi::Value GatewayWrap::flows(const Napi::CallbackInfo& info) {
     Napi::Object o = Napi::Object::New(env);
     const FlowKey k = e.keyOf(0);
     o.Set("proto", double(k.proto()));
-    o.Set("kind", (e.flags.load(std::memory_order_relaxed) & ConnTable::kMapping) ? "mapping" : "connection");
+    const uint8_t flags = e.flags.load(std::memory_order_relaxed);
+    o.Set("kind", (flags & ConnTable::kMapping)    ? "mapping"
+                  : (flags & ConnTable::kAffinity) ? "affinity"
+                                                   : "connection");
     o.Set("original", keyObject(env, k));
     o.Set("reply", keyObject(env, e.keyOf(1)));
     const uint8_t st = e.state.load(std::memory_order_relaxed);

@@ -100,6 +100,7 @@ export function compileLb(cfg: Config, slots: BackendSlots, up: (key: string) =>
       scheduler: lb.scheduler,
       tableSize: lb.tableSize ?? maglevTableSize(lb.backends.length),
       useAllWhenDown: lb.allBackendsDown === 'all',
+      affinityMs: (lb.affinityTimeoutS ?? 0) * 1000,
       localIps: lb.localIps.map((ip) => parseIp4(ip)!),
       backends: lb.backends.map((b) => {
         const key = backendKey(lb, b);

@@ -294,6 +294,12 @@ export const LoadBalancerSchema = z.strictObject({
   healthCheck: HealthCheckSchema.optional(),
   /** When no backend is healthy: drop new connections (counted), or use every backend with a weight. */
   allBackendsDown: z.enum(['drop', 'all']).default('drop'),
+  /**
+   * Session affinity: a client address's new connections go to the backend
+   * of its last one made within this many seconds (kube-proxy's ClientIP
+   * affinity, IPVS persistence), while that backend takes new connections.
+   */
+  affinityTimeoutS: z.number().int().min(1).max(86_400).optional(),
 });
 
 const seconds = z.number().int().min(1).max(1_000_000);

@@ -95,7 +95,11 @@ export function lbIssues(cfg: Config, add: Add): void {
 /**
  * An internal load balancer: its VPC exists, the VIP is a free address of
  * the VPC (no ENI's, no subnet's gateway), the backends are addresses of
- * its ENIs, and the mode is nat (the others are not there yet inside a VPC).
+ * its ENIs, and the mode is nat, dr or fullnat (tunnel is not there yet
+ * inside a VPC). dr backends keep the client's destination port, as on
+ * the gateway's ports: they answer from the VIP, which they hold. fullnat
+ * takes at least one local address, each a free address of the VPC as the
+ * VIP is, and none a VIP of the VPC (the gateway answers ARP for both).
  */
 function internalIssues(
   cfg: Config,
@@ -109,29 +113,47 @@ function internalIssues(
     add(at('vpc'), `no VPC is named ${lb.vpc}`);
     return;
   }
-  if (lb.mode !== 'nat')
-    add(at('mode'), 'inside a VPC, a load balancer is nat (dr, fullnat and tunnel: not yet)');
-  const vip = parseIp4(lb.vip)!;
+  if (lb.mode === 'tunnel')
+    add(at('mode'), 'inside a VPC, a load balancer is nat, dr or fullnat (tunnel: not yet)');
   const enis = cfg.enis.filter((e) => cfg.subnets.find((s) => s.id === e.subnet)?.vpc === lb.vpc);
   const eniAddress = (ip: string) => enis.some((e) => e.ip === ip || e.secondaryIps.includes(ip));
-  if (!vpc.cidrs.some((c) => contains(parsePrefix(c)!, vip))) add(at('vip'), `${lb.vip} is not in ${lb.vpc}`);
-  else if (eniAddress(lb.vip)) add(at('vip'), `${lb.vip} is an address of an ENI`);
-  else if (cfg.subnets.some((s) => s.vpc === lb.vpc && subnetGateway(parsePrefix(s.cidr)!) === vip))
-    add(at('vip'), `${lb.vip} is a subnet's gateway`);
+  // An address of the VPC the gateway answers for: no ENI's, no subnet's gateway.
+  const free = (text: string, path: PropertyKey[]) => {
+    const ip = parseIp4(text)!;
+    if (!vpc.cidrs.some((c) => contains(parsePrefix(c)!, ip))) add(path, `${text} is not in ${lb.vpc}`);
+    else if (eniAddress(text)) add(path, `${text} is an address of an ENI`);
+    else if (cfg.subnets.some((s) => s.vpc === lb.vpc && subnetGateway(parsePrefix(s.cidr)!) === ip))
+      add(path, `${text} is a subnet's gateway`);
+  };
+  free(lb.vip, at('vip'));
   const key = `${lb.vpc}/${lb.vip}/${lb.protocol}/${lb.port}`;
   const other = services.get(key);
   if (other !== undefined)
     add(at('port'), `${lb.protocol} ${lb.vip}:${lb.port} is already served by ${other}`);
   else services.set(key, lb.id);
-  if (lb.localIps.length > 0) add(at('localIps'), 'only fullnat services take local addresses');
+  if (lb.mode === 'fullnat') {
+    if (lb.localIps.length === 0)
+      add(at('localIps'), 'fullnat needs at least one local address to take connections from');
+    const vips = new Set(cfg.loadBalancers.filter((o) => o.vpc === lb.vpc).map((o) => parseIp4(o.vip)!));
+    lb.localIps.forEach((ip, j) => {
+      free(ip, at('localIps', j));
+      if (vips.has(parseIp4(ip)!)) add(at('localIps', j), `${ip} is a VIP of ${lb.vpc}`);
+    });
+  } else if (lb.localIps.length > 0) {
+    add(at('localIps'), 'only fullnat services take local addresses');
+  }
   const seen = new Map<string, number>();
   lb.backends.forEach((b, j) => {
     if (!eniAddress(b.ip)) add(at('backends', j, 'ip'), `${b.ip} is not an address of an ENI of ${lb.vpc}`);
-    if (lb.port === 0 && b.port !== undefined)
+    if (lb.mode === 'dr') {
+      if (b.port !== undefined && b.port !== lb.port)
+        add(at('backends', j, 'port'), "dr keeps the client's destination port: leave the port out");
+    } else if (lb.port === 0 && b.port !== undefined) {
       add(
         at('backends', j, 'port'),
         "a service of every port keeps the client's destination port: leave the port out",
       );
+    }
     const id = `${b.ip}:${b.port ?? lb.port}`;
     const dup = seen.get(id);
     if (dup !== undefined) add(at('backends', j), `${id} is already backends[${dup}]`);

@@ -74,6 +74,8 @@ export interface LbSpec {
     scheduler: 'maglev' | 'rr' | 'wrr' | 'lc' | 'sh';
     tableSize: number;
     useAllWhenDown: boolean;
+    /** Session affinity's timeout; 0: none. */
+    affinityMs: number;
     localIps: number[];
     /** `slot`: the backend's stable number for counters (see BackendSlots). */
     backends: { ip: number; port: number; weight: number; up: boolean; slot: number }[];
@@ -256,8 +258,11 @@ export interface FlowKeyView {
 }
 
 export interface FlowEntry {
-  /** A connection, or a NAT mapping (inside endpoint -> public endpoint, no destination). */
-  kind: 'connection' | 'mapping';
+  /**
+   * A connection, a NAT mapping (inside endpoint -> public endpoint, no
+   * destination), or a load balancer's session affinity (client -> VIP).
+   */
+  kind: 'connection' | 'mapping' | 'affinity';
   proto: number;
   original: FlowKeyView;
   reply: FlowKeyView;

@@ -563,7 +563,11 @@ export class GatewayService {
     const { flows, matched } = this.#dp.flows(this.#flowFilter(query));
     // Zones: a VPC's VNI, 0 outside the VPCs, and the load balancer's
     // pins of dr and tunnel connections (native/nf/lb/lb_tables.h).
-    const LB_ZONES: Record<number, string> = { 16777200: 'lb-dr', 16777201: 'lb-tunnel' };
+    const LB_ZONES: Record<number, string> = {
+      16777200: 'lb-dr',
+      16777201: 'lb-tunnel',
+      16777202: 'lb-affinity',
+    };
     const vpcOf = (zone: number) =>
       this.#config.vpcs.find((v) => v.vni === zone)?.id ?? LB_ZONES[zone] ?? `vni ${zone}`;
     const side = (k: FlowKeyView) => ({
@@ -717,7 +721,7 @@ export interface FlowQuery {
 }
 
 export interface FlowView {
-  kind: 'connection' | 'mapping';
+  kind: 'connection' | 'mapping' | 'affinity';
   protocol: string;
   state: string;
   original: { vpc: string; src: string; dst: string; sport: number; dport: number };

@@ -217,6 +217,7 @@ export const fuzzConfig: ConfigInput = {
       port: 80,
       mode: 'nat',
       scheduler: 'rr',
+      affinityTimeoutS: 60,
       backends: [
         { ip: B[0]!, port: 8080 },
         { ip: B[1]!, port: 8080 },

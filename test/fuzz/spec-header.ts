@@ -178,7 +178,7 @@ export function specHeader(): string {
   for (const v of snap.lb?.services ?? []) {
     body.push(
       `  s.lb.services.push_back({${u32(v.vni)}, ${u32(v.vip)}, ${v.port}, ${v.proto}, LbMode::${LB_MODE[v.mode]},` +
-        ` LbScheduler::${LB_SCHED[v.scheduler]}, ${v.tableSize}, ${v.useAllWhenDown}, {${list(v.localIps, u32)}},` +
+        ` LbScheduler::${LB_SCHED[v.scheduler]}, ${v.tableSize}, ${v.useAllWhenDown}, ${v.affinityMs}, {${list(v.localIps, u32)}},` +
         ` {${list(v.backends, (b) => `{${u32(b.ip)}, ${b.port}, ${b.weight}, ${b.up}, ${b.slot}}`)}}});`,
     );
   }

@@ -1,7 +1,10 @@
 // Golden packets for an internal load balancer: a VIP inside a VPC whose
-// backends are ENIs (nat mode), through in-memory ports in VXLAN: the
-// request rewritten to a backend, the reply given the VIP back, the
-// security groups of both sides, ARP for the VIP.
+// backends are ENIs, through in-memory ports in VXLAN. nat: the request
+// rewritten to a backend, the reply given the VIP back. dr: the request
+// sent to the backend ENI's MAC and hypervisor with its IP header as it
+// was, the backend's reply from the VIP let through as the connection's.
+// fullnat: the request from a local address of the VPC, the reply to it
+// translated back. The security groups of both sides, ARP for the VIP.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConfigInput } from '../../src/config/schema.js';
 import { arpPayload, ethernet, ipv4, tcp, vxlanFrame } from '../../src/pkt/build.js';
@@ -12,8 +15,12 @@ const GW = '02:00:00:00:01:01'; // underlay, 192.168.100.1
 const ROUTER = '02:00:5e:10:00:01';
 const HV = { ip: '192.168.100.11', mac: '02:cc:00:00:00:11' };
 const VIP = '10.1.3.100';
+const DR_VIP = '10.1.3.200';
+const FN_VIP = '10.1.3.150';
+const FN_LOCAL = '10.1.3.250';
 const ENI = {
   c1: { mac: '02:a0:00:00:00:01', ip: '10.1.1.10' },
+  c2: { mac: '02:a0:00:00:00:02', ip: '10.1.2.20' }, // a client on the backends' subnet
   b1: { mac: '02:a0:00:00:00:11', ip: '10.1.2.11' },
   b2: { mac: '02:a0:00:00:00:12', ip: '10.1.2.12' },
 };
@@ -37,7 +44,7 @@ function config(): ConfigInput {
       mac: e.mac,
       ip: e.ip,
       vtep: HV.ip,
-      securityGroups: [n === 'c1' ? 'sg-clients' : 'sg-web'],
+      securityGroups: [n.startsWith('c') ? 'sg-clients' : 'sg-web'],
     })),
     securityGroups: [
       { id: 'sg-clients', vpc: 'vpc-a' },
@@ -66,24 +73,82 @@ function config(): ConfigInput {
         mode: 'nat',
         backends: [{ ip: ENI.b1.ip, port: 9090 }],
       },
+      {
+        id: 'internal-dr',
+        vpc: 'vpc-a',
+        vip: DR_VIP,
+        protocol: 'tcp',
+        port: 8080,
+        mode: 'dr',
+        scheduler: 'rr',
+        backends: [{ ip: ENI.b1.ip }, { ip: ENI.b2.ip }],
+      },
+      {
+        id: 'internal-fullnat',
+        vpc: 'vpc-a',
+        vip: FN_VIP,
+        protocol: 'tcp',
+        port: 80,
+        mode: 'fullnat',
+        scheduler: 'rr',
+        localIps: [FN_LOCAL],
+        backends: [
+          { ip: ENI.b1.ip, port: 8080 },
+          { ip: ENI.b2.ip, port: 8080 },
+        ],
+      },
+      {
+        id: 'internal-dr-closed',
+        vpc: 'vpc-a',
+        vip: DR_VIP,
+        protocol: 'tcp',
+        port: 9090,
+        mode: 'dr',
+        backends: [{ ip: ENI.b1.ip }],
+      },
     ],
   };
 }
 
-const fromEni = (from: Name, dst: string, dstMac: string, l4: Buffer) =>
+const fromEni = (from: Name, dst: string, dstMac: string, l4: Buffer, src = ENI[from].ip, vtep = HV.ip) =>
   vxlanFrame({
     dstMac: GW,
     srcMac: HV.mac,
-    src: HV.ip,
+    src: vtep,
     dst: '192.168.100.1',
     vni: 1001,
     inner: ethernet(
       { dst: dstMac, src: ENI[from].mac, type: 0x0800 },
-      ipv4({ src: ENI[from].ip, dst, proto: 6, ttl: 64 }, l4),
+      ipv4({ src, dst, proto: 6, ttl: 64 }, l4),
     ),
   });
 const tcpFrom = (from: Name, dst: string, sport: number, dport: number, flags = 0x02) =>
   fromEni(from, dst, ROUTER, tcp({ src: ENI[from].ip, dst, sport, dport, flags }));
+/** The inner IPv4 packet a dr backend sends from the VIP. */
+const drReply = (client: string, cport: number, flags = 0x12) =>
+  ipv4(
+    { src: DR_VIP, dst: client, proto: 6, ttl: 64 },
+    tcp({ src: DR_VIP, dst: client, sport: 8080, dport: cport, flags }),
+  );
+/** That packet from backend `from`'s ENI, to `dstMac`, through hypervisor `vtep`. */
+const drReplyFrame = (
+  from: Name,
+  client: string,
+  cport: number,
+  dstMac = ROUTER,
+  vtep = HV.ip,
+  flags = 0x12,
+) =>
+  vxlanFrame({
+    dstMac: GW,
+    srcMac: HV.mac,
+    src: vtep,
+    dst: '192.168.100.1',
+    vni: 1001,
+    inner: ethernet({ dst: dstMac, src: ENI[from].mac, type: 0x0800 }, drReply(client, cport, flags)),
+  });
+/** An IPv4 packet with its TTL and header checksum left out: what routing may change. */
+const routedView = (l3: Buffer) => Buffer.concat([l3.subarray(0, 8), l3.subarray(9, 10), l3.subarray(12)]);
 
 /** The inner frame of the one VXLAN frame sent, decoded and checked. */
 function inner(out: Record<string, Buffer[]>) {
@@ -176,5 +241,223 @@ describe('internal load balancer', () => {
     } finally {
       g2.close();
     }
+  });
+});
+
+describe('internal load balancer, direct routing (dr)', () => {
+  const request = (from: Name, sport: number, flags = 0x02, dport = 8080) =>
+    ipv4(
+      { src: ENI[from].ip, dst: DR_VIP, proto: 6, ttl: 64 },
+      tcp({ src: ENI[from].ip, dst: DR_VIP, sport, dport, flags }),
+    );
+  const send = (from: Name, l3: Buffer) =>
+    gw.send(
+      'underlay',
+      vxlanFrame({
+        dstMac: GW,
+        srcMac: HV.mac,
+        src: HV.ip,
+        dst: '192.168.100.1',
+        vni: 1001,
+        inner: ethernet({ dst: ROUTER, src: ENI[from].mac, type: 0x0800 }, l3),
+      }),
+    );
+  const l3Of = (out: Record<string, Buffer[]>) => {
+    inner(out);
+    return decodeVxlan(out.underlay![0]!).innerFrame.subarray(14);
+  };
+
+  it("sends a connection to the backend ENI's MAC and hypervisor, the IP header as it was", async () => {
+    const req = request('c1', 50000);
+    const r = await send('c1', req);
+    expect(r.drops).toEqual({});
+    expect(r.events).toMatchObject({ lb_connection_created: 1, lb_forwarded: 1 });
+    const v = decodeVxlan(r.out.underlay![0]!);
+    expect(v.outer.ip!.dst).toBe(HV.ip);
+    const d = inner(r.out);
+    const backend = [ENI.b1, ENI.b2].find((e) => e.mac === d.dst);
+    expect(backend).toBeDefined();
+    expect(d.src).toBe(ROUTER);
+    // The addresses, ports and everything else as the client sent them;
+    // only the TTL (a routed hop) and with it the header checksum move.
+    const out = l3Of(r.out);
+    expect(routedView(out)).toEqual(routedView(req));
+    expect(d.ip).toMatchObject({ src: ENI.c1.ip, dst: DR_VIP, ttl: 63 });
+    expect(d.tcp).toMatchObject({ sport: 50000, dport: 8080 });
+  });
+
+  it("lets the backend's reply from the VIP back to the client as the connection's, untouched", async () => {
+    const r = await send('c1', request('c1', 50100));
+    const backend = BY_IP[[ENI.b1, ENI.b2].find((e) => e.mac === inner(r.out).dst)!.ip] as Name;
+    const before = gw.svc.loadBalancers().find((l) => l.id === 'internal-dr')!;
+
+    // The client's groups take nothing in: only the connection lets it back.
+    const reply = drReply(ENI.c1.ip, 50100);
+    const back = await gw.send('underlay', drReplyFrame(backend, ENI.c1.ip, 50100));
+    expect(back.drops).toEqual({});
+    expect(back.events).toMatchObject({ lb_replied: 1, overlay_routed: 1 });
+    const d = inner(back.out);
+    expect(d.dst).toBe(ENI.c1.mac);
+    expect(d.ip).toMatchObject({ src: DR_VIP, dst: ENI.c1.ip, ttl: 63 });
+    expect(d.tcp).toMatchObject({ sport: 8080, dport: 50100, flags: 0x12 });
+    expect(routedView(l3Of(back.out))).toEqual(routedView(reply));
+
+    // The connection stays on its backend, and the backend's counters move
+    // both ways.
+    const again = inner((await send('c1', request('c1', 50100, 0x10))).out);
+    expect(again.dst).toBe(ENI[backend].mac);
+    const after = gw.svc.loadBalancers().find((l) => l.id === 'internal-dr')!;
+    const at = (v: typeof before) => v.backends.find((b) => b.ip === ENI[backend].ip)!;
+    expect(at(after).packets - at(before).packets).toBe(2);
+    expect(at(after).connections).toBeGreaterThanOrEqual(1);
+  });
+
+  it('spreads connections over the backends (rr)', async () => {
+    const seen = new Set<string>();
+    for (let port = 51000; port < 51004; port++)
+      seen.add(inner((await send('c1', request('c1', port))).out).dst);
+    expect(seen).toEqual(new Set([ENI.b1.mac, ENI.b2.mac]));
+  });
+
+  it("switches the backend's reply to a client on its own subnet", async () => {
+    const r = await send('c2', request('c2', 52000));
+    expect(r.drops).toEqual({});
+    const backend = BY_IP[[ENI.b1, ENI.b2].find((e) => e.mac === inner(r.out).dst)!.ip] as Name;
+    // The backend knows the client on its link: to its MAC, not the router's.
+    const back = await gw.send('underlay', drReplyFrame(backend, ENI.c2.ip, 52000, ENI.c2.mac));
+    expect(back.drops).toEqual({});
+    expect(back.events).toMatchObject({ lb_replied: 1, overlay_switched: 1 });
+    const d = inner(back.out);
+    expect(d.dst).toBe(ENI.c2.mac);
+    expect(d.ip).toMatchObject({ src: DR_VIP, dst: ENI.c2.ip, ttl: 64 });
+  });
+
+  it("asks the client's groups for the VIP and the backend's for the service port", async () => {
+    const r = await send('c1', request('c1', 53000, 0x02, 9090));
+    expect(r.drops).toEqual({ sg_inbound_denied: 1 });
+    expect(r.out).toEqual({});
+  });
+
+  it('refuses what sends from the VIP and is no backend of it', async () => {
+    // A client ENI, a backend from another hypervisor, a backend of the
+    // nat VIP (which it does not hold): all spoofed.
+    const fromClient = fromEni(
+      'c1',
+      ENI.c2.ip,
+      ROUTER,
+      tcp({ src: DR_VIP, dst: ENI.c2.ip, sport: 8080, dport: 1 }),
+      DR_VIP,
+    );
+    const otherHv = drReplyFrame('b1', ENI.c1.ip, 54000, ROUTER, '192.168.100.12');
+    const natVip = fromEni(
+      'b1',
+      ENI.c1.ip,
+      ROUTER,
+      tcp({ src: VIP, dst: ENI.c1.ip, sport: 80, dport: 54001 }),
+      VIP,
+    );
+    for (const frame of [fromClient, otherHv, natVip]) {
+      const r = await gw.send('underlay', frame);
+      expect(r.drops).toEqual({ overlay_spoofed: 1 });
+      expect(r.out).toEqual({});
+    }
+  });
+
+  it("asks the client's groups for a packet from the VIP that is no reply", async () => {
+    const r = await gw.send('underlay', drReplyFrame('b1', ENI.c1.ip, 55000, ROUTER, HV.ip, 0x02));
+    expect(r.drops).toEqual({ sg_inbound_denied: 1 });
+  });
+
+  it('answers ARP for the dr VIP with the router', async () => {
+    const arp = vxlanFrame({
+      dstMac: GW,
+      srcMac: HV.mac,
+      src: HV.ip,
+      dst: '192.168.100.1',
+      vni: 1001,
+      inner: ethernet(
+        { dst: 'ff:ff:ff:ff:ff:ff', src: ENI.c1.mac, type: 0x0806 },
+        arpPayload({ op: 1, sha: ENI.c1.mac, spa: ENI.c1.ip, tpa: DR_VIP }),
+      ),
+    });
+    const d = decode(decodeVxlan((await gw.send('underlay', arp)).out.underlay![0]!).innerFrame);
+    expect(d.arp).toMatchObject({ op: 2, sha: ROUTER, spa: DR_VIP });
+  });
+
+  it('tracks the reply between ENIs whose groups leave nothing to track', async () => {
+    const open = config();
+    for (const g of open.securityGroups!) g.inbound = [{ protocol: 'all', cidr: '0.0.0.0/0' }];
+    const g2 = MemGateway.start(open);
+    try {
+      const r = await g2.send(
+        'underlay',
+        fromEni(
+          'c1',
+          DR_VIP,
+          ROUTER,
+          tcp({ src: ENI.c1.ip, dst: DR_VIP, sport: 56000, dport: 8080, flags: 0x02 }),
+        ),
+      );
+      const backend = BY_IP[[ENI.b1, ENI.b2].find((e) => e.mac === inner(r.out).dst)!.ip] as Name;
+      const back = await g2.send('underlay', drReplyFrame(backend, ENI.c1.ip, 56000));
+      expect(back.drops).toEqual({});
+      expect(back.events).toMatchObject({ lb_replied: 1 });
+      expect(back.events.conntrack_untracked).toBeUndefined();
+      expect(inner(back.out).ip!.src).toBe(DR_VIP);
+    } finally {
+      g2.close();
+    }
+  });
+});
+
+describe('internal load balancer, fullnat', () => {
+  it('sends a connection to a backend from a local address, and the reply back from the VIP', async () => {
+    const r = await gw.send('underlay', tcpFrom('c1', FN_VIP, 57000, 80));
+    expect(r.drops).toEqual({});
+    expect(r.events).toMatchObject({ lb_connection_created: 1, lb_forwarded: 1 });
+    const d = inner(r.out);
+    const backend = BY_IP[d.ip!.dst] as Name;
+    expect(['b1', 'b2']).toContain(backend);
+    expect(d.dst).toBe(ENI[backend].mac);
+    expect(d.ip).toMatchObject({ src: FN_LOCAL, ttl: 63 });
+    expect(d.tcp!.dport).toBe(8080);
+    const lport = d.tcp!.sport;
+    expect(lport).toBeGreaterThanOrEqual(1024);
+
+    // The client's groups take nothing in: only the connection lets it back.
+    const back = await gw.send('underlay', tcpFrom(backend, FN_LOCAL, 8080, lport, 0x12));
+    expect(back.drops).toEqual({});
+    expect(back.events).toMatchObject({ lb_replied: 1 });
+    const rep = inner(back.out);
+    expect(rep.dst).toBe(ENI.c1.mac);
+    expect(rep.ip).toMatchObject({ src: FN_VIP, dst: ENI.c1.ip, ttl: 63 });
+    expect(rep.tcp).toMatchObject({ sport: 80, dport: 57000, flags: 0x12 });
+
+    // The connection keeps its backend and local port.
+    const again = inner((await gw.send('underlay', tcpFrom('c1', FN_VIP, 57000, 80, 0x10))).out);
+    expect(again.ip).toMatchObject({ src: FN_LOCAL, dst: ENI[backend].ip });
+    expect(again.tcp!.sport).toBe(lport);
+  });
+
+  it('drops what comes to a local address and is no connection', async () => {
+    const r = await gw.send('underlay', tcpFrom('b1', FN_LOCAL, 8080, 1999, 0x12));
+    expect(r.drops).toEqual({ lb_no_connection: 1 });
+    expect(r.out).toEqual({});
+  });
+
+  it('answers ARP for a local address with the router', async () => {
+    const arp = vxlanFrame({
+      dstMac: GW,
+      srcMac: HV.mac,
+      src: HV.ip,
+      dst: '192.168.100.1',
+      vni: 1001,
+      inner: ethernet(
+        { dst: 'ff:ff:ff:ff:ff:ff', src: ENI.b1.mac, type: 0x0806 },
+        arpPayload({ op: 1, sha: ENI.b1.mac, spa: ENI.b1.ip, tpa: FN_LOCAL }),
+      ),
+    });
+    const d = decode(decodeVxlan((await gw.send('underlay', arp)).out.underlay![0]!).innerFrame);
+    expect(d.arp).toMatchObject({ op: 2, sha: ROUTER, spa: FN_LOCAL });
   });
 });

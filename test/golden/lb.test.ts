@@ -27,10 +27,11 @@ const VIP = {
   udp: '10.90.0.5',
   lc: '10.90.0.6',
   none: '10.90.0.7',
+  sticky: '10.90.0.8',
 };
 const LOCAL = '10.80.0.200';
 
-function config(drWeights = [1, 1, 1]): ConfigInput {
+function config(drWeights = [1, 1, 1], stickyWeights = [1, 1, 1]): ConfigInput {
   const all = [B.b1, B.b2, B.b3];
   return {
     workers: [{ pollMode: 'adaptive' }],
@@ -102,6 +103,16 @@ function config(drWeights = [1, 1, 1]): ConfigInput {
         mode: 'nat',
         scheduler: 'lc',
         backends: [{ ip: B.b1.ip }, { ip: B.b2.ip }],
+      },
+      {
+        id: 'sticky',
+        vip: VIP.sticky,
+        protocol: 'tcp',
+        port: 80,
+        mode: 'nat',
+        scheduler: 'rr',
+        affinityTimeoutS: 1,
+        backends: all.map((b, i) => ({ ip: b.ip, port: 8080, weight: stickyWeights[i] })),
       },
       {
         id: 'drained',
@@ -248,6 +259,49 @@ describe('nat', () => {
     const b = one((await gw.send('front', tcpTo(VIP.lc, 22, 40301))).out, 'back');
     expect(b.tcp!.dport).toBe(22);
     expect(b.ip!.dst).not.toBe(a.ip!.dst);
+  });
+});
+
+describe('session affinity', () => {
+  const other = '10.70.0.11';
+  const backendOf = async (sport: number, src = CLIENT.ip) =>
+    one((await gw.send('front', tcpTo(VIP.sticky, 80, sport, 0x02, src))).out, 'back').ip!.dst;
+
+  it("sends a client's new connections to the backend of its last one, until it expires", async () => {
+    // rr: without affinity, each connection would go to the next backend.
+    const first = await backendOf(47000);
+    expect(await backendOf(47001)).toBe(first);
+    const second = await backendOf(47000, other);
+    expect(second).not.toBe(first);
+    expect(await backendOf(47002)).toBe(first);
+    expect(await backendOf(47001, other)).toBe(second);
+    const records = gw.svc
+      .flows({ ip: VIP.sticky, limit: '1000' })
+      .flows.filter((f) => f.kind === 'affinity' && f.original.src === CLIENT.ip);
+    expect(records).toHaveLength(1);
+    expect(records[0]!.original).toMatchObject({ vpc: 'lb-affinity', src: CLIENT.ip, dst: VIP.sticky });
+    // A second after its last new connection the client is scheduled anew:
+    // rr's next, the backend neither client had.
+    await new Promise((r) => setTimeout(r, 1500));
+    const third = await backendOf(47003);
+    expect([first, second]).not.toContain(third);
+    expect(await backendOf(47004)).toBe(third);
+  });
+
+  it('lets go of a backend that takes no new connections (drained), and keeps live ones on it', async () => {
+    const pinned = await backendOf(47100);
+    const weights = Object.values(B).map((b) => (b.ip === pinned ? 0 : 1));
+    await gw.svc.replaceConfig(config(undefined, weights));
+    try {
+      const next = await backendOf(47101);
+      expect(next).not.toBe(pinned);
+      expect(await backendOf(47102)).toBe(next);
+      // The first connection stays where it was.
+      const r = await gw.send('front', tcpTo(VIP.sticky, 80, 47100, 0x10));
+      expect(one(r.out, 'back').ip!.dst).toBe(pinned);
+    } finally {
+      await gw.svc.replaceConfig(config());
+    }
   });
 });
 

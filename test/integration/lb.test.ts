@@ -149,6 +149,17 @@ print(" ".join(sorted(names)))`;
     expect(r.stdout.trim()).toBe('b1 b2 b3');
   }, 60_000);
 
+  it('keeps a client on one backend with session affinity, where rr alone goes round', async () => {
+    await serve('nat', [
+      { protocol: 'tcp', port: 80, mode: 'nat', scheduler: 'rr', affinityTimeoutS: 60, backends: all() },
+    ]);
+    const got = await requests(9);
+    expect(got.every((n) => n === got[0] && /^b\d$/.test(n))).toBe(true);
+    expect(
+      svc.flows({ protocol: 'tcp', limit: '1000' }).flows.filter((f) => f.kind === 'affinity'),
+    ).toHaveLength(1);
+  }, 60_000);
+
   it('takes a stopped backend out within interval x fall, and back after rise', async () => {
     await serve('nat', [
       {

@@ -265,6 +265,107 @@ describe('VPC overlay with kernel VTEPs (root, netns, af_xdp)', () => {
     }
   });
 
+  it('balances connections to an internal VIP in direct routing: backends hold it on lo and answer from it', async () => {
+    const vip = '10.1.3.200';
+    const backends = ['a1', 'a3'];
+    // Each backend VM as a user sets it up for LVS/DR (README): the VIP on
+    // its loopback, ARP for it neither answered (arp_ignore=1) nor used as
+    // the source of its own requests (arp_announce=2).
+    const arp = (value: 0 | 1) => [
+      `net.ipv4.conf.all.arp_ignore=${value}`,
+      `net.ipv4.conf.eth0.arp_ignore=${value}`,
+      `net.ipv4.conf.all.arp_announce=${2 * value}`,
+      `net.ipv4.conf.eth0.arp_announce=${2 * value}`,
+    ];
+    const vipServers: HttpServer[] = [];
+    const cfg = config();
+    try {
+      for (const name of backends) {
+        await nsRun(vm(name).ns, 'sysctl', ['-q', '-w', ...arp(1)]);
+        await nsRun(vm(name).ns, 'ip', ['addr', 'add', `${vip}/32`, 'dev', 'lo']);
+        vipServers.push(await startHttpServer(vm(name).ns, vip, 80, 1 << 20));
+      }
+      await svc.replaceConfig({
+        ...cfg,
+        loadBalancers: [
+          {
+            id: 'internal-dr',
+            vpc: 'vpc-a',
+            vip,
+            protocol: 'tcp',
+            port: 80,
+            mode: 'dr',
+            scheduler: 'rr',
+            backends: backends.map((name) => ({ ip: vm(name).ip })),
+          },
+        ],
+      });
+      const who = async (from: string) =>
+        /hello from \S+-(\w+)/.exec(
+          (await curl(vm(from).ns, `http://${vip}/`, { keepBody: true, timeoutS: 5 })).body,
+        )?.[1];
+      // a2 shares a1's subnet (a1 answers it on the link) and not a3's
+      // (a3 answers through the router).
+      const seen: (string | undefined)[] = [];
+      for (let i = 0; i < 6; i++) seen.push(await who('a2'));
+      expect(new Set(seen)).toEqual(new Set(backends));
+      // From vpc-b across the peering, and 1 MiB downloads intact.
+      expect(backends).toContain(await who('b1'));
+      for (let i = 0; i < 2; i++)
+        expect((await curl(vm('a2').ns, `http://${vip}/blob.bin`)).bytes).toBe(1 << 20);
+      const lb = svc.loadBalancers()[0]!;
+      expect(lb.backends.reduce((a, b) => a + b.connections, 0)).toBeGreaterThanOrEqual(9);
+      for (const b of lb.backends) expect(b.packets).toBeGreaterThan(0);
+    } finally {
+      await svc.replaceConfig(cfg);
+      for (const s of vipServers) await s.stop();
+      for (const name of backends) {
+        await nsRun(vm(name).ns, 'ip', ['addr', 'del', `${vip}/32`, 'dev', 'lo'], { allowFail: true });
+        await nsRun(vm(name).ns, 'sysctl', ['-q', '-w', ...arp(0)], { allowFail: true });
+      }
+    }
+  });
+
+  it('balances connections to an internal VIP in fullnat: backends see a local address of the VPC', async () => {
+    const vip = '10.1.3.150';
+    const local = '10.1.3.250';
+    const cfg = config();
+    await svc.replaceConfig({
+      ...cfg,
+      loadBalancers: [
+        {
+          id: 'internal-fullnat',
+          vpc: 'vpc-a',
+          vip,
+          protocol: 'tcp',
+          port: 80,
+          mode: 'fullnat',
+          scheduler: 'rr',
+          localIps: [local],
+          backends: [{ ip: vm('a1').ip }, { ip: vm('a3').ip }],
+        },
+      ],
+    });
+    try {
+      const who = async (from: string) =>
+        /hello from \S+-(\w+)/.exec(
+          (await curl(vm(from).ns, `http://${vip}/`, { keepBody: true, timeoutS: 5 })).body,
+        )?.[1];
+      const seen: (string | undefined)[] = [];
+      for (let i = 0; i < 6; i++) seen.push(await who('a2'));
+      expect(new Set(seen)).toEqual(new Set(['a1', 'a3']));
+      expect(['a1', 'a3']).toContain(await who('b1'));
+      expect((await curl(vm('b1').ns, `http://${vip}/blob.bin`)).bytes).toBe(1 << 20);
+      // The backends saw the local address, not the clients.
+      const sockets = await nsRun(vm('a1').ns, 'ss', ['-tn', 'state', 'time-wait']);
+      expect(sockets.stdout).toContain(local);
+      const lb = svc.loadBalancers()[0]!;
+      expect(lb.backends.reduce((a, b) => a + b.connections, 0)).toBeGreaterThanOrEqual(8);
+    } finally {
+      await svc.replaceConfig(cfg);
+    }
+  });
+
   it('follows an ENI moved to another hypervisor', async () => {
     await moveVm(lab, 'a3', 'hv3');
     await svc.replaceConfig(config());

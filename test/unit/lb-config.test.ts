@@ -179,6 +179,56 @@ describe('internal load balancers', () => {
     }
   };
 
+  it('takes dr, its backends on the service port or with no port of their own', () => {
+    const dr = (c: ReturnType<typeof vpcDoc>) => {
+      c.loadBalancers[0]!.mode = 'dr';
+      (c.loadBalancers[0]!.backends[0] as { port?: number }).port = 80;
+    };
+    expect(issues(dr)).toEqual([]);
+    const doc = vpcDoc();
+    dr(doc);
+    const { snapshot } = compile(validateConfig(doc), { bpfDir: '', generation: 1 });
+    expect(snapshot.lb!.services[0]).toMatchObject({ vni: 1001, mode: 'dr' });
+    expect(snapshot.lb!.services[0]!.backends[0]).toMatchObject({ port: 0 });
+  });
+
+  it.each([
+    ['fullnat without local addresses', [], '$.loadBalancers[0].localIps', /at least one local address/],
+    ['a local address outside the VPC', ['10.9.0.1'], '$.loadBalancers[0].localIps[0]', /not in vpc-a/],
+    [
+      "a local address that is an ENI's",
+      ['10.1.2.11'],
+      '$.loadBalancers[0].localIps[0]',
+      /address of an ENI/,
+    ],
+    ["a local address that is a subnet's gateway", ['10.1.2.1'], '$.loadBalancers[0].localIps[0]', /gateway/],
+    ['a local address that is the VIP', ['10.1.3.100'], '$.loadBalancers[0].localIps[0]', /VIP of vpc-a/],
+  ])('refuses %s (fullnat)', (_what, localIps: string[], path, message) => {
+    const p = issues((c) => {
+      c.loadBalancers[0]!.mode = 'fullnat';
+      (c.loadBalancers[0] as { localIps?: string[] }).localIps = localIps;
+    });
+    expect(p.map((x) => x.path)).toContain(path);
+    expect(p.find((x) => x.path === path)!.message).toMatch(message);
+  });
+
+  it("takes fullnat with free addresses of the VPC as local addresses, and no route for them on the gateway's ports", () => {
+    const fullnat = (c: ReturnType<typeof vpcDoc>) => {
+      c.loadBalancers[0]!.mode = 'fullnat';
+      (c.loadBalancers[0] as { localIps?: string[] }).localIps = ['10.1.3.250', '10.1.2.250'];
+    };
+    expect(issues(fullnat)).toEqual([]);
+    const doc = vpcDoc();
+    fullnat(doc);
+    const { snapshot, routes } = compile(validateConfig(doc), { bpfDir: '', generation: 1 });
+    expect(snapshot.lb!.services[0]).toMatchObject({
+      vni: 1001,
+      mode: 'fullnat',
+      localIps: [0x0a0103fa, 0x0a0102fa],
+    });
+    expect(routes.filter((r) => r.origin === 'lb')).toEqual([]);
+  });
+
   it("compiles with its VPC, and no route or ARP on the gateway's ports", () => {
     const { snapshot, routes } = compile(validateConfig(vpcDoc()), { bpfDir: '', generation: 1 });
     expect(snapshot.lb!.services[0]).toMatchObject({ vni: 1001, mode: 'nat' });
@@ -219,12 +269,38 @@ describe('internal load balancers', () => {
       /not an address of an ENI/,
     ],
     [
-      'direct routing',
+      'tunnel',
       (c: ReturnType<typeof vpcDoc>) => {
-        c.loadBalancers[0]!.mode = 'dr';
+        c.loadBalancers[0]!.mode = 'tunnel';
       },
       '$.loadBalancers[0].mode',
-      /not yet/,
+      /nat, dr or fullnat \(tunnel: not yet\)/,
+    ],
+    [
+      'a dr backend on another port',
+      (c: ReturnType<typeof vpcDoc>) => {
+        c.loadBalancers[0]!.mode = 'dr';
+        (c.loadBalancers[0]!.backends[0] as { port?: number }).port = 8080;
+      },
+      '$.loadBalancers[0].backends[0].port',
+      /dr keeps the client's destination port/,
+    ],
+    [
+      'local addresses for nat',
+      (c: ReturnType<typeof vpcDoc>) => {
+        (c.loadBalancers[0] as { localIps?: string[] }).localIps = ['10.1.3.250'];
+      },
+      '$.loadBalancers[0].localIps',
+      /only fullnat/,
+    ],
+    [
+      'a dr backend that is no ENI',
+      (c: ReturnType<typeof vpcDoc>) => {
+        c.loadBalancers[0]!.mode = 'dr';
+        c.loadBalancers[0]!.backends[0]!.ip = '10.1.2.99';
+      },
+      '$.loadBalancers[0].backends[0].ip',
+      /not an address of an ENI/,
     ],
     [
       'an unknown VPC',

@@ -157,10 +157,11 @@ struct alignas(64) ConnEntry {
   std::atomic<uint32_t> next[2];    // chain links (see conntrack.cc), 0 at the end; next[0]: free stack link
   std::atomic<uint32_t> expires_ms{0};
   std::atomic<uint8_t> state{0};
-  std::atomic<uint8_t> flags{0};  // kDying, kUnlinked0, kUnlinked1, kMapping, kBackend
+  std::atomic<uint8_t> flags{0};  // kDying, kUnlinked0, kUnlinked1, kMapping, kBackend, kAffinity
   // A connection through a NAT mapping: the mapping's index + 1. A mapping:
   // the connections using it, times two, plus kClosing once it expires. A
-  // load-balanced connection (kBackend): its backend's slot + 1.
+  // load-balanced connection (kBackend), or a client's session affinity
+  // (kAffinity): its backend's slot + 1.
   std::atomic<uint32_t> aux{0};
   uint64_t retired_epoch = 0;  // for the grace period after retirement
 
@@ -181,7 +182,7 @@ class ConnTable {
   static constexpr uint32_t kNil = 0xffffffffu;  // no entry (free stack)
   static constexpr uint32_t kEnd = 0;            // no link (chains)
   static constexpr uint32_t kMaxCapacity = 1u << 30;
-  static constexpr uint8_t kDying = 1, kUnlinked0 = 2, kUnlinked1 = 4, kMapping = 8, kBackend = 16;
+  static constexpr uint8_t kDying = 1, kUnlinked0 = 2, kUnlinked1 = 4, kMapping = 8, kBackend = 16, kAffinity = 32;
   static constexpr uint32_t kBackendSlots = kLbBackendSlots;  // load-balancer backends (active connections)
   static constexpr uint32_t kClosing = 1;                     // a mapping's aux: it is expiring, take no more users
   static constexpr uint32_t kMappingHoldMs = 30'000;          // a mapping outlives its last connection by this
@@ -275,6 +276,17 @@ class ConnTable {
   static int32_t backendOf(const ConnEntry* e) {
     return (e->flags.load(std::memory_order_relaxed) & kBackend) ? int32_t(e->aux.load(std::memory_order_relaxed)) - 1
                                                                  : -1;
+  }
+  // Marks `e` as a session-affinity record for the backend in `slot`
+  // (not a connection: it counts as no backend's).
+  static void attachAffinity(ConnEntry* e, uint32_t slot) {
+    e->aux.store(slot + 1, std::memory_order_relaxed);
+    e->flags.fetch_or(kAffinity, std::memory_order_release);
+  }
+  // The backend slot of affinity record `e`, or -1 when it is none.
+  static int32_t affinityOf(const ConnEntry* e) {
+    return (e->flags.load(std::memory_order_acquire) & kAffinity) ? int32_t(e->aux.load(std::memory_order_relaxed)) - 1
+                                                                  : -1;
   }
   // Connections of the backend in `slot` in the table.
   int32_t backendActive(uint32_t slot) const { return backend_active_[slot].load(std::memory_order_relaxed); }

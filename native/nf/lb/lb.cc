@@ -63,7 +63,10 @@ __attribute__((always_inline)) inline bool packetFlow(const uint8_t* l3, uint32_
 
 }  // namespace
 
-const LbBackend& lbSchedule(L3Ctx& c, const LbService& s, const FlowKey& k) {
+namespace {
+
+// The backend the service's scheduler picks for `k`.
+const LbBackend& bySchedule(L3Ctx& c, const LbService& s, const FlowKey& k) {
   switch (s.scheduler) {
     case LbScheduler::kMaglev:
       return s.pick[s.table[flowHash(k) % s.table.size()]];
@@ -89,6 +92,54 @@ const LbBackend& lbSchedule(L3Ctx& c, const LbService& s, const FlowKey& k) {
       return s.pick[s.sequence[at++]];
     }
   }
+}
+
+}  // namespace
+
+bool lbFullnatPort(L3Ctx& c, uint32_t zone, const FlowKey& k, uint32_t local, uint32_t backend, uint16_t bport,
+                   uint16_t* port) {
+  constexpr uint32_t kLo = 1024, kRange = 65536 - kLo;
+  uint32_t at = uint32_t(hash64(uint64_t(k.src()) << 16 | k.sport()) % kRange);
+  for (int tries = 0; tries < 64; ++tries) {
+    const uint16_t lport = uint16_t(kLo + at);
+    if (!c.ct.find(FlowKey::make(zone, backend, local, bport, lport, k.proto())).e) {
+      *port = lport;
+      return true;
+    }
+    at = (at + 1 + uint32_t(tries) * 7919) % kRange;
+  }
+  return false;
+}
+
+// Session affinity keeps a record per client address and service in the
+// connection table (zone kZoneLbAffinity, the service's index as source
+// port: an internal and a public service of one VIP stay apart), naming the
+// backend of the client's last new connection. It lives affinity_ms after
+// that connection, as kube-proxy's ClientIP affinity; a backend that no
+// longer takes new connections (down, drained, removed) loses it. Two
+// workers may make a client's record at the same moment: the later one is
+// found first, the other expires.
+const LbBackend& lbSchedule(L3Ctx& c, const LbService& s, const FlowKey& k) {
+  if (!s.affinity_ms) return bySchedule(c, s, k);
+  const uint32_t now_ms = uint32_t(c.w.now_ns / 1'000'000);
+  const FlowKey a = FlowKey::make(kZoneLbAffinity, k.src(), k.dst(), uint16_t(s.index), 0, k.proto());
+  if (const ConnHit h = c.ct.find(a); h.e && h.dir == 0) {
+    const int32_t slot = ConnTable::affinityOf(h.e);
+    // Expired and not swept yet: gone.
+    if (int32_t(h.e->expires_ms.load(std::memory_order_relaxed) - now_ms) > 0) {
+      for (const LbBackend& b : s.pick) {
+        if (int32_t(b.slot) != slot) continue;
+        ConnTable::refresh(h.e, now_ms, s.affinity_ms);
+        return b;
+      }
+    }
+  }
+  const LbBackend& b = bySchedule(c, s, k);
+  if (ConnEntry* e = c.ct.insert(c.w.worker_id, a, a.reversed(), ConnState::kUnreplied, now_ms, c.s.conntrack)) {
+    ConnTable::attachAffinity(e, b.slot);
+    e->expires_ms.store(now_ms + s.affinity_ms, std::memory_order_relaxed);
+  }
+  return b;
 }
 
 namespace {
@@ -230,25 +281,6 @@ __attribute__((always_inline)) inline void forward(L3Ctx& c, Pkt& p, ConnHit h, 
     }
   }
   forwardNat(c, p, h, k, tcp_flags, now_ms, total);
-}
-
-// A local port on `local` towards the backend endpoint for a new fullnat
-// connection: free when no connection's reply key has it. Starts from a
-// point that depends on the client's endpoint and probes onwards. Two
-// workers taking the same port for two clients in the same instant is not
-// excluded (the later connection's replies would meet the earlier one).
-bool fullnatPort(L3Ctx& c, const FlowKey& k, uint32_t local, uint32_t backend, uint16_t bport, uint16_t* port) {
-  constexpr uint32_t kLo = 1024, kRange = 65536 - kLo;
-  uint32_t at = uint32_t(hash64(uint64_t(k.src()) << 16 | k.sport()) % kRange);
-  for (int tries = 0; tries < 64; ++tries) {
-    const uint16_t lport = uint16_t(kLo + at);
-    if (!c.ct.find(FlowKey::make(0, backend, local, bport, lport, k.proto())).e) {
-      *port = lport;
-      return true;
-    }
-    at = (at + 1 + uint32_t(tries) * 7919) % kRange;
-  }
-  return false;
 }
 
 // The load-balanced connection an ICMP error (destination unreachable,
@@ -432,7 +464,7 @@ bool lbNew(L3Ctx& c, Pkt& p, const FlowKey& k, uint8_t tcp_flags, uint32_t now_m
     case LbMode::kFullNat: {
       const uint32_t local = s->local_ips[hash64(k.src()) % s->local_ips.size()];
       uint16_t lport;
-      if (!fullnatPort(c, k, local, b.ip, bport, &lport)) {
+      if (!lbFullnatPort(c, 0, k, local, b.ip, bport, &lport)) {
         c.w.drop(p, Drop::lb_fullnat_port_exhausted);
         return false;
       }

@@ -4,8 +4,9 @@
 // the configuration. Four ways to reach the backend (LVS's and Katran's):
 //
 //  - dr (direct routing): only the destination MAC changes; the backend,
-//    on a subnet of one of the gateway's ports, holds the VIP on its
-//    loopback and answers the client directly.
+//    on a subnet of one of the gateway's ports (or an ENI of the VPC of an
+//    internal service, nf/vpc/overlay.cc), holds the VIP on its loopback
+//    and answers the client directly.
 //  - tunnel: IP-in-IP to the backend, which decapsulates and answers the
 //    client directly.
 //  - nat: the destination becomes the backend; the replies come back
@@ -33,8 +34,19 @@ void lbInput(L3Ctx& c, Pkt* const* pkts, uint32_t n);
 void lbInput(L3Ctx& c, Pkt& p);
 
 // A backend for a new connection `k` of service `s` (whose pick is not
-// empty), by the service's scheduler.
+// empty): the one of the client's session affinity, when the service has it
+// and it is still there, else by the service's scheduler.
 const LbBackend& lbSchedule(L3Ctx& c, const LbService& s, const FlowKey& k);
+
+// A local port on `local` towards `backend`:`bport` for a new fullnat
+// connection `k` whose reply key is in `zone`: free when no connection's
+// reply key has it. Starts from a point that depends on the client's
+// endpoint and probes onwards; false after 64 taken (the caller counts the
+// drop). Two workers taking the same port for two clients in the same
+// instant is not excluded (the later connection's replies would meet the
+// earlier one).
+bool lbFullnatPort(L3Ctx& c, uint32_t zone, const FlowKey& k, uint32_t local, uint32_t backend, uint16_t bport,
+                   uint16_t* port);
 
 // A packet from a backend of a nat-mode service: when it is the reply of a
 // load-balanced connection, translates it back and forwards it (true);

@@ -56,12 +56,13 @@ std::vector<uint16_t> roundRobinOrder(const std::vector<LbBackend>& pick, bool w
 }  // namespace
 
 LbTables LbTables::build(const LbSpec& spec, const RouteTable& routes, const FlatMap64<StaticNeighbor>& statics,
-                         NeighborTable* neighbors) {
+                         NeighborTable* neighbors, const EniOf& eni_of) {
   auto fail = [](const std::string& what) { throw Error(err::kSnapshot, "loadBalancers: " + what); };
   if (spec.services.size() > kMaxServices) fail("more than " + std::to_string(kMaxServices) + " services");
   LbTables t;
   std::vector<std::pair<uint64_t, uint32_t>> keys;
-  std::vector<std::pair<uint64_t, uint8_t>> nat_backends, vpc_backends;
+  std::vector<std::pair<uint64_t, uint8_t>> nat_backends, vpc_backends, dr_senders, vpc_locals;
+  std::vector<std::pair<uint64_t, uint32_t>> dr_slots;
   std::unordered_map<uint64_t, uint32_t> vpc_group_of;
   for (const LbSpec::Service& s : spec.services) {
     const std::string where = "services[" + std::to_string(t.services_.size()) + "]";
@@ -79,12 +80,22 @@ LbTables LbTables::build(const LbSpec& spec, const RouteTable& routes, const Fla
     svc.scheduler = s.scheduler;
     svc.local_ips = s.local_ips;
     svc.index = uint32_t(t.services_.size());
+    svc.affinity_ms = s.affinity_ms;
     for (const LbSpec::Backend& b : s.backends) {
       if (b.slot >= ConnTable::kBackendSlots) fail(where + ": backend slot out of range");
       if (b.weight > 0 && b.up) svc.pick.push_back({b.ip, b.port, b.weight, b.slot});
       if (s.vni) {
-        if (s.mode != LbMode::kNat) fail(where + ": inside a VPC, only nat");
-        vpc_backends.push_back({uint64_t(s.vni) << 32 | b.ip, 1});
+        if (s.mode == LbMode::kNat) {
+          vpc_backends.push_back({uint64_t(s.vni) << 32 | b.ip, 1});
+        } else if (s.mode == LbMode::kDr) {
+          // Every backend, up or not: its connections stay on it.
+          dr_slots.push_back({uint64_t(b.slot) + 1, b.ip});
+          const int64_t eni = eni_of(s.vni, b.ip);
+          if (eni < 0) fail(where + ": a backend is no ENI's address");
+          dr_senders.push_back({uint64_t(eni) << 32 | s.vip, 1});
+        } else if (s.mode != LbMode::kFullNat) {
+          fail(where + ": inside a VPC, only nat, dr and fullnat");
+        }
       } else if (s.mode == LbMode::kNat) {
         nat_backends.push_back({b.ip, 1});
       }
@@ -107,6 +118,8 @@ LbTables LbTables::build(const LbSpec& spec, const RouteTable& routes, const Fla
       }
     }
     if (s.vni) {
+      if (s.mode == LbMode::kFullNat)
+        for (uint32_t ip : s.local_ips) vpc_locals.push_back({uint64_t(s.vni) << 32 | ip, 1});
       const uint64_t key = uint64_t(s.vni) << 32 | s.vip;
       auto [it, fresh] = vpc_group_of.emplace(key, uint32_t(t.vpc_groups_.size()));
       if (fresh) t.vpc_groups_.emplace_back();
@@ -145,6 +158,10 @@ LbTables LbTables::build(const LbSpec& spec, const RouteTable& routes, const Fla
   t.by_key_.build(keys);
   t.nat_backends_.build(nat_backends);
   t.vpc_backends_.build(vpc_backends);
+  t.vpc_locals_.build(vpc_locals);
+  t.vpc_dr_senders_.build(dr_senders);
+  t.vpc_dr_slots_.build(dr_slots);
+  t.has_vpc_dr_ = !dr_senders.empty();
   t.vpc_vips_.build({vpc_group_of.begin(), vpc_group_of.end()});
   t.has_vpc_ = !vpc_group_of.empty();
   t.has_nat_ = !nat_backends.empty();

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "core/flat_map.h"
@@ -21,6 +22,9 @@ enum class LbScheduler : uint8_t { kMaglev, kRoundRobin, kWeightedRoundRobin, kL
 // those keys only pin the connection to its backend (the VNIs above
 // 16777199 are reserved for this).
 inline constexpr uint32_t kZoneLbDr = 0xfffff0, kZoneLbTunnel = 0xfffff1;
+// The zone of session-affinity records: client -> VIP, the service's index
+// as source port (ConnTable::attachAffinity).
+inline constexpr uint32_t kZoneLbAffinity = 0xfffff2;
 
 struct LbBackend {
   uint32_t ip;
@@ -42,6 +46,7 @@ struct LbService {
   std::vector<uint16_t> table;      // maglev, sh: slot -> index into pick
   std::vector<uint16_t> sequence;   // rr, wrr: the order of picks (smooth weighted round robin)
   std::vector<uint32_t> local_ips;  // fullnat
+  uint32_t affinity_ms = 0;         // session affinity's timeout; 0: none
   uint32_t index = 0;               // its position in the services (per-worker round-robin state)
 };
 
@@ -63,6 +68,7 @@ struct LbSpec {
     LbScheduler scheduler;
     uint32_t table_size;
     bool use_all_when_down;
+    uint32_t affinity_ms;  // 0: no session affinity
     std::vector<uint32_t> local_ips;
     std::vector<Backend> backends;
   };
@@ -73,11 +79,16 @@ class LbTables {
  public:
   static constexpr uint32_t kMaxServices = 4096;
 
+  // The overlay's ENI holding address `ip` in the VPC of VNI `vni` (its
+  // index in the snapshot's OverlayTables::enis), or -1.
+  using EniOf = std::function<int64_t(uint32_t vni, uint32_t ip)>;
+
   // Throws Error(kSnapshot) on what the control plane should have refused.
   // The next hop of each backend is resolved from `routes` (built) and the
-  // neighbors, as the route table does for routers.
+  // neighbors, as the route table does for routers; the ENIs of the
+  // backends of internal dr services by `eni_of` (the overlay, built).
   static LbTables build(const LbSpec& spec, const RouteTable& routes, const FlatMap64<StaticNeighbor>& statics,
-                        NeighborTable* neighbors);
+                        NeighborTable* neighbors, const EniOf& eni_of);
 
   // The way to a backend, resolved when the snapshot was built: a next hop
   // of kind kVia towards the backend itself (on a subnet of `nh.port`:
@@ -111,10 +122,32 @@ class LbTables {
     return any;
   }
   bool vpcVip(uint32_t vni, uint32_t ip) const { return has_vpc_ && vpc_vips_.find(uint64_t(vni) << 32 | ip); }
-  // Whether `ip` in VPC `vni` is a backend of an internal load balancer
-  // (its replies must be tracked, to get the VIP back as their source).
+  // Whether `ip` in VPC `vni` is a local address of an internal fullnat
+  // service: the source of its connections towards the backends, whose
+  // replies come back to it.
+  bool vpcLocal(uint32_t vni, uint32_t ip) const {
+    return has_vpc_ && vpc_locals_.find(uint64_t(vni) << 32 | ip) != nullptr;
+  }
+  // Whether `ip` in VPC `vni` is a backend of an internal nat service (its
+  // replies must be tracked, to get the VIP back as their source).
   bool vpcBackend(uint32_t vni, uint32_t ip) const {
     return has_vpc_ && vpc_backends_.find(uint64_t(vni) << 32 | ip) != nullptr;
+  }
+  // Internal dr services. Their backends hold the VIP on a loopback and
+  // answer from it: the ENI with index `eni` may send from `vip` when it
+  // is a backend of a dr service of that VIP (in its own VPC, which the
+  // ENI implies). Only asked for a source that is no ENI's address.
+  bool hasVpcDr() const { return has_vpc_dr_; }
+  bool vpcDrSender(uint32_t eni, uint32_t vip) const {
+    return vpc_dr_senders_.find(uint64_t(eni) << 32 | vip) != nullptr;
+  }
+  // The address of the backend in `slot` of an internal dr service: a dr
+  // connection's reply key is its true reply (from the VIP) and names no
+  // backend, its slot does. 0 when no backend has that slot any more (it
+  // was removed from the configuration).
+  uint32_t vpcDrBackend(uint32_t slot) const {
+    const uint32_t* ip = vpc_dr_slots_.find(uint64_t(slot) + 1);
+    return ip ? *ip : 0;
   }
   // The service of a packet to `vip`: its port's, else the VIP's all-ports one.
   const LbService* service(uint32_t vip, uint8_t proto, uint16_t port) const {
@@ -141,7 +174,11 @@ class LbTables {
   bool has_vpc_ = false;
   FlatMap64<uint32_t> vpc_vips_;  // VNI << 32 | VIP -> group
   std::vector<std::vector<uint32_t>> vpc_groups_;
-  FlatMap64<uint8_t> vpc_backends_;  // VNI << 32 | address
+  FlatMap64<uint8_t> vpc_backends_;  // VNI << 32 | address: nat
+  FlatMap64<uint8_t> vpc_locals_;    // VNI << 32 | address: fullnat
+  bool has_vpc_dr_ = false;
+  FlatMap64<uint8_t> vpc_dr_senders_;  // ENI << 32 | VIP
+  FlatMap64<uint32_t> vpc_dr_slots_;   // slot + 1 -> address
 };
 
 }  // namespace nfvgw

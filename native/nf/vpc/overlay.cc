@@ -164,9 +164,9 @@ void overlayArp(L3Ctx& c, Pkt& p, Pkt& in, uint32_t vpc, const Eni& src) {
     return c.w.drop(p, Drop::overlay_spoofed);
   const VpcSubnet& subnet = o.subnets[src.subnet];
   const uint8_t* answer;
-  if (tpa == subnet.gateway || c.s.lb.vpcVip(o.vnis[vpc], tpa)) {
-    // The subnet's router, and the VPC's internal load balancers: they
-    // are reached through it.
+  if (tpa == subnet.gateway || c.s.lb.vpcVip(o.vnis[vpc], tpa) || c.s.lb.vpcLocal(o.vnis[vpc], tpa)) {
+    // The subnet's router, and the VPC's internal load balancers (their
+    // VIPs and fullnat local addresses): they are reached through it.
     answer = o.router_mac;
   } else {
     int64_t e = o.eniByIp(vpc, tpa);
@@ -239,7 +239,8 @@ struct Work {
   // leave anything to track, and the connection key when there is one.
   bool untracked;
   bool keyed;
-  bool balanced;  // to an internal load balancer's VIP: rewritten and tracked already
+  bool balanced;  // to an internal load balancer's VIP: scheduled and tracked already
+  bool from_vip;  // from a VIP of an internal dr service, by one of its backends
   uint8_t tcp_flags;
   FlowKey key;
 };
@@ -286,10 +287,25 @@ __attribute__((always_inline)) inline bool decapsulate(L3Ctx& c, Pkt& p, Work& w
   return false;
 }
 
+// The ENI that may send from `ip`, which no ENI holds: a backend of an
+// internal dr service answering from its VIP (LVS/DR: the VIP is on the
+// backend's loopback). The MAC finds the ENI, which must be a backend of
+// a dr service of that VIP; the caller checks its hypervisor. The ENI's
+// index, or -1.
+__attribute__((noinline)) int64_t vipSender(const L3Ctx& c, uint32_t vpc, const uint8_t* mac, uint32_t ip) {
+  const OverlayTables& o = c.s.overlay;
+  const Eni* e = o.eniByMac(vpc, mac);
+  if (!e || !c.s.lb.vpcDrSender(indexOf(o, *e), ip)) return -1;
+  return indexOf(o, *e);
+}
+
 // Stage 2: anti-spoofing, then the destination when the frame is switched.
 // The frame must come from a known ENI (VNI and MAC), through the
 // hypervisor it is attached to, from one of its own addresses: the address
 // finds the ENI (one lookup), the MAC and VTEP must then be that ENI's.
+// The one other address an ENI may send from is the VIP of an internal dr
+// service it is a backend of (vipSender; a second lookup only in VPCs
+// with such services).
 // False when p is done with (dropped, or an echo to the gateway answered).
 __attribute__((always_inline)) inline bool checkSource(L3Ctx& c, Pkt& p, Work& w) {
   const OverlayTables& o = c.s.overlay;
@@ -303,8 +319,13 @@ __attribute__((always_inline)) inline bool checkSource(L3Ctx& c, Pkt& p, Work& w
   w.isrc = be32(ip->src);
   w.idst = be32(ip->dst);
   w.proto = ip->proto;
-  const int64_t src_index = o.eniByIp(w.vpc, w.isrc);
-  if (src_index < 0) return drop(Drop::overlay_spoofed);
+  int64_t src_index = o.eniByIp(w.vpc, w.isrc);
+  w.from_vip = false;
+  if (src_index < 0) {
+    if (c.s.lb.hasVpcDr()) src_index = vipSender(c, w.vpc, eth->src, w.isrc);
+    if (src_index < 0) return drop(Drop::overlay_spoofed);
+    w.from_vip = true;
+  }
   const Eni& src = o.enis[src_index];
   if (src.vtep != w.vtep || !macEqual(src.mac, eth->src)) return drop(Drop::overlay_spoofed);
   if (ip4IsMartian(w.idst)) return drop(Drop::ip4_martian_destination);
@@ -333,13 +354,25 @@ __attribute__((always_inline)) inline bool checkSource(L3Ctx& c, Pkt& p, Work& w
 
 constexpr int64_t kDropped = -2;
 
-// An internal load balancer (nf/lb, nat mode inside a VPC): a routed
-// packet to a VIP of VPC `vpc` goes to a backend ENI. Its connection is
-// found, or made (the backend scheduled, the security groups of the client
-// (outbound, to the VIP) and of the backend (inbound, on the backend's
-// port) asked), the destination rewritten to the backend, and the packet
-// marked as tracked. Returns the backend's ENI, -1 when the address is no
-// VIP (or the packet no TCP or UDP), kDropped when p was dropped.
+// An internal load balancer (nf/lb inside a VPC): a routed packet to a VIP
+// of VPC `vpc` goes to a backend ENI. Its connection is found, or made (the
+// backend scheduled, the security groups of the client (outbound, to the
+// VIP) and of the backend (inbound, on the backend's port, from the source
+// it will see) asked), and the packet marked as tracked. nat rewrites the
+// destination to the backend; fullnat the source to a local address and
+// port too; dr leaves the IP header as it is (the backend holds the VIP),
+// and delivery gives the frame the backend ENI's MAC as for any routed
+// packet.
+//
+// The reply key of a connection is what the backend's replies carry: from
+// the backend to the client (nat) or to the local address (fullnat), and
+// the packet leaves with that key's addresses reversed. A dr backend
+// answers from the VIP, so its reply key is the request's reversed (in the
+// VIP's VPC) and names no backend: the connection's backend slot does
+// (LbTables::vpcDrBackend). A reply key from the VIP so says dr.
+//
+// Returns the backend's ENI, -1 when the address is no VIP (or the packet
+// no TCP or UDP), kDropped when p was dropped.
 __attribute__((noinline)) int64_t balance(L3Ctx& c, Work& w, uint32_t vpc) {
   const OverlayTables& o = c.s.overlay;
   Pkt& p = *w.p;
@@ -358,27 +391,39 @@ __attribute__((noinline)) int64_t balance(L3Ctx& c, Work& w, uint32_t vpc) {
   if (!packetFlowOf(o.vnis[w.src->vpc], l3, be16(reinterpret_cast<const Ip4Hdr*>(l3)->total_len), k, flags))
     return drop(Drop::lb_untranslatable);
   const uint32_t now_ms = uint32_t(c.w.now_ns / 1'000'000);
-  uint32_t backend;
-  uint16_t bport;
+  FlowKey reply;
+  uint32_t backend = 0;  // known here for a new connection
   int32_t slot;
   if (const ConnHit h = c.ct.find(k); h.e && h.dir == 0) {
     connTrack(h, k.proto(), flags, now_ms, c.s.conntrack);
-    const FlowKey other = h.e->keyOf(1);
-    backend = other.src();
-    bport = other.sport();
+    reply = h.e->keyOf(1);
     slot = ConnTable::backendOf(h.e);
   } else {
     if (flags & kTcpRst) return drop(Drop::lb_no_connection);
     if (s->pick.empty()) return drop(Drop::lb_no_backend);
     const LbBackend& b = lbSchedule(c, *s, k);
     backend = b.ip;
-    bport = b.port ? b.port : vport;
+    const uint16_t bport = b.port ? b.port : vport;  // dr backends have no port of their own
     NFVGW_TRACE(c.w, p, lb, s->index, backend, bport);
     const int64_t e = o.eniByIp(vpc, backend);
     if (e < 0) return drop(Drop::lb_backend_unreachable);
+    switch (s->mode) {
+      case LbMode::kDr:
+        reply = FlowKey::make(vni, k.dst(), k.src(), vport, k.sport(), k.proto());
+        break;
+      case LbMode::kFullNat: {
+        const uint32_t local = s->local_ips[hash64(k.src()) % s->local_ips.size()];
+        uint16_t lport;
+        if (!lbFullnatPort(c, vni, k, local, backend, bport, &lport)) return drop(Drop::lb_fullnat_port_exhausted);
+        reply = FlowKey::make(vni, backend, local, bport, lport, k.proto());
+        break;
+      }
+      default:
+        reply = FlowKey::make(vni, backend, k.src(), bport, k.sport(), k.proto());
+        break;
+    }
     if (!o.sg_sets[w.src->sg_set].outbound.allows(w.proto, vport, w.idst)) return drop(Drop::sg_outbound_denied);
-    if (!o.sg_sets[o.enis[e].sg_set].inbound.allows(w.proto, bport, w.isrc)) return drop(Drop::sg_inbound_denied);
-    const FlowKey reply = FlowKey::make(vni, backend, k.src(), bport, k.sport(), k.proto());
+    if (!o.sg_sets[o.enis[e].sg_set].inbound.allows(w.proto, bport, reply.dst())) return drop(Drop::sg_inbound_denied);
     ConnEntry* ce = c.ct.insert(c.w.worker_id, k, reply, connFirstState(k.proto(), flags), now_ms, c.s.conntrack);
     if (!ce) return drop(Drop::conntrack_full);
     c.ct.attachBackend(ce, b.slot);
@@ -387,16 +432,60 @@ __attribute__((noinline)) int64_t balance(L3Ctx& c, Work& w, uint32_t vpc) {
     c.event(Event::lb_connection_created);
     slot = int32_t(b.slot);
   }
+  const bool direct = reply.src() == k.dst();
+  if (!backend) backend = direct ? (slot >= 0 ? c.s.lb.vpcDrBackend(uint32_t(slot)) : 0) : reply.src();
+  if (!backend) return drop(Drop::lb_backend_unreachable);  // a dr backend removed since
   if (slot >= 0) {
     c.w.stats.backends[slot].packets.add();
     c.w.stats.backends[slot].bytes.add(be16(reinterpret_cast<const Ip4Hdr*>(l3)->total_len));
   }
-  rewriteEndpoint(l3, false, backend, bport);
-  w.idst = backend;
-  std::memcpy(&w.ports, l3 + w.in.l3_len, 4);
+  if (!direct) {
+    rewriteEndpoint(l3, false, reply.src(), reply.sport());
+    w.idst = reply.src();
+    if (reply.dst() != k.src() || reply.dport() != k.sport()) {
+      rewriteEndpoint(l3, true, reply.dst(), reply.dport());
+      w.isrc = reply.dst();
+    }
+    std::memcpy(&w.ports, l3 + w.in.l3_len, 4);
+  }
   w.balanced = true;
   c.event(Event::lb_forwarded);
   return o.eniByIp(vpc, backend);
+}
+
+// A backend's reply to a local address of an internal fullnat service in
+// VPC `vpc`: found by its key as the reply of its connection, translated
+// back (from the VIP, to the client) and marked as tracked. Returns the
+// client's ENI (in its own VPC, maybe a peer), kDropped when p was dropped
+// (no connection has that key: lb_no_connection).
+__attribute__((noinline)) int64_t fullnatReply(L3Ctx& c, Work& w, uint32_t vpc) {
+  const OverlayTables& o = c.s.overlay;
+  Pkt& p = *w.p;
+  uint8_t* l3 = w.in.l3();
+  FlowKey k;
+  uint8_t flags = 0;
+  ConnHit h;
+  if (w.has_ports && packetFlowOf(o.vnis[vpc], l3, be16(reinterpret_cast<const Ip4Hdr*>(l3)->total_len), k, flags))
+    h = c.ct.find(k);
+  if (!h.e || h.dir != 1 || ConnTable::backendOf(h.e) < 0) {
+    c.w.drop(p, Drop::lb_no_connection);
+    return kDropped;
+  }
+  connTrack(h, k.proto(), flags, uint32_t(c.w.now_ns / 1'000'000), c.s.conntrack);
+  const FlowKey orig = h.e->keyOf(0);
+  const int32_t slot = ConnTable::backendOf(h.e);
+  c.w.stats.backends[slot].packets.add();
+  c.w.stats.backends[slot].bytes.add(be16(reinterpret_cast<const Ip4Hdr*>(l3)->total_len));
+  rewriteEndpoint(l3, true, orig.dst(), orig.dport());
+  rewriteEndpoint(l3, false, orig.src(), orig.sport());
+  w.isrc = orig.dst();
+  w.idst = orig.src();
+  std::memcpy(&w.ports, l3 + w.in.l3_len, 4);
+  w.balanced = true;
+  c.event(Event::lb_replied);
+  // The client's VPC is the zone of the connection's original key.
+  const uint32_t* client_vpc = o.vpcByVni(orig.zone());
+  return client_vpc ? o.eniByIp(*client_vpc, orig.src()) : -1;
 }
 
 // Stage 4: the destination ENI of a routed packet from its route target;
@@ -441,9 +530,9 @@ __attribute__((always_inline)) inline const Eni* resolve(L3Ctx& c, Work& w) {
       return nullptr;
   }
   if (dst < 0 && c.s.lb.hasVpcServices() && (t->kind == OverlayKind::kLocal || t->kind == OverlayKind::kPeering)) {
-    const int64_t backend = balance(c, w, t->vpc);
-    if (backend == kDropped) return nullptr;
-    dst = backend;
+    const int64_t to = c.s.lb.vpcLocal(o.vnis[t->vpc], w.idst) ? fullnatReply(c, w, t->vpc) : balance(c, w, t->vpc);
+    if (to == kDropped) return nullptr;
+    dst = to;
   }
   if (dst < 0) {
     overlayIcmpError(c, w.in, *w.src, kIcmpDestUnreach, kIcmpCodeHostUnreach, 0);
@@ -487,8 +576,10 @@ __attribute__((always_inline)) inline bool connectionKey(L3Ctx& c, Work& w) {
     w.untracked = true;
     return false;
   }
-  // A backend's packets are looked up: they may be replies to get the VIP back.
-  w.untracked = src.sg_open && w.dst->sg_open && !c.s.lb.vpcBackend(c.s.overlay.vnis[src.vpc], w.isrc);
+  // A backend's packets are looked up: they may be replies, of a nat
+  // connection to get the VIP back, of a dr one (from the VIP) to move the
+  // connection's state on.
+  w.untracked = src.sg_open && w.dst->sg_open && !w.from_vip && !c.s.lb.vpcBackend(c.s.overlay.vnis[src.vpc], w.isrc);
   if (w.untracked) return false;
   const Pkt& in = w.in;
   w.tcp_flags = 0;
@@ -519,11 +610,12 @@ __attribute__((always_inline)) inline bool securityGroups(L3Ctx& c, const Work& 
     if (ConnHit h = c.ct.find(w.key); h.e) {
       connTrack(h, w.proto, w.tcp_flags, now_ms, cfg);
       NFVGW_TRACE(c.w, p, conntrack, 1, h.e->state.load(std::memory_order_relaxed), h.dir);
-      // A backend's reply through an internal load balancer: from the VIP.
+      // A backend's reply through an internal load balancer: from the VIP
+      // (a dr backend sent it so).
       if (h.dir == 1) {
         if (const int32_t slot = ConnTable::backendOf(h.e); slot >= 0) {
           const FlowKey orig = h.e->keyOf(0);
-          rewriteEndpoint(w.in.l3(), true, orig.dst(), orig.dport());
+          if (w.key.src() != orig.dst()) rewriteEndpoint(w.in.l3(), true, orig.dst(), orig.dport());
           c.w.stats.backends[slot].packets.add();
           c.w.stats.backends[slot].bytes.add(be16(reinterpret_cast<const Ip4Hdr*>(w.in.l3())->total_len));
           c.event(Event::lb_replied);
