@@ -47,6 +47,7 @@ struct __attribute__((packed)) ArpHdr {
 inline constexpr uint8_t kIpProtoIcmp = 1;
 inline constexpr uint8_t kIpProtoTcp = 6;
 inline constexpr uint8_t kIpProtoUdp = 17;
+inline constexpr uint8_t kIpProtoIpip = 4;  // IPv4 in IPv4 (RFC 2003)
 
 inline constexpr uint16_t kIp4FlagDf = 0x4000;
 inline constexpr uint16_t kIp4FlagMf = 0x2000;

@@ -59,6 +59,23 @@ inline void rewriteEndpoint(uint8_t* l3, bool source, uint32_t ip_host, uint16_t
   }
 }
 
+// The outer IPv4 header of IP-in-IP (RFC 2003) at `o`, in front of the
+// packet `in` (`total` bytes), from `src` to `dst` (host order): TOS and DF
+// copied, TTL 64, no options, its checksum.
+inline void writeIpipHeader(Ip4Hdr* o, const Ip4Hdr* in, uint32_t total, uint32_t src, uint32_t dst) {
+  o->ver_ihl = 0x45;
+  o->tos = in->tos;
+  o->total_len = be16(uint16_t(total + sizeof(Ip4Hdr)));
+  o->id = 0;
+  o->frag_off = in->frag_off & be16(kIp4FlagDf);
+  o->ttl = 64;
+  o->proto = kIpProtoIpip;
+  o->csum = 0;
+  o->src = be32(src);
+  o->dst = be32(dst);
+  o->csum = ip4HeaderCsum(o, sizeof(Ip4Hdr));
+}
+
 // Replaces the 16-bit word at `at`, inside an ICMP message whose checksum
 // is at `icmp_sum`, keeping that checksum right.
 inline void icmpReplaceWord(uint8_t* at, uint16_t value, uint8_t* icmp_sum) {

@@ -95,9 +95,8 @@ export function lbIssues(cfg: Config, add: Add): void {
 /**
  * An internal load balancer: its VPC exists, the VIP is a free address of
  * the VPC (no ENI's, no subnet's gateway), the backends are addresses of
- * its ENIs, and the mode is nat, dr or fullnat (tunnel is not there yet
- * inside a VPC). dr backends keep the client's destination port, as on
- * the gateway's ports: they answer from the VIP, which they hold. fullnat
+ * its ENIs. dr and tunnel backends keep the client's destination port, as
+ * on the gateway's ports: they answer from the VIP, which they hold. fullnat
  * takes at least one local address, each a free address of the VPC as the
  * VIP is, and none a VIP of the VPC (the gateway answers ARP for both).
  */
@@ -113,8 +112,6 @@ function internalIssues(
     add(at('vpc'), `no VPC is named ${lb.vpc}`);
     return;
   }
-  if (lb.mode === 'tunnel')
-    add(at('mode'), 'inside a VPC, a load balancer is nat, dr or fullnat (tunnel: not yet)');
   const enis = cfg.enis.filter((e) => cfg.subnets.find((s) => s.id === e.subnet)?.vpc === lb.vpc);
   const eniAddress = (ip: string) => enis.some((e) => e.ip === ip || e.secondaryIps.includes(ip));
   // An address of the VPC the gateway answers for: no ENI's, no subnet's gateway.
@@ -145,9 +142,9 @@ function internalIssues(
   const seen = new Map<string, number>();
   lb.backends.forEach((b, j) => {
     if (!eniAddress(b.ip)) add(at('backends', j, 'ip'), `${b.ip} is not an address of an ENI of ${lb.vpc}`);
-    if (lb.mode === 'dr') {
+    if (lb.mode === 'dr' || lb.mode === 'tunnel') {
       if (b.port !== undefined && b.port !== lb.port)
-        add(at('backends', j, 'port'), "dr keeps the client's destination port: leave the port out");
+        add(at('backends', j, 'port'), `${lb.mode} keeps the client's destination port: leave the port out`);
     } else if (lb.port === 0 && b.port !== undefined) {
       add(
         at('backends', j, 'port'),

@@ -397,21 +397,33 @@ async function hasLink(ns: string, dev: string): Promise<boolean> {
 
 /** Brings up the backend's IP-in-IP receiver; returns its device. */
 async function tunnelDevice(b: LbBackend): Promise<string> {
+  const { dev, child } = await ipipReceiver(b.ns);
+  if (child) decaps.set(b.ns, child);
+  return dev;
+}
+
+/**
+ * An IP-in-IP receiver in namespace `ns`, up: tunl0 where the kernel has
+ * the ipip module, else the userspace receiver (DECAP_PY) feeding a TUN
+ * device ipip0, whose process comes back too for the caller to stop. Also
+ * the VPC test's, for backend VMs of an internal tunnel service.
+ */
+export async function ipipReceiver(ns: string): Promise<{ dev: string; child?: ChildProcess }> {
   // Asking for an ipip device loads the module where it is one; that
   // creates tunl0 (this request itself then fails: tunl0 has its parameters).
-  if (!(await hasLink(b.ns, 'tunl0'))) {
-    await nsRun(b.ns, 'ip', ['link', 'add', 'lbipip', 'type', 'ipip'], { allowFail: true });
-    await nsRun(b.ns, 'ip', ['link', 'del', 'lbipip'], { allowFail: true });
+  if (!(await hasLink(ns, 'tunl0'))) {
+    await nsRun(ns, 'ip', ['link', 'add', 'lbipip', 'type', 'ipip'], { allowFail: true });
+    await nsRun(ns, 'ip', ['link', 'del', 'lbipip'], { allowFail: true });
   }
   let dev = 'tunl0';
-  if (!(await hasLink(b.ns, dev))) {
+  let child: ChildProcess | undefined;
+  if (!(await hasLink(ns, dev))) {
     dev = 'ipip0';
-    const child = nsSpawn(b.ns, 'python3', ['-u', '-c', DECAP_PY, dev]);
-    await started(child, `IP-in-IP receiver of ${b.ns}`);
-    decaps.set(b.ns, child);
+    child = nsSpawn(ns, 'python3', ['-u', '-c', DECAP_PY, dev]);
+    await started(child, `IP-in-IP receiver of ${ns}`);
   }
-  await nsRun(b.ns, 'ip', ['link', 'set', dev, 'up']);
-  return dev;
+  await nsRun(ns, 'ip', ['link', 'set', dev, 'up']);
+  return { dev, child };
 }
 
 export interface KernelLbService {

@@ -4,10 +4,14 @@
 // sent to the backend ENI's MAC and hypervisor with its IP header as it
 // was, the backend's reply from the VIP let through as the connection's.
 // fullnat: the request from a local address of the VPC, the reply to it
-// translated back. The security groups of both sides, ARP for the VIP.
+// translated back. tunnel: the request in IP-in-IP to the backend ENI, the
+// reply from the VIP as for dr. The security groups of both sides, ARP for
+// the VIP.
+// ICMP errors about load-balanced connections, either way, each made the
+// one its receiver expects.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConfigInput } from '../../src/config/schema.js';
-import { arpPayload, ethernet, ipv4, tcp, vxlanFrame } from '../../src/pkt/build.js';
+import { arpPayload, ethernet, icmp, ipv4, tcp, vxlanFrame } from '../../src/pkt/build.js';
 import { decode, decodeVxlan } from '../../src/pkt/decode.js';
 import { MemGateway } from '../support/mem-gateway.js';
 
@@ -18,6 +22,8 @@ const VIP = '10.1.3.100';
 const DR_VIP = '10.1.3.200';
 const FN_VIP = '10.1.3.150';
 const FN_LOCAL = '10.1.3.250';
+const TUN_VIP = '10.1.3.210';
+const WEB_GATEWAY = '10.1.2.1'; // the backends' subnet's router: the tunnels' source
 const ENI = {
   c1: { mac: '02:a0:00:00:00:01', ip: '10.1.1.10' },
   c2: { mac: '02:a0:00:00:00:02', ip: '10.1.2.20' }, // a client on the backends' subnet
@@ -98,6 +104,16 @@ function config(): ConfigInput {
         ],
       },
       {
+        id: 'internal-tunnel',
+        vpc: 'vpc-a',
+        vip: TUN_VIP,
+        protocol: 'tcp',
+        port: 8080,
+        mode: 'tunnel',
+        scheduler: 'rr',
+        backends: [{ ip: ENI.b1.ip }, { ip: ENI.b2.ip }],
+      },
+      {
         id: 'internal-dr-closed',
         vpc: 'vpc-a',
         vip: DR_VIP,
@@ -108,6 +124,22 @@ function config(): ConfigInput {
       },
     ],
   };
+}
+
+/** ENI `from`'s ARP request for `tpa`, and the answer the gateway sent into the VPC (decoded). */
+async function arpFor(from: Name, tpa: string) {
+  const arp = vxlanFrame({
+    dstMac: GW,
+    srcMac: HV.mac,
+    src: HV.ip,
+    dst: '192.168.100.1',
+    vni: 1001,
+    inner: ethernet(
+      { dst: 'ff:ff:ff:ff:ff:ff', src: ENI[from].mac, type: 0x0806 },
+      arpPayload({ op: 1, sha: ENI[from].mac, spa: ENI[from].ip, tpa }),
+    ),
+  });
+  return decode(decodeVxlan((await gw.send('underlay', arp)).out.underlay![0]!).innerFrame).arp;
 }
 
 const fromEni = (from: Name, dst: string, dstMac: string, l4: Buffer, src = ENI[from].ip, vtep = HV.ip) =>
@@ -205,20 +237,7 @@ describe('internal load balancer', () => {
   });
 
   it('answers ARP for the VIP with the router', async () => {
-    const arp = vxlanFrame({
-      dstMac: GW,
-      srcMac: HV.mac,
-      src: HV.ip,
-      dst: '192.168.100.1',
-      vni: 1001,
-      inner: ethernet(
-        { dst: 'ff:ff:ff:ff:ff:ff', src: ENI.c1.mac, type: 0x0806 },
-        arpPayload({ op: 1, sha: ENI.c1.mac, spa: ENI.c1.ip, tpa: VIP }),
-      ),
-    });
-    const r = await gw.send('underlay', arp);
-    const d = decode(decodeVxlan(r.out.underlay![0]!).innerFrame);
-    expect(d.arp).toMatchObject({ op: 2, sha: ROUTER, spa: VIP });
+    expect(await arpFor('c1', VIP)).toMatchObject({ op: 2, sha: ROUTER, spa: VIP });
   });
 
   it('refuses a port the VIP does not serve as it would an address without an ENI', async () => {
@@ -369,19 +388,7 @@ describe('internal load balancer, direct routing (dr)', () => {
   });
 
   it('answers ARP for the dr VIP with the router', async () => {
-    const arp = vxlanFrame({
-      dstMac: GW,
-      srcMac: HV.mac,
-      src: HV.ip,
-      dst: '192.168.100.1',
-      vni: 1001,
-      inner: ethernet(
-        { dst: 'ff:ff:ff:ff:ff:ff', src: ENI.c1.mac, type: 0x0806 },
-        arpPayload({ op: 1, sha: ENI.c1.mac, spa: ENI.c1.ip, tpa: DR_VIP }),
-      ),
-    });
-    const d = decode(decodeVxlan((await gw.send('underlay', arp)).out.underlay![0]!).innerFrame);
-    expect(d.arp).toMatchObject({ op: 2, sha: ROUTER, spa: DR_VIP });
+    expect(await arpFor('c1', DR_VIP)).toMatchObject({ op: 2, sha: ROUTER, spa: DR_VIP });
   });
 
   it('tracks the reply between ENIs whose groups leave nothing to track', async () => {
@@ -446,18 +453,293 @@ describe('internal load balancer, fullnat', () => {
   });
 
   it('answers ARP for a local address with the router', async () => {
-    const arp = vxlanFrame({
+    expect(await arpFor('b1', FN_LOCAL)).toMatchObject({ op: 2, sha: ROUTER, spa: FN_LOCAL });
+  });
+});
+
+describe('ICMP errors about internal load-balanced connections', () => {
+  /** An IPv4 packet from ENI `from`, to `dstMac`. */
+  const l3From = (from: Name, l3: Buffer, dstMac = ROUTER) =>
+    vxlanFrame({
       dstMac: GW,
       srcMac: HV.mac,
       src: HV.ip,
       dst: '192.168.100.1',
       vni: 1001,
-      inner: ethernet(
-        { dst: 'ff:ff:ff:ff:ff:ff', src: ENI.b1.mac, type: 0x0806 },
-        arpPayload({ op: 1, sha: ENI.b1.mac, spa: ENI.b1.ip, tpa: FN_LOCAL }),
-      ),
+      inner: ethernet({ dst: dstMac, src: ENI[from].mac, type: 0x0800 }, l3),
     });
-    const d = decode(decodeVxlan((await gw.send('underlay', arp)).out.underlay![0]!).innerFrame);
-    expect(d.arp).toMatchObject({ op: 2, sha: ROUTER, spa: FN_LOCAL });
+  /** An ICMP error `err` from ENI `from`'s address to `dst`. */
+  const errorFrom = (from: Name, dst: string, err: Buffer, dstMac = ROUTER) =>
+    l3From(from, ipv4({ src: ENI[from].ip, dst, proto: 1, ttl: 64 }, err), dstMac);
+  /** The one ICMP error sent, its checksums checked, and the packet it quotes (whole: checksums checked too). */
+  function sentError(out: Record<string, Buffer[]>) {
+    expect(out.underlay).toHaveLength(1);
+    const v = decodeVxlan(out.underlay![0]!);
+    expect(v.vni).toBe(1001);
+    const d = decode(v.innerFrame);
+    expect(d.ip!.checksumOk).toBe(true);
+    expect(d.icmp!.checksumOk).toBe(true);
+    const q = decode(Buffer.concat([Buffer.alloc(12), Buffer.from([0x08, 0x00]), d.icmp!.payload]));
+    expect(q.ip!.checksumOk).toBe(true);
+    expect(q.l4ChecksumOk).toBe(true);
+    return { d, q };
+  }
+  /** A connection from c1 to `vip`:`vport` and the backend's answer: the backend, the request as it got it, the reply as c1 got it. */
+  async function connect(vip: string, vport: number, cport: number) {
+    const fwd = inner((await gw.send('underlay', tcpFrom('c1', vip, cport, vport))).out);
+    const backend = BY_IP[fwd.ip!.dst] as Name;
+    const back = await gw.send('underlay', tcpFrom(backend, fwd.ip!.src, 8080, fwd.tcp!.sport, 0x12));
+    expect(back.drops).toEqual({});
+    return { backend, request: fwd.l3, reply: inner(back.out).l3, lport: fwd.tcp!.sport };
+  }
+
+  it("translates the client's fragmentation-needed about a nat reply for the backend", async () => {
+    const { backend, reply } = await connect(VIP, 80, 60000);
+    const r = await gw.send(
+      'underlay',
+      errorFrom('c1', VIP, icmp({ type: 3, code: 4, rest: 1400, data: reply })),
+    );
+    expect(r.drops).toEqual({});
+    expect(r.events).toMatchObject({ lb_forwarded: 1, overlay_routed: 1 });
+    const { d, q } = sentError(r.out);
+    expect(d.dst).toBe(ENI[backend].mac);
+    expect(d.ip).toMatchObject({ src: ENI.c1.ip, dst: ENI[backend].ip, ttl: 63 });
+    expect(d.icmp).toMatchObject({ type: 3, code: 4, seq: 1400 });
+    expect(q.ip).toMatchObject({ src: ENI[backend].ip, dst: ENI.c1.ip });
+    expect(q.tcp).toMatchObject({ sport: 8080, dport: 60000, flags: 0x12 });
+  });
+
+  it("translates a nat backend's error about a request back to the client, from the VIP", async () => {
+    const { backend, request } = await connect(VIP, 80, 60100);
+    const r = await gw.send(
+      'underlay',
+      errorFrom(backend, ENI.c1.ip, icmp({ type: 3, code: 13, data: request })),
+    );
+    expect(r.drops).toEqual({});
+    expect(r.events).toMatchObject({ lb_replied: 1, overlay_routed: 1 });
+    const { d, q } = sentError(r.out);
+    expect(d.dst).toBe(ENI.c1.mac);
+    expect(d.ip).toMatchObject({ src: VIP, dst: ENI.c1.ip, ttl: 63 });
+    expect(d.icmp).toMatchObject({ type: 3, code: 13 });
+    expect(q.ip).toMatchObject({ src: ENI.c1.ip, dst: VIP });
+    expect(q.tcp).toMatchObject({ sport: 60100, dport: 80, flags: 0x02 });
+  });
+
+  it("translates a nat backend's error to a client on its own subnet (switched)", async () => {
+    const fwd = inner((await gw.send('underlay', tcpFrom('c2', VIP, 60200, 80))).out);
+    const backend = BY_IP[fwd.ip!.dst] as Name;
+    const r = await gw.send(
+      'underlay',
+      errorFrom(backend, ENI.c2.ip, icmp({ type: 3, code: 13, data: fwd.l3 }), ENI.c2.mac),
+    );
+    expect(r.drops).toEqual({});
+    expect(r.events).toMatchObject({ lb_replied: 1, overlay_switched: 1 });
+    const { d, q } = sentError(r.out);
+    expect(d.dst).toBe(ENI.c2.mac);
+    expect(d.ip).toMatchObject({ src: VIP, dst: ENI.c2.ip, ttl: 64 });
+    expect(q.ip).toMatchObject({ src: ENI.c2.ip, dst: VIP });
+    expect(q.tcp).toMatchObject({ sport: 60200, dport: 80 });
+  });
+
+  it("translates the client's error about a fullnat reply for the backend, from the local address", async () => {
+    const { backend, reply, lport } = await connect(FN_VIP, 80, 60300);
+    const r = await gw.send(
+      'underlay',
+      errorFrom('c1', FN_VIP, icmp({ type: 3, code: 4, rest: 1400, data: reply })),
+    );
+    expect(r.drops).toEqual({});
+    expect(r.events).toMatchObject({ lb_forwarded: 1 });
+    const { d, q } = sentError(r.out);
+    expect(d.dst).toBe(ENI[backend].mac);
+    expect(d.ip).toMatchObject({ src: FN_LOCAL, dst: ENI[backend].ip, ttl: 63 });
+    expect(d.icmp).toMatchObject({ type: 3, code: 4, seq: 1400 });
+    expect(q.ip).toMatchObject({ src: ENI[backend].ip, dst: FN_LOCAL });
+    expect(q.tcp).toMatchObject({ sport: 8080, dport: lport });
+  });
+
+  it("translates a fullnat backend's error to the local address back to the client, from the VIP", async () => {
+    const { backend, request } = await connect(FN_VIP, 80, 60400);
+    const r = await gw.send(
+      'underlay',
+      errorFrom(backend, FN_LOCAL, icmp({ type: 11, code: 0, data: request })),
+    );
+    expect(r.drops).toEqual({});
+    expect(r.events).toMatchObject({ lb_replied: 1 });
+    const { d, q } = sentError(r.out);
+    expect(d.dst).toBe(ENI.c1.mac);
+    expect(d.ip).toMatchObject({ src: FN_VIP, dst: ENI.c1.ip, ttl: 63 });
+    expect(d.icmp).toMatchObject({ type: 11, code: 0 });
+    expect(q.ip).toMatchObject({ src: ENI.c1.ip, dst: FN_VIP });
+    expect(q.tcp).toMatchObject({ sport: 60400, dport: 80 });
+  });
+
+  it("passes the client's error about a dr reply to the backend that sent it, untouched", async () => {
+    const fwd = inner((await gw.send('underlay', tcpFrom('c1', DR_VIP, 60500, 8080))).out);
+    const backend = [ENI.b1, ENI.b2].find((e) => e.mac === fwd.dst)!;
+    const err = ipv4(
+      { src: ENI.c1.ip, dst: DR_VIP, proto: 1, ttl: 64 },
+      icmp({ type: 3, code: 4, rest: 1400, data: drReply(ENI.c1.ip, 60500) }),
+    );
+    const r = await gw.send('underlay', l3From('c1', err));
+    expect(r.drops).toEqual({});
+    expect(r.events).toMatchObject({ lb_forwarded: 1 });
+    const { d } = sentError(r.out);
+    expect(d.dst).toBe(backend.mac);
+    expect(d.ip).toMatchObject({ ttl: 63 });
+    expect(routedView(d.l3)).toEqual(routedView(err));
+  });
+
+  it("lets a dr backend's error about a request, from the VIP, reach the client as it is", async () => {
+    const fwd = inner((await gw.send('underlay', tcpFrom('c1', DR_VIP, 60600, 8080))).out);
+    const backend = BY_IP[[ENI.b1, ENI.b2].find((e) => e.mac === fwd.dst)!.ip] as Name;
+    const err = ipv4(
+      { src: DR_VIP, dst: ENI.c1.ip, proto: 1, ttl: 64 },
+      icmp({ type: 3, code: 13, data: fwd.l3 }),
+    );
+    const r = await gw.send('underlay', l3From(backend, err));
+    expect(r.drops).toEqual({});
+    const { d } = sentError(r.out);
+    expect(d.dst).toBe(ENI.c1.mac);
+    expect(routedView(d.l3)).toEqual(routedView(err));
+  });
+
+  it.each([
+    ['nat', VIP],
+    ['fullnat', FN_VIP],
+  ])(
+    "quotes the client's packet as it sent it in the gateway's own errors (%s: time exceeded)",
+    async (_mode, vip) => {
+      const req = ipv4(
+        { src: ENI.c1.ip, dst: vip, proto: 6, ttl: 1, df: true },
+        tcp({ src: ENI.c1.ip, dst: vip, sport: 60800, dport: 80, flags: 0x02 }),
+      );
+      const r = await gw.send('underlay', l3From('c1', req));
+      expect(r.drops).toEqual({ ip4_ttl_expired: 1 });
+      const d = sentError(r.out).d;
+      expect(d.dst).toBe(ENI.c1.mac);
+      expect(d.ip).toMatchObject({ src: '10.1.1.1', dst: ENI.c1.ip });
+      expect(d.icmp).toMatchObject({ type: 11, code: 0 });
+      expect(d.icmp!.payload).toEqual(req);
+    },
+  );
+
+  it('drops an error to a VIP about no connection', async () => {
+    const reply = ipv4(
+      { src: VIP, dst: ENI.c1.ip, proto: 6, ttl: 63 },
+      tcp({ src: VIP, dst: ENI.c1.ip, sport: 80, dport: 60999, flags: 0x10 }),
+    );
+    const r = await gw.send(
+      'underlay',
+      errorFrom('c1', VIP, icmp({ type: 3, code: 4, rest: 1400, data: reply })),
+    );
+    expect(r.drops).toEqual({ overlay_no_eni: 1 });
+    expect(r.out).toEqual({});
+  });
+});
+
+describe('internal load balancer, IP-in-IP (tunnel)', () => {
+  const request = (sport: number, flags = 0x02, size = 0) =>
+    ipv4(
+      { src: ENI.c1.ip, dst: TUN_VIP, proto: 6, ttl: 64, df: true, id: 77, tos: 0x10 },
+      Buffer.concat([tcp({ src: ENI.c1.ip, dst: TUN_VIP, sport, dport: 8080, flags }), Buffer.alloc(size)]),
+    );
+  const fromC1 = (l3: Buffer) =>
+    vxlanFrame({
+      dstMac: GW,
+      srcMac: HV.mac,
+      src: HV.ip,
+      dst: '192.168.100.1',
+      vni: 1001,
+      inner: ethernet({ dst: ROUTER, src: ENI.c1.mac, type: 0x0800 }, l3),
+    });
+  /** The backend the one VXLAN frame sent goes to, checking that frame is exactly `l3` in IP-in-IP to it. */
+  function tunnelled(out: Record<string, Buffer[]>, l3: Buffer): Name {
+    expect(out.underlay).toHaveLength(1);
+    const v = decodeVxlan(out.underlay![0]!);
+    expect(v.vni).toBe(1001);
+    expect(v.outer.ip!.dst).toBe(HV.ip);
+    const backend = (['b1', 'b2'] as const).find((n) => ENI[n].mac === v.inner.dst);
+    expect(backend).toBeDefined();
+    const outer = ipv4(
+      { src: WEB_GATEWAY, dst: ENI[backend!].ip, proto: 4, ttl: 64, df: true, tos: 0x10 },
+      l3,
+    );
+    expect(v.innerFrame).toEqual(ethernet({ dst: ENI[backend!].mac, src: ROUTER, type: 0x0800 }, outer));
+    return backend!;
+  }
+
+  it('sends a connection to the backend ENI in IP-in-IP, the packet as the client sent it', async () => {
+    const req = request(61000);
+    const r = await gw.send('underlay', fromC1(req));
+    expect(r.drops).toEqual({});
+    expect(r.events).toMatchObject({ lb_connection_created: 1, lb_forwarded: 1, overlay_routed: 1 });
+    const backend = tunnelled(r.out, req);
+
+    // The connection stays on its backend, in the tunnel.
+    const ack = request(61000, 0x10);
+    expect(tunnelled((await gw.send('underlay', fromC1(ack))).out, ack)).toBe(backend);
+  });
+
+  it("lets the backend's reply from the VIP back to the client as the connection's", async () => {
+    const backend = tunnelled((await gw.send('underlay', fromC1(request(61100)))).out, request(61100));
+    const reply = ipv4(
+      { src: TUN_VIP, dst: ENI.c1.ip, proto: 6, ttl: 64 },
+      tcp({ src: TUN_VIP, dst: ENI.c1.ip, sport: 8080, dport: 61100, flags: 0x12 }),
+    );
+    const back = await gw.send(
+      'underlay',
+      vxlanFrame({
+        dstMac: GW,
+        srcMac: HV.mac,
+        src: HV.ip,
+        dst: '192.168.100.1',
+        vni: 1001,
+        inner: ethernet({ dst: ROUTER, src: ENI[backend].mac, type: 0x0800 }, reply),
+      }),
+    );
+    expect(back.drops).toEqual({});
+    expect(back.events).toMatchObject({ lb_replied: 1, overlay_routed: 1 });
+    const d = inner(back.out);
+    expect(d.dst).toBe(ENI.c1.mac);
+    expect(d.ip).toMatchObject({ src: TUN_VIP, dst: ENI.c1.ip, ttl: 63 });
+    expect(routedView(d.l3)).toEqual(routedView(reply));
+  });
+
+  it('spreads connections over the backends (rr)', async () => {
+    const seen = new Set<Name>();
+    for (let port = 61200; port < 61204; port++)
+      seen.add(tunnelled((await gw.send('underlay', fromC1(request(port)))).out, request(port)));
+    expect(seen).toEqual(new Set(['b1', 'b2']));
+  });
+
+  it('answers a request too big for the tunnel with fragmentation-needed, the tunnel counted', async () => {
+    // 1540 bytes fit the underlay's 1600 in VXLAN, not with 20 more.
+    const big = request(61300, 0x02, 1540 - 40);
+    const r = await gw.send('underlay', fromC1(big));
+    expect(r.drops).toEqual({ overlay_mtu_exceeded: 1 });
+    const v = decodeVxlan(r.out.underlay![0]!);
+    const d = decode(v.innerFrame);
+    expect(d.dst).toBe(ENI.c1.mac);
+    expect(d.ip).toMatchObject({ src: '10.1.1.1', dst: ENI.c1.ip, checksumOk: true });
+    expect(d.icmp).toMatchObject({ type: 3, code: 4, seq: 1600 - 50 - 20, checksumOk: true });
+    // About the packet as the client sent it.
+    expect(d.icmp!.payload.subarray(0, 28)).toEqual(big.subarray(0, 28));
+  });
+
+  it("passes the client's error about a reply to the backend in the tunnel", async () => {
+    const backend = tunnelled((await gw.send('underlay', fromC1(request(61400)))).out, request(61400));
+    const reply = ipv4(
+      { src: TUN_VIP, dst: ENI.c1.ip, proto: 6, ttl: 63 },
+      tcp({ src: TUN_VIP, dst: ENI.c1.ip, sport: 8080, dport: 61400, flags: 0x12 }),
+    );
+    const err = ipv4(
+      { src: ENI.c1.ip, dst: TUN_VIP, proto: 1, ttl: 64 },
+      icmp({ type: 3, code: 4, rest: 1400, data: reply }),
+    );
+    const r = await gw.send('underlay', fromC1(err));
+    expect(r.drops).toEqual({});
+    const v = decodeVxlan(r.out.underlay![0]!);
+    const outer = ipv4({ src: WEB_GATEWAY, dst: ENI[backend].ip, proto: 4, ttl: 64 }, err);
+    expect(v.innerFrame).toEqual(ethernet({ dst: ENI[backend].mac, src: ROUTER, type: 0x0800 }, outer));
   });
 });

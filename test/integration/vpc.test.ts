@@ -3,12 +3,16 @@
 // (namespaces) behind them, the gateway on AF_XDP. Real ping and curl across
 // hypervisors, subnets, a peering and a transit gateway; overlapping VPCs
 // kept apart; a network ACL; security groups with connection tracking; a
-// spoofed source; an ENI moved; the wire checked by tshark. Needs root.
+// spoofed source; internal load balancers in each mode; an ENI moved; the
+// wire checked by tshark. Needs root.
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ConfigInput } from '../../src/config/schema.js';
 import { nsRun, nsSpawn, stop } from '../../src/lab/exec.js';
+import { ipipReceiver } from '../../src/lab/lb.js';
 import { curl, type HttpServer, ping, startHttpServer } from '../../src/lab/traffic.js';
 import { moveVm, type VpcLab, vpcLabDown, vpcLabUp } from '../../src/lab/vpc.js';
 import { VPC_SCENARIO, vpcScenarioConfig } from '../../src/lab/vpc-scenario.js';
@@ -28,6 +32,56 @@ const vm = (name: string) => lab.vms.get(name)!;
 const pings = async (from: string, to: string, count = 3) =>
   (await ping(vm(from).ns, to, { count })).received;
 const drops = (reason: string) => svc.status().drops.byReason[reason] ?? 0;
+/**
+ * The ARP settings of a backend VM of a dr or tunnel service (1; 0 undoes
+ * them): ARP for the VIP it holds neither answered (arp_ignore=1) nor used
+ * as the source of its own requests (arp_announce=2).
+ */
+const directArp = (value: 0 | 1) => [
+  `net.ipv4.conf.all.arp_ignore=${value}`,
+  `net.ipv4.conf.eth0.arp_ignore=${value}`,
+  `net.ipv4.conf.all.arp_announce=${2 * value}`,
+  `net.ipv4.conf.eth0.arp_announce=${2 * value}`,
+];
+
+type InternalLb = Omit<NonNullable<ConfigInput['loadBalancers']>[number], 'id' | 'vpc' | 'protocol' | 'port'>;
+const INTERNAL_BACKENDS = ['a1', 'a3'];
+
+/**
+ * Serves `lb` (a VIP of vpc-a on port 80, over a1 and a3 in turn) and
+ * checks it from real clients: a2 reaches both backends, b1 one of them
+ * across the peering, 1 MiB downloads arrive whole, and each backend's
+ * connections and packets were counted.
+ */
+async function checkInternalLb(lb: Omit<InternalLb, 'backends' | 'scheduler'>): Promise<void> {
+  await svc.replaceConfig({
+    ...config(),
+    loadBalancers: [
+      {
+        id: `internal-${lb.mode}`,
+        vpc: 'vpc-a',
+        protocol: 'tcp',
+        port: 80,
+        scheduler: 'rr',
+        backends: INTERNAL_BACKENDS.map((name) => ({ ip: vm(name).ip })),
+        ...lb,
+      },
+    ],
+  });
+  const who = async (from: string) =>
+    /hello from \S+-(\w+)/.exec(
+      (await curl(vm(from).ns, `http://${lb.vip}/`, { keepBody: true, timeoutS: 5 })).body,
+    )?.[1];
+  const seen: (string | undefined)[] = [];
+  for (let i = 0; i < 6; i++) seen.push(await who('a2'));
+  expect(new Set(seen)).toEqual(new Set(INTERNAL_BACKENDS));
+  expect(INTERNAL_BACKENDS).toContain(await who('b1'));
+  for (const from of ['a2', 'b1'])
+    expect((await curl(vm(from).ns, `http://${lb.vip}/blob.bin`)).bytes).toBe(1 << 20);
+  const view = svc.loadBalancers()[0]!;
+  expect(view.backends.reduce((a, b) => a + b.connections, 0)).toBeGreaterThanOrEqual(9);
+  for (const b of view.backends) expect(b.packets).toBeGreaterThan(0);
+}
 
 beforeAll(async () => {
   lab = await vpcLabUp(spec);
@@ -230,36 +284,8 @@ describe('VPC overlay with kernel VTEPs (root, netns, af_xdp)', () => {
   });
 
   it('balances connections to an internal VIP over ENIs, for its VPC and a peered one', async () => {
-    const vip = '10.1.3.100';
-    const cfg = config();
-    await svc.replaceConfig({
-      ...cfg,
-      loadBalancers: [
-        {
-          id: 'internal-web',
-          vpc: 'vpc-a',
-          vip,
-          protocol: 'tcp',
-          port: 80,
-          mode: 'nat',
-          scheduler: 'rr',
-          backends: [{ ip: vm('a1').ip }, { ip: vm('a3').ip }],
-        },
-      ],
-    });
     try {
-      const who = async (from: string) =>
-        /hello from \S+-(\w+)/.exec(
-          (await curl(vm(from).ns, `http://${vip}/`, { keepBody: true, timeoutS: 5 })).body,
-        )?.[1];
-      const seen: (string | undefined)[] = [];
-      for (let i = 0; i < 6; i++) seen.push(await who('a2'));
-      expect(new Set(seen)).toEqual(new Set(['a1', 'a3']));
-      // From vpc-b across the peering, and a 1 MiB download intact.
-      expect(['a1', 'a3']).toContain(await who('b1'));
-      expect((await curl(vm('b1').ns, `http://${vip}/blob.bin`)).bytes).toBe(1 << 20);
-      const lb = svc.loadBalancers()[0]!;
-      expect(lb.backends.reduce((a, b) => a + b.connections, 0)).toBeGreaterThanOrEqual(8);
+      await checkInternalLb({ vip: '10.1.3.100', mode: 'nat' });
     } finally {
       await svc.replaceConfig(config());
     }
@@ -267,102 +293,80 @@ describe('VPC overlay with kernel VTEPs (root, netns, af_xdp)', () => {
 
   it('balances connections to an internal VIP in direct routing: backends hold it on lo and answer from it', async () => {
     const vip = '10.1.3.200';
-    const backends = ['a1', 'a3'];
     // Each backend VM as a user sets it up for LVS/DR (README): the VIP on
-    // its loopback, ARP for it neither answered (arp_ignore=1) nor used as
-    // the source of its own requests (arp_announce=2).
-    const arp = (value: 0 | 1) => [
-      `net.ipv4.conf.all.arp_ignore=${value}`,
-      `net.ipv4.conf.eth0.arp_ignore=${value}`,
-      `net.ipv4.conf.all.arp_announce=${2 * value}`,
-      `net.ipv4.conf.eth0.arp_announce=${2 * value}`,
-    ];
+    // its loopback, ARP as directArp() says.
     const vipServers: HttpServer[] = [];
-    const cfg = config();
     try {
-      for (const name of backends) {
-        await nsRun(vm(name).ns, 'sysctl', ['-q', '-w', ...arp(1)]);
+      for (const name of INTERNAL_BACKENDS) {
+        await nsRun(vm(name).ns, 'sysctl', ['-q', '-w', ...directArp(1)]);
         await nsRun(vm(name).ns, 'ip', ['addr', 'add', `${vip}/32`, 'dev', 'lo']);
         vipServers.push(await startHttpServer(vm(name).ns, vip, 80, 1 << 20));
       }
-      await svc.replaceConfig({
-        ...cfg,
-        loadBalancers: [
-          {
-            id: 'internal-dr',
-            vpc: 'vpc-a',
-            vip,
-            protocol: 'tcp',
-            port: 80,
-            mode: 'dr',
-            scheduler: 'rr',
-            backends: backends.map((name) => ({ ip: vm(name).ip })),
-          },
-        ],
-      });
-      const who = async (from: string) =>
-        /hello from \S+-(\w+)/.exec(
-          (await curl(vm(from).ns, `http://${vip}/`, { keepBody: true, timeoutS: 5 })).body,
-        )?.[1];
-      // a2 shares a1's subnet (a1 answers it on the link) and not a3's
-      // (a3 answers through the router).
-      const seen: (string | undefined)[] = [];
-      for (let i = 0; i < 6; i++) seen.push(await who('a2'));
-      expect(new Set(seen)).toEqual(new Set(backends));
-      // From vpc-b across the peering, and 1 MiB downloads intact.
-      expect(backends).toContain(await who('b1'));
-      for (let i = 0; i < 2; i++)
-        expect((await curl(vm('a2').ns, `http://${vip}/blob.bin`)).bytes).toBe(1 << 20);
-      const lb = svc.loadBalancers()[0]!;
-      expect(lb.backends.reduce((a, b) => a + b.connections, 0)).toBeGreaterThanOrEqual(9);
-      for (const b of lb.backends) expect(b.packets).toBeGreaterThan(0);
+      await checkInternalLb({ vip, mode: 'dr' });
     } finally {
-      await svc.replaceConfig(cfg);
+      await svc.replaceConfig(config());
       for (const s of vipServers) await s.stop();
-      for (const name of backends) {
+      for (const name of INTERNAL_BACKENDS) {
         await nsRun(vm(name).ns, 'ip', ['addr', 'del', `${vip}/32`, 'dev', 'lo'], { allowFail: true });
-        await nsRun(vm(name).ns, 'sysctl', ['-q', '-w', ...arp(0)], { allowFail: true });
+        await nsRun(vm(name).ns, 'sysctl', ['-q', '-w', ...directArp(0)], { allowFail: true });
+      }
+    }
+  });
+
+  it('balances connections to an internal VIP in IP-in-IP (tunnel): backends decapsulate and answer from it', async () => {
+    const vip = '10.1.3.210';
+    const vipServers: HttpServer[] = [];
+    const receivers: ChildProcess[] = [];
+    const devices = new Map<string, string>();
+    const rpFilter = new Map<string, string[]>();
+    try {
+      // Each backend VM as a user sets it up for LVS/TUN (README): an
+      // IP-in-IP device up with the VIP on it (where the kernel has no ipip
+      // module, as here, the lab's userspace receiver feeding a TUN
+      // device), no reverse-path filtering for what arrives on it (from
+      // clients routed through eth0), ARP as for dr.
+      for (const name of INTERNAL_BACKENDS) {
+        const ns = vm(name).ns;
+        const { dev, child } = await ipipReceiver(ns);
+        if (child) receivers.push(child);
+        devices.set(name, dev);
+        const rp = ['all', 'default', dev].map((d) => `net.ipv4.conf.${d}.rp_filter`);
+        const was = (await nsRun(ns, 'sysctl', ['-n', ...rp])).stdout.trim().split('\n');
+        rpFilter.set(
+          name,
+          rp.map((key, i) => `${key}=${was[i]}`),
+        );
+        await nsRun(ns, 'sysctl', ['-q', '-w', ...directArp(1), ...rp.map((key) => `${key}=0`)]);
+        await nsRun(ns, 'ip', ['addr', 'add', `${vip}/32`, 'dev', dev]);
+        vipServers.push(await startHttpServer(ns, vip, 80, 1 << 20));
+      }
+      await checkInternalLb({ vip, mode: 'tunnel' });
+    } finally {
+      await svc.replaceConfig(config());
+      for (const s of vipServers) await s.stop();
+      // A TUN device goes with its process; tunl0 stays, without the VIP.
+      for (const child of receivers) await stop(child);
+      for (const name of INTERNAL_BACKENDS) {
+        const ns = vm(name).ns;
+        const dev = devices.get(name);
+        if (dev === 'tunl0')
+          await nsRun(ns, 'ip', ['addr', 'del', `${vip}/32`, 'dev', dev], { allowFail: true });
+        // The TUN device's own setting went with it.
+        const rp = (rpFilter.get(name) ?? []).filter((kv) => dev === 'tunl0' || !kv.includes(`.${dev}.`));
+        await nsRun(ns, 'sysctl', ['-q', '-w', ...directArp(0), ...rp], { allowFail: true });
       }
     }
   });
 
   it('balances connections to an internal VIP in fullnat: backends see a local address of the VPC', async () => {
-    const vip = '10.1.3.150';
     const local = '10.1.3.250';
-    const cfg = config();
-    await svc.replaceConfig({
-      ...cfg,
-      loadBalancers: [
-        {
-          id: 'internal-fullnat',
-          vpc: 'vpc-a',
-          vip,
-          protocol: 'tcp',
-          port: 80,
-          mode: 'fullnat',
-          scheduler: 'rr',
-          localIps: [local],
-          backends: [{ ip: vm('a1').ip }, { ip: vm('a3').ip }],
-        },
-      ],
-    });
     try {
-      const who = async (from: string) =>
-        /hello from \S+-(\w+)/.exec(
-          (await curl(vm(from).ns, `http://${vip}/`, { keepBody: true, timeoutS: 5 })).body,
-        )?.[1];
-      const seen: (string | undefined)[] = [];
-      for (let i = 0; i < 6; i++) seen.push(await who('a2'));
-      expect(new Set(seen)).toEqual(new Set(['a1', 'a3']));
-      expect(['a1', 'a3']).toContain(await who('b1'));
-      expect((await curl(vm('b1').ns, `http://${vip}/blob.bin`)).bytes).toBe(1 << 20);
+      await checkInternalLb({ vip: '10.1.3.150', mode: 'fullnat', localIps: [local] });
       // The backends saw the local address, not the clients.
       const sockets = await nsRun(vm('a1').ns, 'ss', ['-tn', 'state', 'time-wait']);
       expect(sockets.stdout).toContain(local);
-      const lb = svc.loadBalancers()[0]!;
-      expect(lb.backends.reduce((a, b) => a + b.connections, 0)).toBeGreaterThanOrEqual(8);
     } finally {
-      await svc.replaceConfig(cfg);
+      await svc.replaceConfig(config());
     }
   });
 

@@ -192,6 +192,20 @@ describe('internal load balancers', () => {
     expect(snapshot.lb!.services[0]!.backends[0]).toMatchObject({ port: 0 });
   });
 
+  it('takes tunnel, its backends as for dr', () => {
+    const tunnel = (c: ReturnType<typeof vpcDoc>) => {
+      c.loadBalancers[0]!.mode = 'tunnel';
+      (c.loadBalancers[0]!.backends[0] as { port?: number }).port = 80;
+    };
+    expect(issues(tunnel)).toEqual([]);
+    const doc = vpcDoc();
+    tunnel(doc);
+    const { snapshot, routes } = compile(validateConfig(doc), { bpfDir: '', generation: 1 });
+    expect(snapshot.lb!.services[0]).toMatchObject({ vni: 1001, mode: 'tunnel' });
+    expect(snapshot.lb!.services[0]!.backends[0]).toMatchObject({ port: 0 });
+    expect(routes.filter((r) => r.origin === 'lb')).toEqual([]);
+  });
+
   it.each([
     ['fullnat without local addresses', [], '$.loadBalancers[0].localIps', /at least one local address/],
     ['a local address outside the VPC', ['10.9.0.1'], '$.loadBalancers[0].localIps[0]', /not in vpc-a/],
@@ -269,12 +283,13 @@ describe('internal load balancers', () => {
       /not an address of an ENI/,
     ],
     [
-      'tunnel',
+      'a tunnel backend on another port',
       (c: ReturnType<typeof vpcDoc>) => {
         c.loadBalancers[0]!.mode = 'tunnel';
+        (c.loadBalancers[0]!.backends[0] as { port?: number }).port = 8080;
       },
-      '$.loadBalancers[0].mode',
-      /nat, dr or fullnat \(tunnel: not yet\)/,
+      '$.loadBalancers[0].backends[0].port',
+      /tunnel keeps the client's destination port/,
     ],
     [
       'a dr backend on another port',

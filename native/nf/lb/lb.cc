@@ -17,7 +17,6 @@ namespace nfvgw {
 
 namespace {
 
-constexpr uint8_t kIpProtoIpip = 4;
 constexpr uint32_t kIpipOverhead = sizeof(Ip4Hdr);
 
 // The hash Maglev looks a connection up by: its five-tuple (or, for the
@@ -95,6 +94,29 @@ const LbBackend& bySchedule(L3Ctx& c, const LbService& s, const FlowKey& k) {
 }
 
 }  // namespace
+
+ConnHit lbErredConnection(L3Ctx& c, const uint8_t* l3, uint32_t total, uint32_t zone) {
+  const Ip4Hdr* ip = reinterpret_cast<const Ip4Hdr*>(l3);
+  const uint32_t ihl = ip->headerLen();
+  if (ip->proto != kIpProtoIcmp || total < ihl + 8 + sizeof(Ip4Hdr) + 8) return {};
+  const uint8_t type = l3[ihl];
+  if (type != kIcmpDestUnreach && type != kIcmpTimeExceeded && type != kIcmpParamProblem) return {};
+  const uint8_t* quoted = l3 + ihl + 8;
+  FlowKey qk;
+  uint8_t flags = 0;
+  if ((quoted[0] >> 4) != 4 || !flowOf(zone, quoted, total - ihl - 8, qk, flags)) return {};
+  const ConnHit h = c.ct.find(qk.reversed());
+  return h.e && ConnTable::backendOf(h.e) >= 0 ? h : ConnHit{};
+}
+
+void lbRewriteError(uint8_t* l3, uint32_t total, const FlowKey& to, bool from_peer) {
+  rewriteQuotedEndpoint(l3, total, true, to.src(), to.sport());
+  rewriteQuotedEndpoint(l3, total, false, to.dst(), to.dport());
+  // The outer addresses are not in the ICMP checksum.
+  Ip4Hdr* ip = reinterpret_cast<Ip4Hdr*>(l3);
+  if (from_peer) replaceAddress(ip, true, be32(to.dst()));
+  replaceAddress(ip, false, be32(to.src()));
+}
 
 bool lbFullnatPort(L3Ctx& c, uint32_t zone, const FlowKey& k, uint32_t local, uint32_t backend, uint16_t bport,
                    uint16_t* port) {
@@ -192,18 +214,7 @@ __attribute__((noinline)) void tunnelTo(L3Ctx& c, Pkt& p, uint32_t backend) {
   p.data -= kIpipOverhead;
   p.addr -= kIpipOverhead;
   p.len = p.l2_len + kIpipOverhead + total;
-  Ip4Hdr* o = reinterpret_cast<Ip4Hdr*>(l3);
-  o->ver_ihl = 0x45;
-  o->tos = in->tos;
-  o->total_len = be16(uint16_t(total + kIpipOverhead));
-  o->id = 0;
-  o->frag_off = in->frag_off & be16(kIp4FlagDf);
-  o->ttl = 64;
-  o->proto = kIpProtoIpip;
-  o->csum = 0;
-  o->src = be32(out.sourceFor(backend));
-  o->dst = be32(backend);
-  o->csum = ip4HeaderCsum(o, sizeof(Ip4Hdr));
+  writeIpipHeader(reinterpret_cast<Ip4Hdr*>(l3), in, total, out.sourceFor(backend), backend);
   p.l3_len = sizeof(Ip4Hdr);
   c.event(Event::lb_forwarded);
   ip4Transmit(c, p, nh, nh.kind == NhKind::kVia ? nh.gateway : backend);
@@ -283,35 +294,12 @@ __attribute__((always_inline)) inline void forward(L3Ctx& c, Pkt& p, ConnHit h, 
   forwardNat(c, p, h, k, tcp_flags, now_ms, total);
 }
 
-// The load-balanced connection an ICMP error (destination unreachable,
-// time exceeded, parameter problem) is about: the one of its quoted
-// header, reversed (the error answers a packet the connection sent).
-ConnHit erredConnection(L3Ctx& c, const uint8_t* l3, uint32_t total) {
-  const Ip4Hdr* ip = reinterpret_cast<const Ip4Hdr*>(l3);
-  const uint32_t ihl = ip->headerLen();
-  if (ip->proto != kIpProtoIcmp || total < ihl + 8 + sizeof(Ip4Hdr) + 8) return {};
-  const uint8_t type = l3[ihl];
-  if (type != kIcmpDestUnreach && type != kIcmpTimeExceeded && type != kIcmpParamProblem) return {};
-  const uint8_t* quoted = l3 + ihl + 8;
-  FlowKey qk;
-  uint8_t flags = 0;
-  if ((quoted[0] >> 4) != 4 || !flowOf(0, quoted, total - ihl - 8, qk, flags)) return {};
-  const ConnHit h = c.ct.find(qk.reversed());
-  return h.e && ConnTable::backendOf(h.e) >= 0 ? h : ConnHit{};
-}
-
 // relatedError() for a fullnat connection `h` (`total`: the error's IPv4
-// total length): the quoted packet becomes the one the receiver sent, the
-// connection's other key (towards the backend, or back to the client), and
-// the error comes from that key's destination.
+// total length): made for the side it goes to (lbRewriteError), the
+// connection's other key, and sent there.
 void fullnatError(L3Ctx& c, Pkt& p, ConnHit h, uint32_t total) {
-  uint8_t* l3 = p.l3();
   const FlowKey to = h.e->keyOf(1 - h.dir);
-  rewriteQuotedEndpoint(l3, total, true, to.src(), to.sport());
-  rewriteQuotedEndpoint(l3, total, false, to.dst(), to.dport());
-  Ip4Hdr* ip = reinterpret_cast<Ip4Hdr*>(l3);
-  replaceAddress(ip, true, be32(to.dst()));
-  replaceAddress(ip, false, be32(to.src()));
+  lbRewriteError(p.l3(), total, to, true);
   bool on_link;
   if (h.dir == 0) {
     c.event(Event::lb_forwarded);
@@ -335,7 +323,7 @@ void fullnatError(L3Ctx& c, Pkt& p, ConnHit h, uint32_t total) {
 __attribute__((noinline)) void relatedError(L3Ctx& c, Pkt& p) {
   uint8_t* l3 = p.l3();
   const uint32_t total = be16(reinterpret_cast<const Ip4Hdr*>(l3)->total_len);
-  const ConnHit h = erredConnection(c, l3, total);
+  const ConnHit h = lbErredConnection(c, l3, total, 0);
   if (!h.e) return c.w.drop(p, Drop::lb_untranslatable);
   const FlowKey reply = h.e->keyOf(1);
   if (reply.dst() != h.e->keyOf(0).src() && reply.zone() == 0) return fullnatError(c, p, h, total);
@@ -496,7 +484,7 @@ bool lbReply(L3Ctx& c, Pkt& p) {
   if (!packetFlowOf(0, l3, total, k, tcp_flags)) {
     // The backend's ICMP error about a request (a UDP port closed): to the
     // client, from the VIP, about the packet as the client sent it.
-    const ConnHit h = erredConnection(c, l3, total);
+    const ConnHit h = lbErredConnection(c, l3, total, 0);
     uint32_t zone, vip;
     if (!h.e || h.dir != 1 || !natTranslateError(c, l3, total, 0, true, &zone, &vip)) return false;
     c.event(Event::lb_replied);

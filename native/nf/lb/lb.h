@@ -7,8 +7,8 @@
 //    on a subnet of one of the gateway's ports (or an ENI of the VPC of an
 //    internal service, nf/vpc/overlay.cc), holds the VIP on its loopback
 //    and answers the client directly.
-//  - tunnel: IP-in-IP to the backend, which decapsulates and answers the
-//    client directly.
+//  - tunnel: IP-in-IP to the backend (inside the VXLAN frame for an
+//    internal service), which decapsulates and answers the client directly.
 //  - nat: the destination becomes the backend; the replies come back
 //    through the gateway (the backends route to it) and leave with the VIP
 //    as their source.
@@ -47,6 +47,23 @@ const LbBackend& lbSchedule(L3Ctx& c, const LbService& s, const FlowKey& k);
 // earlier one).
 bool lbFullnatPort(L3Ctx& c, uint32_t zone, const FlowKey& k, uint32_t local, uint32_t backend, uint16_t bport,
                    uint16_t* port);
+
+// The load-balanced connection an ICMP error (destination unreachable,
+// time exceeded, parameter problem; at `l3`, IPv4 total length `total`)
+// is about: the one a key of which is the quoted header reversed, read in
+// `zone` (the error answers a packet the gateway sent for the
+// connection), with that key's direction. Empty when it is no such error,
+// quotes too little, or names no load-balanced connection.
+ConnHit lbErredConnection(L3Ctx& c, const uint8_t* l3, uint32_t total, uint32_t zone);
+
+// Makes an ICMP error about a packet of a nat or fullnat connection (at
+// `l3`, IPv4 total length `total`, the quoted header and 8 bytes after it
+// there) the one its receiver expects, `to` being the key of that
+// receiver's packets (the connection's other key): the quoted packet
+// becomes the one the receiver sent, from to's source to its destination;
+// the error goes to to's source, and comes from to's destination when
+// `from_peer` (else its source stays). Every checksum is kept right.
+void lbRewriteError(uint8_t* l3, uint32_t total, const FlowKey& to, bool from_peer);
 
 // A packet from a backend of a nat-mode service: when it is the reply of a
 // load-balanced connection, translates it back and forwards it (true);

@@ -61,8 +61,8 @@ LbTables LbTables::build(const LbSpec& spec, const RouteTable& routes, const Fla
   if (spec.services.size() > kMaxServices) fail("more than " + std::to_string(kMaxServices) + " services");
   LbTables t;
   std::vector<std::pair<uint64_t, uint32_t>> keys;
-  std::vector<std::pair<uint64_t, uint8_t>> nat_backends, vpc_backends, dr_senders, vpc_locals;
-  std::vector<std::pair<uint64_t, uint32_t>> dr_slots;
+  std::vector<std::pair<uint64_t, uint8_t>> nat_backends, vpc_backends, vip_senders, vpc_locals;
+  std::vector<std::pair<uint64_t, VpcDirectBackend>> direct_slots;
   std::unordered_map<uint64_t, uint32_t> vpc_group_of;
   for (const LbSpec::Service& s : spec.services) {
     const std::string where = "services[" + std::to_string(t.services_.size()) + "]";
@@ -87,14 +87,12 @@ LbTables LbTables::build(const LbSpec& spec, const RouteTable& routes, const Fla
       if (s.vni) {
         if (s.mode == LbMode::kNat) {
           vpc_backends.push_back({uint64_t(s.vni) << 32 | b.ip, 1});
-        } else if (s.mode == LbMode::kDr) {
+        } else if (s.mode == LbMode::kDr || s.mode == LbMode::kTunnel) {
           // Every backend, up or not: its connections stay on it.
-          dr_slots.push_back({uint64_t(b.slot) + 1, b.ip});
+          direct_slots.push_back({uint64_t(b.slot) + 1, {b.ip, s.mode == LbMode::kTunnel}});
           const int64_t eni = eni_of(s.vni, b.ip);
           if (eni < 0) fail(where + ": a backend is no ENI's address");
-          dr_senders.push_back({uint64_t(eni) << 32 | s.vip, 1});
-        } else if (s.mode != LbMode::kFullNat) {
-          fail(where + ": inside a VPC, only nat, dr and fullnat");
+          vip_senders.push_back({uint64_t(eni) << 32 | s.vip, 1});
         }
       } else if (s.mode == LbMode::kNat) {
         nat_backends.push_back({b.ip, 1});
@@ -159,9 +157,9 @@ LbTables LbTables::build(const LbSpec& spec, const RouteTable& routes, const Fla
   t.nat_backends_.build(nat_backends);
   t.vpc_backends_.build(vpc_backends);
   t.vpc_locals_.build(vpc_locals);
-  t.vpc_dr_senders_.build(dr_senders);
-  t.vpc_dr_slots_.build(dr_slots);
-  t.has_vpc_dr_ = !dr_senders.empty();
+  t.vpc_vip_senders_.build(vip_senders);
+  t.vpc_direct_slots_.build(direct_slots);
+  t.has_vpc_vip_senders_ = !vip_senders.empty();
   t.vpc_vips_.build({vpc_group_of.begin(), vpc_group_of.end()});
   t.has_vpc_ = !vpc_group_of.empty();
   t.has_nat_ = !nat_backends.empty();

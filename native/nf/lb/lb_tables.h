@@ -86,7 +86,7 @@ class LbTables {
   // Throws Error(kSnapshot) on what the control plane should have refused.
   // The next hop of each backend is resolved from `routes` (built) and the
   // neighbors, as the route table does for routers; the ENIs of the
-  // backends of internal dr services by `eni_of` (the overlay, built).
+  // backends of internal dr and tunnel services by `eni_of` (the overlay, built).
   static LbTables build(const LbSpec& spec, const RouteTable& routes, const FlatMap64<StaticNeighbor>& statics,
                         NeighborTable* neighbors, const EniOf& eni_of);
 
@@ -133,22 +133,25 @@ class LbTables {
   bool vpcBackend(uint32_t vni, uint32_t ip) const {
     return has_vpc_ && vpc_backends_.find(uint64_t(vni) << 32 | ip) != nullptr;
   }
-  // Internal dr services. Their backends hold the VIP on a loopback and
-  // answer from it: the ENI with index `eni` may send from `vip` when it
-  // is a backend of a dr service of that VIP (in its own VPC, which the
-  // ENI implies). Only asked for a source that is no ENI's address.
-  bool hasVpcDr() const { return has_vpc_dr_; }
-  bool vpcDrSender(uint32_t eni, uint32_t vip) const {
-    return vpc_dr_senders_.find(uint64_t(eni) << 32 | vip) != nullptr;
+  // Internal dr and tunnel services. Their backends hold the VIP (on a
+  // loopback, or on the device that decapsulates) and answer from it: the
+  // ENI with index `eni` may send from `vip` when it is a backend of a dr or
+  // tunnel service of that VIP (in its own VPC, which the ENI implies).
+  // Only asked for a source that is no ENI's address.
+  bool hasVpcVipSenders() const { return has_vpc_vip_senders_; }
+  bool vpcVipSender(uint32_t eni, uint32_t vip) const {
+    return vpc_vip_senders_.find(uint64_t(eni) << 32 | vip) != nullptr;
   }
-  // The address of the backend in `slot` of an internal dr service: a dr
+  // The backend in a slot of an internal dr or tunnel service: such a
   // connection's reply key is its true reply (from the VIP) and names no
-  // backend, its slot does. 0 when no backend has that slot any more (it
-  // was removed from the configuration).
-  uint32_t vpcDrBackend(uint32_t slot) const {
-    const uint32_t* ip = vpc_dr_slots_.find(uint64_t(slot) + 1);
-    return ip ? *ip : 0;
-  }
+  // backend, its slot does.
+  struct VpcDirectBackend {
+    uint32_t ip;
+    bool tunnel;  // reached by IP-in-IP, else by its MAC (dr)
+  };
+  // Null when no backend has that slot any more (it was removed from the
+  // configuration).
+  const VpcDirectBackend* vpcDirectBackend(uint32_t slot) const { return vpc_direct_slots_.find(uint64_t(slot) + 1); }
   // The service of a packet to `vip`: its port's, else the VIP's all-ports one.
   const LbService* service(uint32_t vip, uint8_t proto, uint16_t port) const {
     if (const uint32_t* i = by_key_.find(keyOf(vip, proto, port))) return &services_[*i];
@@ -176,9 +179,9 @@ class LbTables {
   std::vector<std::vector<uint32_t>> vpc_groups_;
   FlatMap64<uint8_t> vpc_backends_;  // VNI << 32 | address: nat
   FlatMap64<uint8_t> vpc_locals_;    // VNI << 32 | address: fullnat
-  bool has_vpc_dr_ = false;
-  FlatMap64<uint8_t> vpc_dr_senders_;  // ENI << 32 | VIP
-  FlatMap64<uint32_t> vpc_dr_slots_;   // slot + 1 -> address
+  bool has_vpc_vip_senders_ = false;
+  FlatMap64<uint8_t> vpc_vip_senders_;            // ENI << 32 | VIP
+  FlatMap64<VpcDirectBackend> vpc_direct_slots_;  // slot + 1
 };
 
 }  // namespace nfvgw

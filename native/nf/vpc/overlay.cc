@@ -237,10 +237,13 @@ struct Work {
   const OverlayTarget* egress;  // routed to a NAT gateway or the internet gateway (dst is null)
   // The security groups' view (stage 5): whether the two ENIs' groups
   // leave anything to track, and the connection key when there is one.
+  // For a packet balance() or fullnatReply() translated: keyed, and its key
+  // as its sender sent it (untranslate).
   bool untracked;
   bool keyed;
-  bool balanced;  // to an internal load balancer's VIP: scheduled and tracked already
-  bool from_vip;  // from a VIP of an internal dr service, by one of its backends
+  bool balanced;    // to an internal load balancer's VIP: scheduled and tracked already
+  bool from_vip;    // from a VIP of an internal dr or tunnel service, by one of its backends
+  uint32_t tunnel;  // balanced to a backend of a tunnel service: its address (host order), else 0
   uint8_t tcp_flags;
   FlowKey key;
 };
@@ -288,14 +291,14 @@ __attribute__((always_inline)) inline bool decapsulate(L3Ctx& c, Pkt& p, Work& w
 }
 
 // The ENI that may send from `ip`, which no ENI holds: a backend of an
-// internal dr service answering from its VIP (LVS/DR: the VIP is on the
-// backend's loopback). The MAC finds the ENI, which must be a backend of
-// a dr service of that VIP; the caller checks its hypervisor. The ENI's
-// index, or -1.
+// internal dr or tunnel service answering from its VIP (LVS/DR: the VIP is
+// on the backend's loopback; LVS/TUN: on its tunnel device). The MAC finds
+// the ENI, which must be a backend of a dr or tunnel service of that VIP;
+// the caller checks its hypervisor. The ENI's index, or -1.
 __attribute__((noinline)) int64_t vipSender(const L3Ctx& c, uint32_t vpc, const uint8_t* mac, uint32_t ip) {
   const OverlayTables& o = c.s.overlay;
   const Eni* e = o.eniByMac(vpc, mac);
-  if (!e || !c.s.lb.vpcDrSender(indexOf(o, *e), ip)) return -1;
+  if (!e || !c.s.lb.vpcVipSender(indexOf(o, *e), ip)) return -1;
   return indexOf(o, *e);
 }
 
@@ -304,8 +307,8 @@ __attribute__((noinline)) int64_t vipSender(const L3Ctx& c, uint32_t vpc, const 
 // hypervisor it is attached to, from one of its own addresses: the address
 // finds the ENI (one lookup), the MAC and VTEP must then be that ENI's.
 // The one other address an ENI may send from is the VIP of an internal dr
-// service it is a backend of (vipSender; a second lookup only in VPCs
-// with such services).
+// or tunnel service it is a backend of (vipSender; a second lookup only in
+// VPCs with such services).
 // False when p is done with (dropped, or an echo to the gateway answered).
 __attribute__((always_inline)) inline bool checkSource(L3Ctx& c, Pkt& p, Work& w) {
   const OverlayTables& o = c.s.overlay;
@@ -322,7 +325,7 @@ __attribute__((always_inline)) inline bool checkSource(L3Ctx& c, Pkt& p, Work& w
   int64_t src_index = o.eniByIp(w.vpc, w.isrc);
   w.from_vip = false;
   if (src_index < 0) {
-    if (c.s.lb.hasVpcDr()) src_index = vipSender(c, w.vpc, eth->src, w.isrc);
+    if (c.s.lb.hasVpcVipSenders()) src_index = vipSender(c, w.vpc, eth->src, w.isrc);
     if (src_index < 0) return drop(Drop::overlay_spoofed);
     w.from_vip = true;
   }
@@ -353,6 +356,7 @@ __attribute__((always_inline)) inline bool checkSource(L3Ctx& c, Pkt& p, Work& w
 }
 
 constexpr int64_t kDropped = -2;
+constexpr uint32_t kIpipOverhead = sizeof(Ip4Hdr);
 
 // An internal load balancer (nf/lb inside a VPC): a routed packet to a VIP
 // of VPC `vpc` goes to a backend ENI. Its connection is found, or made (the
@@ -362,14 +366,16 @@ constexpr int64_t kDropped = -2;
 // destination to the backend; fullnat the source to a local address and
 // port too; dr leaves the IP header as it is (the backend holds the VIP),
 // and delivery gives the frame the backend ENI's MAC as for any routed
-// packet.
+// packet; tunnel leaves it as it is too, and delivery puts it in IP-in-IP
+// to the backend (tunnelDeliver).
 //
 // The reply key of a connection is what the backend's replies carry: from
 // the backend to the client (nat) or to the local address (fullnat), and
-// the packet leaves with that key's addresses reversed. A dr backend
-// answers from the VIP, so its reply key is the request's reversed (in the
-// VIP's VPC) and names no backend: the connection's backend slot does
-// (LbTables::vpcDrBackend). A reply key from the VIP so says dr.
+// the packet leaves with that key's addresses reversed. A dr or tunnel
+// backend answers from the VIP, so its reply key is the request's reversed
+// (in the VIP's VPC) and names no backend: the connection's backend slot
+// does, and says which of the two (LbTables::vpcDirectBackend). A reply key
+// from the VIP so says dr or tunnel.
 //
 // Returns the backend's ENI, -1 when the address is no VIP (or the packet
 // no TCP or UDP), kDropped when p was dropped.
@@ -409,6 +415,7 @@ __attribute__((noinline)) int64_t balance(L3Ctx& c, Work& w, uint32_t vpc) {
     if (e < 0) return drop(Drop::lb_backend_unreachable);
     switch (s->mode) {
       case LbMode::kDr:
+      case LbMode::kTunnel:
         reply = FlowKey::make(vni, k.dst(), k.src(), vport, k.sport(), k.proto());
         break;
       case LbMode::kFullNat: {
@@ -433,8 +440,15 @@ __attribute__((noinline)) int64_t balance(L3Ctx& c, Work& w, uint32_t vpc) {
     slot = int32_t(b.slot);
   }
   const bool direct = reply.src() == k.dst();
-  if (!backend) backend = direct ? (slot >= 0 ? c.s.lb.vpcDrBackend(uint32_t(slot)) : 0) : reply.src();
-  if (!backend) return drop(Drop::lb_backend_unreachable);  // a dr backend removed since
+  if (direct) {
+    // A dr or tunnel backend removed since has no slot any more.
+    const LbTables::VpcDirectBackend* d = slot >= 0 ? c.s.lb.vpcDirectBackend(uint32_t(slot)) : nullptr;
+    if (!d) return drop(Drop::lb_backend_unreachable);
+    backend = d->ip;
+    if (d->tunnel) w.tunnel = d->ip;
+  } else if (!backend) {
+    backend = reply.src();
+  }
   if (slot >= 0) {
     c.w.stats.backends[slot].packets.add();
     c.w.stats.backends[slot].bytes.add(be16(reinterpret_cast<const Ip4Hdr*>(l3)->total_len));
@@ -448,6 +462,8 @@ __attribute__((noinline)) int64_t balance(L3Ctx& c, Work& w, uint32_t vpc) {
     }
     std::memcpy(&w.ports, l3 + w.in.l3_len, 4);
   }
+  w.key = k;
+  w.keyed = !direct;
   w.balanced = true;
   c.event(Event::lb_forwarded);
   return o.eniByIp(vpc, backend);
@@ -481,11 +497,66 @@ __attribute__((noinline)) int64_t fullnatReply(L3Ctx& c, Work& w, uint32_t vpc) 
   w.isrc = orig.dst();
   w.idst = orig.src();
   std::memcpy(&w.ports, l3 + w.in.l3_len, 4);
+  w.key = k;
+  w.keyed = true;
   w.balanced = true;
   c.event(Event::lb_replied);
   // The client's VPC is the zone of the connection's original key.
   const uint32_t* client_vpc = o.vpcByVni(orig.zone());
   return client_vpc ? o.eniByIp(*client_vpc, orig.src()) : -1;
+}
+
+// An ICMP error (destination unreachable, time exceeded, parameter
+// problem) about a packet of an internal load-balanced connection, as nf/lb
+// handles them on its ports: the quoted packet, reversed, is a key of the
+// connection in the zone of the VPC the error comes from. To a VIP, about
+// a reply (from the client, or a VM routing for it: port unreachable,
+// fragmentation needed): for the backend. From a backend, about a request
+// (to the client in nat mode, to the local address in fullnat mode): for
+// the client. nat and fullnat rewrite it for its receiver
+// (lbRewriteError; in nat mode the error keeps its source, unless the
+// backend sent it, which then becomes the VIP); dr and tunnel pass it to
+// the backend as it is (in IP-in-IP for tunnel), the backend having sent
+// the reply from the VIP itself (their backends' own errors about requests
+// quote what the client sent and need nothing: relatedError lets them
+// through). `only`: the ENI the error must go to (it was addressed to that
+// ENI's own address), or null. Returns the destination ENI, with the
+// packet marked as tracked, or -1 (and the packet untouched) when it is
+// about no such connection.
+__attribute__((noinline)) int64_t balancedError(L3Ctx& c, Work& w, const Eni* only) {
+  const OverlayTables& o = c.s.overlay;
+  uint8_t* l3 = w.in.l3();
+  const Ip4Hdr* ip = reinterpret_cast<const Ip4Hdr*>(l3);
+  const uint32_t total = be16(ip->total_len);
+  const ConnHit h = lbErredConnection(c, l3, total, o.vnis[w.src->vpc]);
+  if (!h.e) return -1;
+  const FlowKey orig = h.e->keyOf(0);
+  const FlowKey reply = h.e->keyOf(1);
+  const FlowKey to = h.e->keyOf(1 - h.dir);
+  const bool direct = reply.src() == orig.dst();
+  uint32_t target = to.src();
+  bool tunnel = false;
+  if (direct) {
+    const LbTables::VpcDirectBackend* d = c.s.lb.vpcDirectBackend(uint32_t(ConnTable::backendOf(h.e)));
+    if (h.dir != 0 || !d) return -1;
+    target = d->ip;
+    tunnel = d->tunnel;
+  }
+  // The receiver's VPC is the zone of its key (a client may be in a peer).
+  const uint32_t* vpc = o.vpcByVni(to.zone());
+  const int64_t e = vpc && target ? o.eniByIp(*vpc, target) : -1;
+  if (e < 0 || (only && &o.enis[e] != only)) return -1;
+  if (tunnel) w.tunnel = target;
+  if (!direct) {
+    const bool fullnat = reply.dst() != orig.src();
+    lbRewriteError(l3, total, to, fullnat || h.dir == 1);
+    w.isrc = be32(ip->src);
+    w.idst = target;
+  }
+  w.keyed = false;
+  w.balanced = true;
+  c.event(h.dir == 0 ? Event::lb_forwarded : Event::lb_replied);
+  return e;
 }
 
 // Stage 4: the destination ENI of a routed packet from its route target;
@@ -530,7 +601,10 @@ __attribute__((always_inline)) inline const Eni* resolve(L3Ctx& c, Work& w) {
       return nullptr;
   }
   if (dst < 0 && c.s.lb.hasVpcServices() && (t->kind == OverlayKind::kLocal || t->kind == OverlayKind::kPeering)) {
-    const int64_t to = c.s.lb.vpcLocal(o.vnis[t->vpc], w.idst) ? fullnatReply(c, w, t->vpc) : balance(c, w, t->vpc);
+    // An ICMP error about a load-balanced connection, else a packet of
+    // one (or a new one).
+    int64_t to = w.proto == kIpProtoIcmp ? balancedError(c, w, nullptr) : -1;
+    if (to < 0) to = c.s.lb.vpcLocal(o.vnis[t->vpc], w.idst) ? fullnatReply(c, w, t->vpc) : balance(c, w, t->vpc);
     if (to == kDropped) return nullptr;
     dst = to;
   }
@@ -572,6 +646,10 @@ bool relatedError(L3Ctx& c, const Pkt& in, uint32_t dst_zone) {
 // True when the bucket was prefetched (the packet has a connection key).
 __attribute__((always_inline)) inline bool connectionKey(L3Ctx& c, Work& w) {
   const Eni& src = *w.src;
+  // A nat backend's ICMP error about a request, to the client's address:
+  // translated back (the VIP, as the client knows it).
+  if (w.proto == kIpProtoIcmp && !w.balanced && c.s.lb.vpcBackend(c.s.overlay.vnis[src.vpc], w.isrc))
+    balancedError(c, w, w.dst);
   if (w.balanced) {
     w.untracked = true;
     return false;
@@ -652,6 +730,57 @@ __attribute__((always_inline)) inline bool securityGroups(L3Ctx& c, const Work& 
   return true;
 }
 
+// A packet balance() or fullnatReply() translated that the gateway answers
+// with an ICMP error (time exceeded, fragmentation needed) instead of
+// delivering it: given back the addresses and ports its sender sent, so
+// that the error quotes a packet the sender knows (path-MTU discovery
+// through the load balancer). The packet is dropped afterwards.
+__attribute__((noinline)) void untranslate(Work& w) {
+  uint8_t* l3 = w.in.l3();
+  rewriteEndpoint(l3, true, w.key.src(), w.key.sport());
+  rewriteEndpoint(l3, false, w.key.dst(), w.key.dport());
+}
+
+// Stage 5 for a packet of an internal tunnel service (balance, or an ICMP
+// error for such a backend: balancedError), after the network ACLs:
+// IP-in-IP to the backend ENI inside the VXLAN, as LVS/TUN and Katran do on
+// a link. The inner frame becomes Ethernet (router -> backend ENI), an
+// outer IPv4 header from the gateway of the backend's subnet to the
+// backend (the router's address on the backend's own link: the backend
+// reaches it on-link, so reverse-path filtering takes it, where the VIP,
+// the backend's own address, would be a martian source), protocol 4, DF
+// and TOS copied, TTL 64, and the packet as the client sent it, untouched.
+// The frame grows by that header: it moves into the buffer's headroom,
+// where writeOuter() puts the VXLAN headers in front as for any packet.
+__attribute__((noinline)) void tunnelDeliver(L3Ctx& c, Work& w, const UnderlayAdj& adj) {
+  const OverlayTables& o = c.s.overlay;
+  Pkt& p = *w.p;
+  const Pkt& in = w.in;
+  const Eni& dst = *w.dst;
+  uint8_t* l3 = in.l3();
+  const Ip4Hdr* ip = reinterpret_cast<const Ip4Hdr*>(l3);
+  const uint32_t total = be16(ip->total_len);
+  const uint32_t inner_len = sizeof(EthHdr) + kIpipOverhead + total;
+  if (kVxlanOuterL3 + inner_len > adj.mtu) return dropOversize(c, p, in, *w.src, adj.mtu - kIpipOverhead);
+  // In front of the packet: the outer IPv4 header, the inner Ethernet
+  // header, the VXLAN headers, the underlay's Ethernet header and its VLAN
+  // tag if it has one.
+  const uint32_t room = p.headroom() + uint32_t(l3 - p.data);
+  if (room < kIpipOverhead + sizeof(EthHdr) + kVxlanOverhead + (adj.vlan ? sizeof(VlanTag) : 0))
+    return c.w.drop(p, Drop::lb_no_headroom);
+  writeIpipHeader(reinterpret_cast<Ip4Hdr*>(l3 - kIpipOverhead), ip, total, o.subnets[dst.subnet].gateway, w.tunnel);
+  uint8_t* inner = l3 - kIpipOverhead - sizeof(EthHdr);
+  EthHdr* eth = reinterpret_cast<EthHdr*>(inner);
+  macCopy(eth->dst, dst.mac);
+  macCopy(eth->src, o.router_mac);
+  eth->type = be16(kEthP_Ip4);
+  uint8_t mac[6];
+  const bool resolved = underlayKnown(c, adj, mac);
+  c.event(Event::overlay_routed);
+  writeOuter(p, inner, inner_len, adj, o.vnis[dst.vpc], entropyPort(be32(w.isrc), be32(w.idst), w.proto, w.ports));
+  sendUnderlay(c, p, adj, resolved, mac);
+}
+
 // Stage 5: the network ACLs where a routed packet crosses a subnet boundary
 // (the one it leaves, outbound, then the one it enters, inbound) and its
 // TTL; then the destination's hypervisor on the underlay. Everything is
@@ -679,7 +808,9 @@ __attribute__((always_inline)) inline void deliver(L3Ctx& c, Work& w) {
         if (!ok) return c.w.drop(p, Drop::acl_inbound_denied);
       }
     }
-    if (ip->ttl <= 1) {
+    // The packet a tunnel carries is not routed here: its TTL stays.
+    if (ip->ttl <= 1 && !w.tunnel) {
+      if (w.balanced && w.keyed) untranslate(w);
       overlayIcmpError(c, in, src, kIcmpTimeExceeded, kIcmpCodeTtlExceeded, 0);
       return c.w.drop(p, Drop::ip4_ttl_expired);
     }
@@ -687,7 +818,11 @@ __attribute__((always_inline)) inline void deliver(L3Ctx& c, Work& w) {
   if (!dst.vtep) return c.w.drop(p, Drop::overlay_eni_detached);
   const UnderlayAdj& adj = o.underlay[dst.underlay];
   if (!adj.routable) return c.w.drop(p, Drop::ip4_no_route);
-  if (kVxlanOuterL3 + in.len > adj.mtu) return dropOversize(c, p, in, src, adj.mtu);
+  if (w.tunnel) return tunnelDeliver(c, w, adj);
+  if (kVxlanOuterL3 + in.len > adj.mtu) {
+    if (w.balanced && w.keyed) untranslate(w);
+    return dropOversize(c, p, in, src, adj.mtu);
+  }
   if (!securityGroups(c, w, src, dst)) return;
   uint8_t mac[6];
   const bool resolved = underlayKnown(c, adj, mac);
@@ -759,6 +894,7 @@ void overlayInput(L3Ctx& c, Pkt* const* pkts, uint32_t n) {
     Work& w = work[live[j]];
     w.egress = nullptr;
     w.balanced = false;
+    w.tunnel = 0;
     if (w.routed) w.dst = resolve(c, w);
     if (w.dst) {
       NFVGW_TRACE(c.w, *w.p, eni_destination, uint32_t(w.dst - o.enis.data()), w.dst->vpc, 0);
