@@ -4,7 +4,7 @@
 // VIPs and fullnat local addresses become /32 routes of kind `lb`, so the
 // one route lookup that classifies every packet finds them too.
 import type { LbSpec } from '../dataplane/native.js';
-import { IP_PROTOCOLS, parseIp4 } from './ip.js';
+import { contains, IP_PROTOCOLS, parseIp4, parsePrefix } from './ip.js';
 import type { Config, LoadBalancerConfig } from './schema.js';
 
 export const LB_BACKEND_SLOTS = 16384;
@@ -114,6 +114,31 @@ export function compileLb(cfg: Config, slots: BackendSlots, up: (key: string) =>
       }),
     })),
   };
+}
+
+/**
+ * Static neighbors for the dr backends that give their MAC, on the port
+ * whose subnet holds each (validation made sure there is one, and that the
+ * neighbors do not say otherwise); none twice, none the neighbors have.
+ */
+export function lbNeighbors(
+  cfg: Config,
+  portIndex: ReadonlyMap<string, number>,
+): { port: number; ip: number; mac: string }[] {
+  const known = new Set(cfg.neighbors.map((n) => parseIp4(n.address)!));
+  const out: { port: number; ip: number; mac: string }[] = [];
+  for (const lb of cfg.loadBalancers) {
+    if (lb.vpc !== undefined || lb.mode !== 'dr') continue;
+    for (const b of lb.backends) {
+      const ip = parseIp4(b.ip)!;
+      if (b.mac === undefined || known.has(ip)) continue;
+      const port = cfg.ports.find((p) => p.addresses.some((a) => contains(parsePrefix(a)!, ip)));
+      if (!port) continue;
+      known.add(ip);
+      out.push({ port: portIndex.get(port.name)!, ip, mac: b.mac.toLowerCase() });
+    }
+  }
+  return out;
 }
 
 /** The addresses the load balancer answers for on the gateway's ports: VIPs and fullnat local addresses. */

@@ -4,7 +4,7 @@
 // Connected and local routes are derived here from the port addresses, so
 // one route lookup in the data plane classifies every packet.
 import type { GatewaySpec, SnapshotSpec } from '../dataplane/native.js';
-import { BackendSlots, compileLb, lbAddresses } from './compile-lb.js';
+import { BackendSlots, compileLb, lbAddresses, lbNeighbors } from './compile-lb.js';
 import { compileOverlay } from './compile-vpc.js';
 import { broadcastOf, networkOf, parseIp4, parsePrefix } from './ip.js';
 import type { Config } from './schema.js';
@@ -165,11 +165,14 @@ export function compile(cfg: Config, opts: CompileOptions): Compiled {
       length: Uint8Array.from(lengths),
       nexthop: Uint32Array.from(hops),
     },
-    neighbors: cfg.neighbors.map((n) => ({
-      port: portIndex.get(n.port)!,
-      ip: parseIp4(n.address)!,
-      mac: n.mac.toLowerCase(),
-    })),
+    neighbors: [
+      ...cfg.neighbors.map((n) => ({
+        port: portIndex.get(n.port)!,
+        ip: parseIp4(n.address)!,
+        mac: n.mac.toLowerCase(),
+      })),
+      ...lbNeighbors(cfg, portIndex),
+    ],
     icmp: { errorsPerSecond: cfg.icmp.errorsPerSecond, burst: cfg.icmp.burst },
     neighborTimers: { ...cfg.neighborTimers },
     conntrack: Object.fromEntries(

@@ -261,6 +261,11 @@ export const BackendSchema = z.strictObject({
   port: z.number().int().min(1).max(65535).optional(),
   /** Share of new connections; 0 drains: no new connections, existing ones go on. */
   weight: z.number().int().min(0).max(10_000).default(1),
+  /**
+   * dr on the gateway's ports: the backend's MAC address, so that it needs
+   * no ARP (a static neighbor on the port whose subnet holds the backend).
+   */
+  mac: mac.optional(),
 });
 
 export const LoadBalancerSchema = z.strictObject({

@@ -23,6 +23,13 @@ export function lbIssues(cfg: Config, add: Add): void {
     else if (own.has(ip)) add(path, `${text} is an address of a port of the gateway`);
     else if (publicIps.has(ip)) add(path, `${text} is a public address of a NAT gateway or an elastic IP`);
   };
+  // The MAC each address has, from the neighbors and from dr backends: one each.
+  const macs = new Map<number, { mac: string; where: string }>(
+    cfg.neighbors.map((n, k) => [
+      parseIp4(n.address)!,
+      { mac: n.mac.toLowerCase(), where: `neighbors[${k}]` },
+    ]),
+  );
   let backends = 0;
   cfg.loadBalancers.forEach((lb, i) => {
     const at = (...rest: PropertyKey[]) => ['loadBalancers', i, ...rest];
@@ -67,6 +74,14 @@ export function lbIssues(cfg: Config, add: Add): void {
           at('backends', j, 'ip'),
           `${b.ip} is not on a subnet of a port: direct routing reaches backends on the same link only`,
         );
+      if (b.mac !== undefined) {
+        const known = macs.get(ip);
+        if (lb.mode !== 'dr')
+          add(at('backends', j, 'mac'), `only dr backends take a MAC (${lb.mode} routes to them)`);
+        else if (known !== undefined && known.mac !== b.mac.toLowerCase())
+          add(at('backends', j, 'mac'), `${b.ip} is ${known.mac} in ${known.where}`);
+        else macs.set(ip, { mac: b.mac.toLowerCase(), where: `loadBalancers[${i}].backends[${j}]` });
+      }
       if (own.has(ip) || vips.has(ip)) add(at('backends', j, 'ip'), `${b.ip} is an address of the gateway`);
       const id = `${b.ip}:${b.port ?? lb.port}`;
       const dup = seen.get(id);
@@ -142,6 +157,8 @@ function internalIssues(
   const seen = new Map<string, number>();
   lb.backends.forEach((b, j) => {
     if (!eniAddress(b.ip)) add(at('backends', j, 'ip'), `${b.ip} is not an address of an ENI of ${lb.vpc}`);
+    if (b.mac !== undefined)
+      add(at('backends', j, 'mac'), "inside a VPC a backend has its ENI's MAC: leave it out");
     if (lb.mode === 'dr' || lb.mode === 'tunnel') {
       if (b.port !== undefined && b.port !== lb.port)
         add(at('backends', j, 'port'), `${lb.mode} keeps the client's destination port: leave the port out`);

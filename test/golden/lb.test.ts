@@ -28,7 +28,10 @@ const VIP = {
   lc: '10.90.0.6',
   none: '10.90.0.7',
   sticky: '10.90.0.8',
+  drMac: '10.90.0.9',
 };
+/** A backend known only by the MAC its service gives (no neighbor entry, no ARP). */
+const B_MAC = { ip: '10.80.0.14', mac: '02:b0:00:00:00:14' };
 const LOCAL = '10.80.0.200';
 
 function config(drWeights = [1, 1, 1], stickyWeights = [1, 1, 1]): ConfigInput {
@@ -103,6 +106,14 @@ function config(drWeights = [1, 1, 1], stickyWeights = [1, 1, 1]): ConfigInput {
         mode: 'nat',
         scheduler: 'lc',
         backends: [{ ip: B.b1.ip }, { ip: B.b2.ip }],
+      },
+      {
+        id: 'web-dr-mac',
+        vip: VIP.drMac,
+        protocol: 'tcp',
+        port: 80,
+        mode: 'dr',
+        backends: [B_MAC],
       },
       {
         id: 'sticky',
@@ -204,6 +215,16 @@ describe('direct routing', () => {
       expect(MAC_OF[mac]).not.toBe(B.b1.ip);
     }
     await gw.svc.replaceConfig(config());
+  });
+});
+
+describe('direct routing to a backend given by its MAC', () => {
+  it('sends to that MAC without asking ARP', async () => {
+    const r = await gw.send('front', tcpTo(VIP.drMac, 80, 41000));
+    expect(r.drops).toEqual({});
+    const d = one(r.out, 'back');
+    expect(d).toMatchObject({ dst: B_MAC.mac, src: BACK });
+    expect(d.ip).toMatchObject({ src: CLIENT.ip, dst: VIP.drMac });
   });
 });
 

@@ -132,6 +132,23 @@ describe('load balancer validation', () => {
       '$.loadBalancers[0].mode',
       /./,
     ],
+    [
+      'a MAC on a backend that is not dr',
+      (c: Doc) => {
+        (c.loadBalancers[1]!.backends[0] as { mac?: string }).mac = '02:b0:00:00:00:05';
+      },
+      '$.loadBalancers[1].backends[0].mac',
+      /only dr backends take a MAC/,
+    ],
+    [
+      "a backend's MAC other than its neighbor entry's",
+      (c: Doc & Record<string, unknown>) => {
+        c.neighbors = [{ port: 'back', address: '10.80.0.11', mac: '02:b0:00:00:00:11' }];
+        (c.loadBalancers[0]!.backends[0] as { mac?: string }).mac = '02:b0:00:00:00:99';
+      },
+      '$.loadBalancers[0].backends[0].mac',
+      /is 02:b0:00:00:00:11 in neighbors\[0\]/,
+    ],
   ])('refuses %s', (_what, edit, path, message) => {
     const p = problems(edit as (c: Doc) => void);
     expect(p.map((x) => x.path)).toContain(path);
@@ -292,6 +309,15 @@ describe('internal load balancers', () => {
       /tunnel keeps the client's destination port/,
     ],
     [
+      'a MAC on a backend ENI',
+      (c: ReturnType<typeof vpcDoc>) => {
+        c.loadBalancers[0]!.mode = 'dr';
+        (c.loadBalancers[0]!.backends[0] as { mac?: string }).mac = '02:a0:00:00:00:11';
+      },
+      '$.loadBalancers[0].backends[0].mac',
+      /its ENI's MAC/,
+    ],
+    [
       'a dr backend on another port',
       (c: ReturnType<typeof vpcDoc>) => {
         c.loadBalancers[0]!.mode = 'dr';
@@ -333,6 +359,13 @@ describe('internal load balancers', () => {
 });
 
 describe('load balancer compilation', () => {
+  it("makes a dr backend's MAC a static neighbor on the port that reaches it", () => {
+    const doc = base();
+    (doc.loadBalancers[0]!.backends[0] as { mac?: string }).mac = '02:B0:00:00:00:11';
+    const { snapshot } = compile(validateConfig(doc), { bpfDir: '', generation: 1 });
+    expect(snapshot.neighbors).toEqual([{ port: 1, ip: 0x0a50000b, mac: '02:b0:00:00:00:11' }]);
+  });
+
   it('routes VIPs and local addresses to the load balancer', () => {
     const { routes } = compile(validateConfig(base()), { bpfDir: '', generation: 1 });
     const lb = routes.filter((r) => r.origin === 'lb');
