@@ -67,6 +67,7 @@ struct __attribute__((packed)) Ip4Hdr {
 
   uint32_t headerLen() const { return uint32_t(ver_ihl & 0x0f) * 4; }
 };
+inline constexpr uint32_t kIpipOverhead = sizeof(Ip4Hdr);  // IP-in-IP's outer header
 
 inline constexpr uint8_t kIcmpEchoReply = 0;
 inline constexpr uint8_t kIcmpDestUnreach = 3;

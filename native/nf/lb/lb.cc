@@ -17,8 +17,6 @@ namespace nfvgw {
 
 namespace {
 
-constexpr uint32_t kIpipOverhead = sizeof(Ip4Hdr);
-
 // The hash Maglev looks a connection up by: its five-tuple (or, for the
 // source-hash scheduler, its source address alone), the same in every
 // gateway, so that gateways sharing a VIP behind ECMP agree without state.
@@ -96,16 +94,7 @@ const LbBackend& bySchedule(L3Ctx& c, const LbService& s, const FlowKey& k) {
 }  // namespace
 
 ConnHit lbErredConnection(L3Ctx& c, const uint8_t* l3, uint32_t total, uint32_t zone) {
-  const Ip4Hdr* ip = reinterpret_cast<const Ip4Hdr*>(l3);
-  const uint32_t ihl = ip->headerLen();
-  if (ip->proto != kIpProtoIcmp || total < ihl + 8 + sizeof(Ip4Hdr) + 8) return {};
-  const uint8_t type = l3[ihl];
-  if (type != kIcmpDestUnreach && type != kIcmpTimeExceeded && type != kIcmpParamProblem) return {};
-  const uint8_t* quoted = l3 + ihl + 8;
-  FlowKey qk;
-  uint8_t flags = 0;
-  if ((quoted[0] >> 4) != 4 || !flowOf(zone, quoted, total - ihl - 8, qk, flags)) return {};
-  const ConnHit h = c.ct.find(qk.reversed());
+  const ConnHit h = erredConnection(c.ct, l3, total, zone);
   return h.e && ConnTable::backendOf(h.e) >= 0 ? h : ConnHit{};
 }
 

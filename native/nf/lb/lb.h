@@ -48,12 +48,8 @@ const LbBackend& lbSchedule(L3Ctx& c, const LbService& s, const FlowKey& k);
 bool lbFullnatPort(L3Ctx& c, uint32_t zone, const FlowKey& k, uint32_t local, uint32_t backend, uint16_t bport,
                    uint16_t* port);
 
-// The load-balanced connection an ICMP error (destination unreachable,
-// time exceeded, parameter problem; at `l3`, IPv4 total length `total`)
-// is about: the one a key of which is the quoted header reversed, read in
-// `zone` (the error answers a packet the gateway sent for the
-// connection), with that key's direction. Empty when it is no such error,
-// quotes too little, or names no load-balanced connection.
+// erredConnection() (nf/conntrack/flow.h) when the connection is a
+// load-balanced one, else empty.
 ConnHit lbErredConnection(L3Ctx& c, const uint8_t* l3, uint32_t total, uint32_t zone);
 
 // Makes an ICMP error about a packet of a nat or fullnat connection (at

@@ -85,22 +85,13 @@ ConnEntry* natMap(L3Ctx& c, const NatGateway& g, const FlowKey& k, uint32_t now_
 // (rewriteQuotedEndpoint). False when it names no connection; else sets the
 // inside endpoint (coming in) or the public one (going out).
 bool natTranslateError(L3Ctx& c, uint8_t* l3, uint32_t total, uint32_t zone, bool out, uint32_t* vni, uint32_t* addr) {
-  Ip4Hdr* ip = reinterpret_cast<Ip4Hdr*>(l3);
-  const uint32_t ihl = ip->headerLen();
-  uint8_t* icmp = l3 + ihl;
-  if (total < ihl + 8 + sizeof(Ip4Hdr) + 8) return false;
-  if (icmp[0] != kIcmpDestUnreach && icmp[0] != kIcmpTimeExceeded && icmp[0] != 12) return false;
-  const uint8_t* quoted = icmp + 8;
-  FlowKey qk;
-  uint8_t flags = 0;
-  if ((quoted[0] >> 4) != 4 || !flowOf(zone, quoted, total - ihl - 8, qk, flags)) return false;
-  const ConnHit h = c.ct.find(qk.reversed());
+  const ConnHit h = erredConnection(c.ct, l3, total, zone);
   if (!h.e) return false;
   const FlowKey other = h.e->keyOf(1 - h.dir);
   *vni = other.zone();
   *addr = out ? other.dst() : other.src();
   // The outer address (not in the ICMP checksum), then the quoted one.
-  replaceAddress(ip, out, be32(*addr));
+  replaceAddress(reinterpret_cast<Ip4Hdr*>(l3), out, be32(*addr));
   rewriteQuotedEndpoint(l3, total, !out, *addr, out ? other.dport() : other.sport());
   return true;
 }

@@ -356,7 +356,6 @@ __attribute__((always_inline)) inline bool checkSource(L3Ctx& c, Pkt& p, Work& w
 }
 
 constexpr int64_t kDropped = -2;
-constexpr uint32_t kIpipOverhead = sizeof(Ip4Hdr);
 
 // An internal load balancer (nf/lb inside a VPC): a routed packet to a VIP
 // of VPC `vpc` goes to a backend ENI. Its connection is found, or made (the
