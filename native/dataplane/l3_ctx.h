@@ -25,6 +25,8 @@ struct L3Ctx {
   // once (flush()), not per packet.
   uint32_t events[kEventCount] = {};
 
+  // The worker's clock in milliseconds (the connection table's).
+  uint32_t nowMs() const { return uint32_t(w.now_ns / 1'000'000); }
   void event(Event e) { ++events[uint32_t(e)]; }
   void flush() {
     for (uint32_t i = 0; i < kEventCount; ++i)

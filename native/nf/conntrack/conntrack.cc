@@ -82,7 +82,14 @@ size_t ConnTable::residentBytes() const {
          resident(buckets_, (size_t(bucket_mask_) + 1) * sizeof(uint32_t));
 }
 
-ConnHit ConnTable::find(const FlowKey& k) const { return findIn(bucketOf(k), k); }
+ConnHit ConnTable::find(const FlowKey& k, uint32_t now_ms) const { return findIn(bucketOf(k), k, now_ms); }
+
+void ConnTable::noteFull(uint32_t now_ms) {
+  // A store only when the second changes: other workers read this line
+  // once per loop iteration.
+  if (full_ms_.load(std::memory_order_relaxed) / 1000 != now_ms / 1000)
+    full_ms_.store(now_ms | 1, std::memory_order_relaxed);
+}
 
 uint32_t ConnTable::popFree() {
   uint64_t head = free_head_.load(std::memory_order_acquire);
@@ -133,7 +140,10 @@ ConnEntry* ConnTable::insert(int worker, const FlowKey& orig, const FlowKey& rep
                              const ConnSettings& cfg) {
   WorkerState& ws = ws_[size_t(worker)];
   const uint32_t idx = allocate(ws);
-  if (idx == kNil) return nullptr;
+  if (idx == kNil) {
+    noteFull(now_ms);
+    return nullptr;
+  }
   ConnEntry& e = entries_[idx];
   const FlowKey keys[2] = {orig, reply};
   for (int d = 0; d < 2; ++d) {
@@ -171,8 +181,8 @@ bool ConnTable::oldest(const FlowKey& k, uint32_t link) const {
   return last == link;
 }
 
-ConnEntry* ConnTable::useMapping(const FlowKey& inside) {
-  ConnHit h = find(inside);
+ConnEntry* ConnTable::useMapping(const FlowKey& inside, uint32_t now_ms) {
+  ConnHit h = find(inside, now_ms);
   if (!h.e || h.dir != 0 || !(h.e->flags.load(std::memory_order_acquire) & kMapping)) return nullptr;
   uint32_t aux = h.e->aux.load(std::memory_order_relaxed);
   do {
@@ -183,10 +193,11 @@ ConnEntry* ConnTable::useMapping(const FlowKey& inside) {
 
 ConnEntry* ConnTable::createMapping(int worker, const FlowKey& inside, const FlowKey& outside, uint32_t now_ms,
                                     bool* full) {
-  if (find(outside).e) return nullptr;
+  if (find(outside, now_ms).e) return nullptr;
   WorkerState& ws = ws_[size_t(worker)];
   const uint32_t idx = allocate(ws);
   if (idx == kNil) {
+    noteFull(now_ms);
     *full = true;
     return nullptr;
   }
@@ -210,7 +221,7 @@ ConnEntry* ConnTable::createMapping(int worker, const FlowKey& inside, const Flo
   push(idx, 0, inside);
   if (!oldest(inside, linkOf(idx, 0))) {
     e.flags.fetch_or(kDying, std::memory_order_acq_rel);
-    return useMapping(inside);
+    return useMapping(inside, now_ms);
   }
   return &e;
 }
@@ -294,8 +305,12 @@ ConnTable::Swept ConnTable::sweep(int worker, uint32_t now_ms, uint64_t now_ns, 
 
   // This worker's buckets: b = worker, worker + workers, ...; enough of
   // them to go round once a period: the time elapsed, in buckets, with
-  // what was not a whole bucket carried to the next call.
+  // what was not a whole bucket carried to the next call. Four times as
+  // fast for a period after an insertion found the table full: expired
+  // connections hold the room new ones need.
   const uint64_t owned = ws.owned;
+  const uint32_t full_ms = full_ms_.load(std::memory_order_relaxed);
+  if (full_ms && now_ms - full_ms < period_ms) period_ms = std::max<uint32_t>(period_ms / 4, 250);
   const uint64_t period_ns = uint64_t(std::max<uint32_t>(period_ms, 1)) * 1'000'000;
   const uint64_t dt = std::min<uint64_t>(ws.last_sweep_ns ? now_ns - ws.last_sweep_ns : 0, period_ns);
   ws.last_sweep_ns = now_ns;

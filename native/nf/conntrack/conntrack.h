@@ -27,10 +27,15 @@
 //    entry goes back to a free list only after a QSBR grace period (every
 //    worker has passed a quiescent point since), so a lookup still walking
 //    through it never sees it reused.
-//  - Expiry is incremental: at the end of each loop iteration a worker
-//    sweeps a slice of its buckets sized by the time elapsed to go round
-//    the table once a period (ConnSettings::sweepPeriodMs), so no pause
-//    grows with the table.
+//  - Expiry is lazy, as in the kernel: a lookup passes over an expired
+//    connection as if it were gone (a mapping expires only once no
+//    connection uses it, by the sweep). The sweep gives the memory back:
+//    at the end of each loop iteration a worker sweeps a slice of its
+//    buckets sized by the time elapsed to go round the table once a period
+//    (ConnSettings::sweepPeriodMs), so no pause grows with the table, and
+//    counts the removals. Until then an expired connection still fills the
+//    table (nfvgw_conntrack_entries), holds its NAT mapping and counts as
+//    its backend's; a full table makes the sweep hurry.
 //  - Free entries: a global lock-free stack (index and ABA tag in one 64-bit
 //    word) feeding a per-worker cache of 64, so most allocations and frees
 //    touch no shared line (a full table may so refuse a connection up to 64
@@ -103,15 +108,16 @@ struct ConnSettings {
                                                       120'000, 10'000, 30'000,    180'000};
   uint32_t icmp_ms = 30'000;  // ICMP echo, whatever its state
   uint32_t timeout(ConnState s, uint8_t proto) const { return proto == 1 ? icmp_ms : timeout_ms[uint32_t(s)]; }
-  // How long expiry takes to go round the table: a quarter of the shortest
-  // timeout, between 1 and 8 s. An entry goes at most that late, and a
-  // table of millions is not walked every second for timeouts of hours
-  // (each round touches every entry: a cache miss each).
+  // How long the sweep takes to go round the table: the shortest timeout,
+  // between 1 and 10 s. Lookups pass over expired connections, so this is
+  // how late their memory comes back, not how late they end; each round
+  // touches every entry (a cache miss each in a table of millions: a tenth
+  // of the packet path's time at 1M connections when it went round every
+  // 2.5 s). A full table makes the sweep hurry (ConnTable::sweep).
   uint32_t sweepPeriodMs() const {
     uint32_t shortest = icmp_ms;
     for (uint32_t t : timeout_ms) shortest = t < shortest ? t : shortest;
-    const uint32_t q = shortest / 4;
-    return q < 1000 ? 1000 : q > 8000 ? 8000 : q;
+    return shortest < 1000 ? 1000 : shortest > 10'000 ? 10'000 : shortest;
   }
 };
 
@@ -196,29 +202,30 @@ class ConnTable {
   ConnTable(const ConnTable&) = delete;
   ConnTable& operator=(const ConnTable&) = delete;
 
-  // The connection `k` belongs to, either way; a null entry when none.
-  ConnHit find(const FlowKey& k) const;
+  // The connection `k` belongs to, either way, at `now_ms`; a null entry
+  // when none (or only an expired one).
+  ConnHit find(const FlowKey& k, uint32_t now_ms) const;
   // For a burst: fetch the bucket of `k` into the cache, then (once that has
   // had time to arrive) the first entry of its chain, so that find() for
   // several packets waits on memory once instead of once per packet.
   void prefetch(const FlowKey& k) const { prefetchBucket(bucket(k)); }
   void prefetchEntry(const FlowKey& k) const { prefetchChain(bucket(k)); }
   // The same in steps that hash the key once: its bucket, then the
-  // prefetches and the lookup by bucket (find(k) is findIn(bucket(k), k)).
+  // prefetches and the lookup by bucket (find(k, now) is
+  // findIn(bucket(k), k, now)).
   uint32_t bucket(const FlowKey& k) const { return bucketOf(k); }
   void prefetchBucket(uint32_t b) const { __builtin_prefetch(&buckets_[b]); }
   void prefetchChain(uint32_t b) const {
     const uint32_t link = buckets_[b].load(std::memory_order_relaxed);
     if (link != kEnd) __builtin_prefetch(&entries_[(link - 1) >> 1]);
   }
-  __attribute__((always_inline)) ConnHit findIn(uint32_t b, const FlowKey& k) const {
+  __attribute__((always_inline)) ConnHit findIn(uint32_t b, const FlowKey& k, uint32_t now_ms) const {
     uint32_t link = buckets_[b].load(std::memory_order_acquire);
     while (link != kEnd) {
       ConnEntry& e = entries_[(link - 1) >> 1];
       const int dir = int((link - 1) & 1);
       if (e.key[dir][0].load(std::memory_order_relaxed) == k.addrs &&
-          e.key[dir][1].load(std::memory_order_relaxed) == k.rest &&
-          !(e.flags.load(std::memory_order_relaxed) & kDying))
+          e.key[dir][1].load(std::memory_order_relaxed) == k.rest && current(e, now_ms))
         return {&e, dir};
       link = e.next[dir].load(std::memory_order_acquire);
     }
@@ -255,7 +262,7 @@ class ConnTable {
     return FlowKey::make(zone, ip, 0, port, 0, proto);
   }
   // The live mapping of `inside` with a use taken on it, or null.
-  ConnEntry* useMapping(const FlowKey& inside);
+  ConnEntry* useMapping(const FlowKey& inside, uint32_t now_ms);
   // Makes a mapping from `inside` to `outside` with a use taken on it. Null
   // when `outside` is taken (try another port) or the table is full
   // (*full). When another worker mapped `inside` at the same moment, the
@@ -306,27 +313,27 @@ class ConnTable {
   // `period_ms`: how long one round of the table takes (ConnSettings).
   Swept sweep(int worker, uint32_t now_ms, uint64_t now_ns, uint32_t period_ms);
 
-  // Marks every live connection `pick` selects as dying (the sweep removes
-  // it); returns how many. Mappings go by themselves after their last
-  // connection. Any thread.
+  // Marks every connection current at `now_ms` that `pick` selects as
+  // dying (the sweep removes it); returns how many. Mappings go by
+  // themselves after their last connection. Any thread.
   template <class Pick>
-  uint32_t kill(Pick pick) {
+  uint32_t kill(uint32_t now_ms, Pick pick) {
     uint32_t n = 0;
     const uint32_t used = unused_.load(std::memory_order_acquire);
     for (uint32_t i = 0; i < used; ++i) {
       ConnEntry& e = entries_[i];
-      if (!live(e) || (e.flags.load(std::memory_order_relaxed) & kMapping)) continue;
+      if (!live(e) || !current(e, now_ms) || (e.flags.load(std::memory_order_relaxed) & kMapping)) continue;
       if (pick(e) && !(e.flags.fetch_or(kDying, std::memory_order_acq_rel) & kDying)) ++n;
     }
     return n;
   }
-  // Calls `f` for live entries (for inspection, from any thread: a value
-  // may be a moment old).
+  // Calls `f` for the entries current at `now_ms` (for inspection, from
+  // any thread: a value may be a moment old).
   template <class F>
-  void forEach(F f) const {
+  void forEach(uint32_t now_ms, F f) const {
     const uint32_t used = unused_.load(std::memory_order_acquire);
     for (uint32_t i = 0; i < used; ++i)
-      if (live(entries_[i])) f(entries_[i]);
+      if (live(entries_[i]) && current(entries_[i], now_ms)) f(entries_[i]);
   }
 
   uint32_t capacity() const { return capacity_; }
@@ -351,11 +358,18 @@ class ConnTable {
     uint64_t carry = 0;  // bucket-nanoseconds not swept yet
   };
 
-  bool live(const ConnEntry& e) const {
-    return e.expires_ms.load(std::memory_order_relaxed) != 0 && !(e.flags.load(std::memory_order_relaxed) & kDying);
+  // In use (not free).
+  bool live(const ConnEntry& e) const { return e.expires_ms.load(std::memory_order_relaxed) != 0; }
+  // What lookups find: not dying, and not expired at `now_ms` (a mapping
+  // expires only by the sweep, once no connection uses it).
+  __attribute__((always_inline)) static bool current(const ConnEntry& e, uint32_t now_ms) {
+    const uint8_t f = e.flags.load(std::memory_order_relaxed);
+    return !(f & kDying) && (int32_t(e.expires_ms.load(std::memory_order_relaxed) - now_ms) > 0 || (f & kMapping));
   }
   uint32_t bucketOf(const FlowKey& k) const { return uint32_t(k.hash() >> 20) & bucket_mask_; }
   uint32_t allocate(WorkerState& ws);
+  // An insertion at `now_ms` found no free entry.
+  void noteFull(uint32_t now_ms);
   void release(WorkerState& ws, uint32_t idx);
   void pushFree(uint32_t idx);
   uint32_t popFree();
@@ -376,6 +390,7 @@ class ConnTable {
   uint32_t bucket_mask_;
   alignas(64) std::atomic<uint64_t> free_head_{kNil};  // index | tag << 32
   std::atomic<uint32_t> unused_{0};                    // entries [unused_, capacity_) were never used
+  alignas(64) std::atomic<uint32_t> full_ms_{0};       // when an insertion last found no room (| 1; 0: never)
   std::vector<WorkerState> ws_;
   std::unique_ptr<std::atomic<int32_t>[]> backend_active_;
 };

@@ -54,8 +54,9 @@ inline bool packetFlowOf(uint32_t zone, const uint8_t* l3, uint32_t avail, FlowK
 // parameter problem; at `l3`, IPv4 total length `total`) is about: the one
 // a key of which is its quoted header reversed, read in `zone` (the error
 // answers a packet the connection sent), with that key's direction. Empty
-// when it is no such error, quotes too little, or names no connection.
-inline ConnHit erredConnection(const ConnTable& ct, const uint8_t* l3, uint32_t total, uint32_t zone) {
+// when it is no such error, quotes too little, or names no connection
+// current at `now_ms`.
+inline ConnHit erredConnection(const ConnTable& ct, const uint8_t* l3, uint32_t total, uint32_t zone, uint32_t now_ms) {
   const Ip4Hdr* ip = reinterpret_cast<const Ip4Hdr*>(l3);
   const uint32_t ihl = ip->headerLen();
   if (ip->proto != kIpProtoIcmp || total < ihl + 8 + sizeof(Ip4Hdr) + 8) return {};
@@ -65,7 +66,7 @@ inline ConnHit erredConnection(const ConnTable& ct, const uint8_t* l3, uint32_t 
   FlowKey qk;
   uint8_t flags = 0;
   if ((quoted[0] >> 4) != 4 || !flowOf(zone, quoted, total - ihl - 8, qk, flags)) return {};
-  return ct.find(qk.reversed());
+  return ct.find(qk.reversed(), now_ms);
 }
 
 // Moves the connection `h` found on for a packet of protocol `proto` (and

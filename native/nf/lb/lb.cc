@@ -94,7 +94,7 @@ const LbBackend& bySchedule(L3Ctx& c, const LbService& s, const FlowKey& k) {
 }  // namespace
 
 ConnHit lbErredConnection(L3Ctx& c, const uint8_t* l3, uint32_t total, uint32_t zone) {
-  const ConnHit h = erredConnection(c.ct, l3, total, zone);
+  const ConnHit h = erredConnection(c.ct, l3, total, zone, c.nowMs());
   return h.e && ConnTable::backendOf(h.e) >= 0 ? h : ConnHit{};
 }
 
@@ -113,7 +113,7 @@ bool lbFullnatPort(L3Ctx& c, uint32_t zone, const FlowKey& k, uint32_t local, ui
   uint32_t at = uint32_t(hash64(uint64_t(k.src()) << 16 | k.sport()) % kRange);
   for (int tries = 0; tries < 64; ++tries) {
     const uint16_t lport = uint16_t(kLo + at);
-    if (!c.ct.find(FlowKey::make(zone, backend, local, bport, lport, k.proto())).e) {
+    if (!c.ct.find(FlowKey::make(zone, backend, local, bport, lport, k.proto()), c.nowMs()).e) {
       *port = lport;
       return true;
     }
@@ -132,17 +132,14 @@ bool lbFullnatPort(L3Ctx& c, uint32_t zone, const FlowKey& k, uint32_t local, ui
 // found first, the other expires.
 const LbBackend& lbSchedule(L3Ctx& c, const LbService& s, const FlowKey& k) {
   if (!s.affinity_ms) return bySchedule(c, s, k);
-  const uint32_t now_ms = uint32_t(c.w.now_ns / 1'000'000);
+  const uint32_t now_ms = c.nowMs();
   const FlowKey a = FlowKey::make(kZoneLbAffinity, k.src(), k.dst(), uint16_t(s.index), 0, k.proto());
-  if (const ConnHit h = c.ct.find(a); h.e && h.dir == 0) {
+  if (const ConnHit h = c.ct.find(a, now_ms); h.e && h.dir == 0) {
     const int32_t slot = ConnTable::affinityOf(h.e);
-    // Expired and not swept yet: gone.
-    if (int32_t(h.e->expires_ms.load(std::memory_order_relaxed) - now_ms) > 0) {
-      for (const LbBackend& b : s.pick) {
-        if (int32_t(b.slot) != slot) continue;
-        ConnTable::refresh(h.e, now_ms, s.affinity_ms);
-        return b;
-      }
+    for (const LbBackend& b : s.pick) {
+      if (int32_t(b.slot) != slot) continue;
+      ConnTable::refresh(h.e, now_ms, s.affinity_ms);
+      return b;
     }
   }
   const LbBackend& b = bySchedule(c, s, k);
@@ -160,21 +157,23 @@ namespace {
 // balancer, and add() is then a call, twice a packet.
 __attribute__((always_inline)) inline void bump(Counter& k, uint64_t n) { k.set(k.get() + n); }
 
-// A packet of `bytes` for the backend of connection `e` (`backends`: the
-// worker's counters, c.w.stats.backends, which a burst loop keeps at hand).
-__attribute__((always_inline)) inline void count(BackendCounters* backends, const ConnEntry* e, uint32_t bytes) {
-  if (const int32_t slot = ConnTable::backendOf(e); slot >= 0) {
+// A packet of `bytes` for the backend in `slot` (ConnTable::backendOf:
+// -1 for none; `backends`: the worker's counters, c.w.stats.backends,
+// which a burst loop keeps at hand).
+__attribute__((always_inline)) inline void count(BackendCounters* backends, int32_t slot, uint32_t bytes) {
+  if (slot >= 0) {
     BackendCounters& b = backends[slot];
     bump(b.packets, 1);
     bump(b.bytes, bytes);
   }
 }
 
-// The next hop towards a backend: resolved with the snapshot for the
-// backends it has, routed for others (a connection pinned to a backend
-// removed since). `on_link`: the backend is on a subnet of the port.
-__attribute__((always_inline)) inline const NextHop& wayTo(const L3Ctx& c, uint32_t ip, bool* on_link) {
-  if (const LbTables::BackendHop* h = c.s.lb.backendHop(ip)) {
+// The next hop towards backend `ip` of a connection pinned to `slot`:
+// resolved with the snapshot for the backends it has, routed for others (a
+// connection pinned to a backend removed since). `on_link`: the backend is
+// on a subnet of the port.
+__attribute__((always_inline)) inline const NextHop& wayTo(const L3Ctx& c, int32_t slot, uint32_t ip, bool* on_link) {
+  if (const LbTables::BackendHop* h = c.s.lb.backendHop(uint32_t(slot), ip)) {
     *on_link = h->on_link;
     return h->nh;
   }
@@ -185,9 +184,9 @@ __attribute__((always_inline)) inline const NextHop& wayTo(const L3Ctx& c, uint3
 
 // IP-in-IP to the backend: an outer IPv4 header in front of the packet,
 // from the gateway's address towards the backend.
-__attribute__((noinline)) void tunnelTo(L3Ctx& c, Pkt& p, uint32_t backend) {
+__attribute__((noinline)) void tunnelTo(L3Ctx& c, Pkt& p, int32_t slot, uint32_t backend) {
   bool on_link;
-  const NextHop& nh = wayTo(c, backend, &on_link);
+  const NextHop& nh = wayTo(c, slot, backend, &on_link);
   if (nh.kind != NhKind::kConnected && nh.kind != NhKind::kVia) return c.w.drop(p, Drop::lb_backend_unreachable);
   Ip4Hdr* in = reinterpret_cast<Ip4Hdr*>(p.l3());
   const uint32_t total = be16(in->total_len);
@@ -211,9 +210,9 @@ __attribute__((noinline)) void tunnelTo(L3Ctx& c, Pkt& p, uint32_t backend) {
 
 // Direct routing: the frame as it is, to the backend's MAC. `total`: the
 // packet's IPv4 total length.
-__attribute__((always_inline)) inline void directTo(L3Ctx& c, Pkt& p, uint32_t backend, uint32_t total) {
+__attribute__((always_inline)) inline void directTo(L3Ctx& c, Pkt& p, int32_t slot, uint32_t backend, uint32_t total) {
   bool on_link;
-  const NextHop& nh = wayTo(c, backend, &on_link);
+  const NextHop& nh = wayTo(c, slot, backend, &on_link);
   if (!on_link) return c.w.drop(p, Drop::lb_backend_unreachable);
   const PortL3& out = c.s.ports[nh.port];
   if (total > out.mtu) return c.w.drop(p, Drop::ip4_mtu_exceeded);
@@ -245,7 +244,8 @@ __attribute__((always_inline)) inline void trackOneWay(L3Ctx& c, ConnEntry* e, u
 __attribute__((noinline)) void forwardNat(L3Ctx& c, Pkt& p, ConnHit h, const FlowKey& k, uint8_t tcp_flags,
                                           uint32_t now_ms, uint32_t total) {
   const FlowKey other = h.e->keyOf(1 - h.dir);
-  count(c.w.stats.backends, h.e, total);
+  const int32_t slot = ConnTable::backendOf(h.e);
+  count(c.w.stats.backends, slot, total);
   connTrack(h, k.proto(), tcp_flags, now_ms, c.s.conntrack);
   // The packet leaves with the other key's addresses, reversed.
   uint8_t* l3 = p.l3();
@@ -260,7 +260,7 @@ __attribute__((noinline)) void forwardNat(L3Ctx& c, Pkt& p, ConnHit h, const Flo
   c.event(h.dir == 0 ? Event::lb_forwarded : Event::lb_replied);
   const uint32_t dst = other.src();
   bool on_link;
-  ip4Forward(c, p, dst, h.dir == 0 ? wayTo(c, dst, &on_link) : c.s.routes.lookup(dst));
+  ip4Forward(c, p, dst, h.dir == 0 ? wayTo(c, slot, dst, &on_link) : c.s.routes.lookup(dst));
 }
 
 // A packet of connection `h` (found by key `k`; `total`: its IPv4 total
@@ -274,10 +274,11 @@ __attribute__((always_inline)) inline void forward(L3Ctx& c, Pkt& p, ConnHit h, 
     const FlowKey other = h.e->keyOf(1);
     const uint32_t zone = other.zone();
     if (zone == kZoneLbDr || zone == kZoneLbTunnel) {
-      count(backends, h.e, total);
+      const int32_t slot = ConnTable::backendOf(h.e);
+      count(backends, slot, total);
       trackOneWay(c, h.e, k.proto(), tcp_flags, now_ms);
-      if (zone == kZoneLbDr) return directTo(c, p, other.src(), total);
-      return tunnelTo(c, p, other.src());
+      if (zone == kZoneLbDr) return directTo(c, p, slot, other.src(), total);
+      return tunnelTo(c, p, slot, other.src());
     }
   }
   forwardNat(c, p, h, k, tcp_flags, now_ms, total);
@@ -292,7 +293,7 @@ void fullnatError(L3Ctx& c, Pkt& p, ConnHit h, uint32_t total) {
   bool on_link;
   if (h.dir == 0) {
     c.event(Event::lb_forwarded);
-    return ip4Forward(c, p, to.src(), wayTo(c, to.src(), &on_link));
+    return ip4Forward(c, p, to.src(), wayTo(c, ConnTable::backendOf(h.e), to.src(), &on_link));
   }
   c.event(Event::lb_replied);
   ip4Forward(c, p, to.src(), c.s.routes.lookup(to.src()));
@@ -317,8 +318,9 @@ __attribute__((noinline)) void relatedError(L3Ctx& c, Pkt& p) {
   const FlowKey reply = h.e->keyOf(1);
   if (reply.dst() != h.e->keyOf(0).src() && reply.zone() == 0) return fullnatError(c, p, h, total);
   if (h.dir != 0) return c.w.drop(p, Drop::lb_untranslatable);  // a nat backend's come through lbReply
-  if (reply.zone() == kZoneLbDr) return directTo(c, p, reply.src(), total);
-  if (reply.zone() == kZoneLbTunnel) return tunnelTo(c, p, reply.src());
+  const int32_t slot = ConnTable::backendOf(h.e);
+  if (reply.zone() == kZoneLbDr) return directTo(c, p, slot, reply.src(), total);
+  if (reply.zone() == kZoneLbTunnel) return tunnelTo(c, p, slot, reply.src());
   uint32_t zone, backend;
   if (!natTranslateError(c, l3, total, 0, false, &zone, &backend)) return c.w.drop(p, Drop::lb_untranslatable);
   c.event(Event::lb_forwarded);
@@ -358,13 +360,13 @@ void lbInput(L3Ctx& c, Pkt* const* pkts, uint32_t n) {
   }
   for (uint32_t i = 0; i < n; ++i)
     if (keyed[i]) c.ct.prefetchChain(buckets[i]);
+  const uint32_t now_ms = c.nowMs();
   for (uint32_t i = 0; i < n; ++i) {
     if (!keyed[i]) continue;
-    const ConnHit h = c.ct.findIn(buckets[i], keys[i]);
+    const ConnHit h = c.ct.findIn(buckets[i], keys[i], now_ms);
     hit[i] = h.e;
     hit_dir[i] = uint8_t(h.dir);
   }
-  const uint32_t now_ms = uint32_t(c.w.now_ns / 1'000'000);
   BackendCounters* const backends = c.w.stats.backends;
   uint32_t i = 0;
   for (; i < n; ++i) {
@@ -388,7 +390,7 @@ void lbInput(L3Ctx& c, Pkt* const* pkts, uint32_t n) {
     const uint32_t total = p.len - p.l2_len;
     if (!keyed[i]) {
       relatedError(c, p);
-    } else if (const ConnHit h = c.ct.find(keys[i]); h.e) {
+    } else if (const ConnHit h = c.ct.find(keys[i], now_ms); h.e) {
       NFVGW_TRACE(c.w, p, conntrack, 1, h.e->state.load(std::memory_order_relaxed), h.dir);
       forward(c, p, h, keys[i], flags[i], now_ms, total, backends);
     } else {
@@ -481,9 +483,10 @@ bool lbReply(L3Ctx& c, Pkt& p) {
     ip4Forward(c, p, client, c.s.routes.lookup(client));
     return true;
   }
-  const ConnHit h = c.ct.find(k);
+  const uint32_t now_ms = c.nowMs();
+  const ConnHit h = c.ct.find(k, now_ms);
   if (!h.e || h.dir != 1 || ConnTable::backendOf(h.e) < 0) return false;
-  forward(c, p, h, k, tcp_flags, uint32_t(c.w.now_ns / 1'000'000), total, c.w.stats.backends);
+  forward(c, p, h, k, tcp_flags, now_ms, total, c.w.stats.backends);
   return true;
 }
 

@@ -5,7 +5,6 @@
 #include <numeric>
 #include <string>
 #include <unordered_map>
-#include <unordered_set>
 
 #include "core/error.h"
 #include "nf/conntrack/conntrack.h"
@@ -127,16 +126,14 @@ LbTables LbTables::build(const LbSpec& spec, const RouteTable& routes, const Fla
     }
     t.services_.push_back(std::move(svc));
   }
-  // Each backend address's way out.
-  std::vector<std::pair<uint64_t, uint32_t>> hop_keys;
-  std::unordered_set<uint32_t> seen;
+  // Each backend's way out, under its slot (the connection has it at hand:
+  // an index, where a hash of the address would be a lookup a packet).
   for (const LbSpec::Service& s : spec.services) {
     if (s.vni) continue;  // ENIs, reached through the overlay
     for (const LbSpec::Backend& b : s.backends) {
-      if (!seen.insert(b.ip).second) continue;
       const NextHop& r = routes.lookup(b.ip);
       if (r.kind != NhKind::kConnected && r.kind != NhKind::kVia) continue;
-      BackendHop h{r, r.kind == NhKind::kConnected};
+      BackendHop h{r, b.ip, r.kind == NhKind::kConnected};
       if (h.on_link) {
         h.nh.kind = NhKind::kVia;
         h.nh.gateway = b.ip;
@@ -148,11 +145,11 @@ LbTables LbTables::build(const LbSpec& spec, const RouteTable& routes, const Fla
           h.nh.neighbor = neighbors->findOrCreate(r.port, b.ip);  // null when full: looked up per packet then
         }
       }
-      hop_keys.push_back({b.ip, uint32_t(t.hops_.size())});
-      t.hops_.push_back(h);
+      if (t.hops_.size() <= b.slot) t.hops_.resize(size_t(b.slot) + 1);
+      t.hops_[b.slot] = h;
     }
   }
-  t.hop_index_.build(hop_keys);
+  t.hop_slots_ = uint32_t(t.hops_.size());
   t.by_key_.build(keys);
   t.nat_backends_.build(nat_backends);
   t.vpc_backends_.build(vpc_backends);

@@ -90,19 +90,21 @@ class LbTables {
   static LbTables build(const LbSpec& spec, const RouteTable& routes, const FlatMap64<StaticNeighbor>& statics,
                         NeighborTable* neighbors, const EniOf& eni_of);
 
-  // The way to a backend, resolved when the snapshot was built: a next hop
+  // The way to the backend in `slot` (whose address a connection pinned
+  // to it names, `ip`), resolved when the snapshot was built: a next hop
   // of kind kVia towards the backend itself (on a subnet of `nh.port`:
   // `on_link`) or towards the router the routes name, with its MAC or
   // neighbor entry, so that sending needs neither a route lookup nor a
-  // neighbor hash lookup. Null for an address no backend has now (a
-  // connection pinned to a removed backend: the caller routes it).
+  // neighbor hash lookup. Null when the slot holds no backend of that
+  // address now (a connection pinned to a removed backend: the caller
+  // routes it).
   struct BackendHop {
     NextHop nh;
-    bool on_link;
+    uint32_t ip = 0;  // 0: none (0/8 is never a backend)
+    bool on_link = false;
   };
-  const BackendHop* backendHop(uint32_t ip) const {
-    const uint32_t* i = hop_index_.find(ip);
-    return i ? &hops_[*i] : nullptr;
+  const BackendHop* backendHop(uint32_t slot, uint32_t ip) const {
+    return slot < hop_slots_ && hops_[slot].ip == ip ? &hops_[slot] : nullptr;
   }
 
   bool enabled() const { return !services_.empty(); }
@@ -172,8 +174,8 @@ class LbTables {
   FlatMap64<uint32_t> by_key_;
   FlatMap64<uint8_t> nat_backends_;
   bool has_nat_ = false;
-  std::vector<BackendHop> hops_;
-  FlatMap64<uint32_t> hop_index_;
+  std::vector<BackendHop> hops_;  // by slot
+  uint32_t hop_slots_ = 0;        // hops_.size()
   bool has_vpc_ = false;
   FlatMap64<uint32_t> vpc_vips_;  // VNI << 32 | VIP -> group
   std::vector<std::vector<uint32_t>> vpc_groups_;

@@ -49,7 +49,7 @@ ConnEntry* natMap(L3Ctx& c, const NatGateway& g, const FlowKey& k, uint32_t now_
   const uint32_t pub = pairedAddress(g, k);
   const uint32_t range = uint32_t(g.port_hi) - g.port_lo + 1;
   for (int round = 0; round < 2; ++round) {
-    if (ConnEntry* m = c.ct.useMapping(inside)) return m;
+    if (ConnEntry* m = c.ct.useMapping(inside, now_ms)) return m;
     uint32_t port =
         k.sport() >= g.port_lo && k.sport() <= g.port_hi ? k.sport() : g.port_lo + mix(k.src(), k.sport()) % range;
     for (int tries = 0; tries < 64; ++tries) {
@@ -85,7 +85,7 @@ ConnEntry* natMap(L3Ctx& c, const NatGateway& g, const FlowKey& k, uint32_t now_
 // (rewriteQuotedEndpoint). False when it names no connection; else sets the
 // inside endpoint (coming in) or the public one (going out).
 bool natTranslateError(L3Ctx& c, uint8_t* l3, uint32_t total, uint32_t zone, bool out, uint32_t* vni, uint32_t* addr) {
-  const ConnHit h = erredConnection(c.ct, l3, total, zone);
+  const ConnHit h = erredConnection(c.ct, l3, total, zone, c.nowMs());
   if (!h.e) return false;
   const FlowKey other = h.e->keyOf(1 - h.dir);
   *vni = other.zone();
@@ -109,11 +109,11 @@ void natEgress(L3Ctx& c, Pkt& p, Pkt& in, const Eni& src, const OverlayTarget& t
     c.event(Event::nat_to_internet);
     return ip4Output(c, in);
   }
-  const uint32_t now_ms = uint32_t(c.w.now_ns / 1'000'000);
+  const uint32_t now_ms = c.nowMs();
   const ConnSettings& cfg = c.s.conntrack;
   uint32_t pub_ip;
   uint16_t pub_port;
-  if (ConnHit h = c.ct.find(k); h.e) {
+  if (ConnHit h = c.ct.find(k, now_ms); h.e) {
     connTrack(h, k.proto(), tcp_flags, now_ms, cfg);
     NFVGW_TRACE(c.w, p, conntrack, 1, h.e->state.load(std::memory_order_relaxed), h.dir);
     const FlowKey other = h.e->keyOf(1 - h.dir);
@@ -134,7 +134,8 @@ void natEgress(L3Ctx& c, Pkt& p, Pkt& in, const Eni& src, const OverlayTarget& t
       // Another inside address holds this public address towards the same
       // remote address for this protocol: its replies could not be told
       // apart.
-      if (c.ct.find(FlowKey::make(0, k.dst(), pub_ip, 0, 0, k.proto())).e) return c.w.drop(p, Drop::nat_address_taken);
+      if (c.ct.find(FlowKey::make(0, k.dst(), pub_ip, 0, 0, k.proto()), now_ms).e)
+        return c.w.drop(p, Drop::nat_address_taken);
     } else {
       // A RST opens nothing, and without a connection it has no mapping.
       if (tcp_flags & kTcpRst) return c.w.drop(p, Drop::nat_no_connection);
@@ -183,10 +184,10 @@ void natIngress(L3Ctx& c, Pkt& p) {
     if (ip->proto != kIpProtoIcmp || !natTranslateError(c, l3, total, 0, false, &vni, &priv))
       return c.w.drop(p, Drop::nat_untranslatable);
   } else {
-    const uint32_t now_ms = uint32_t(c.w.now_ns / 1'000'000);
+    const uint32_t now_ms = c.nowMs();
     const ConnSettings& cfg = c.s.conntrack;
     uint16_t priv_port;
-    if (ConnHit h = c.ct.find(k); h.e) {
+    if (ConnHit h = c.ct.find(k, now_ms); h.e) {
       connTrack(h, k.proto(), tcp_flags, now_ms, cfg);
       NFVGW_TRACE(c.w, p, conntrack, 1, h.e->state.load(std::memory_order_relaxed), h.dir);
       // The inside endpoint is the other key's source.

@@ -395,11 +395,11 @@ __attribute__((noinline)) int64_t balance(L3Ctx& c, Work& w, uint32_t vpc) {
   uint8_t flags = 0;
   if (!packetFlowOf(o.vnis[w.src->vpc], l3, be16(reinterpret_cast<const Ip4Hdr*>(l3)->total_len), k, flags))
     return drop(Drop::lb_untranslatable);
-  const uint32_t now_ms = uint32_t(c.w.now_ns / 1'000'000);
+  const uint32_t now_ms = c.nowMs();
   FlowKey reply;
   uint32_t backend = 0;  // known here for a new connection
   int32_t slot;
-  if (const ConnHit h = c.ct.find(k); h.e && h.dir == 0) {
+  if (const ConnHit h = c.ct.find(k, now_ms); h.e && h.dir == 0) {
     connTrack(h, k.proto(), flags, now_ms, c.s.conntrack);
     reply = h.e->keyOf(1);
     slot = ConnTable::backendOf(h.e);
@@ -477,16 +477,17 @@ __attribute__((noinline)) int64_t fullnatReply(L3Ctx& c, Work& w, uint32_t vpc) 
   const OverlayTables& o = c.s.overlay;
   Pkt& p = *w.p;
   uint8_t* l3 = w.in.l3();
+  const uint32_t now_ms = c.nowMs();
   FlowKey k;
   uint8_t flags = 0;
   ConnHit h;
   if (w.has_ports && packetFlowOf(o.vnis[vpc], l3, be16(reinterpret_cast<const Ip4Hdr*>(l3)->total_len), k, flags))
-    h = c.ct.find(k);
+    h = c.ct.find(k, now_ms);
   if (!h.e || h.dir != 1 || ConnTable::backendOf(h.e) < 0) {
     c.w.drop(p, Drop::lb_no_connection);
     return kDropped;
   }
-  connTrack(h, k.proto(), flags, uint32_t(c.w.now_ns / 1'000'000), c.s.conntrack);
+  connTrack(h, k.proto(), flags, now_ms, c.s.conntrack);
   const FlowKey orig = h.e->keyOf(0);
   const int32_t slot = ConnTable::backendOf(h.e);
   c.w.stats.backends[slot].packets.add();
@@ -630,7 +631,7 @@ bool relatedError(L3Ctx& c, const Pkt& in, uint32_t dst_zone) {
   uint8_t flags = 0;
   const uint8_t* quoted = icmp + 8;
   if ((quoted[0] >> 4) != 4 || !flowOf(dst_zone, quoted, total - in.l3_len - 8, k, flags)) return false;
-  return c.ct.find(k).e != nullptr;
+  return c.ct.find(k, c.nowMs()).e != nullptr;
 }
 
 // Stateful security groups between two ENIs. A packet of a tracked
@@ -681,10 +682,10 @@ __attribute__((always_inline)) inline bool securityGroups(L3Ctx& c, const Work& 
   }
   const OverlayTables& o = c.s.overlay;
   Pkt& p = *w.p;
-  const uint32_t now_ms = uint32_t(c.w.now_ns / 1'000'000);
+  const uint32_t now_ms = c.nowMs();
   const ConnSettings& cfg = c.s.conntrack;
   if (w.keyed) {
-    if (ConnHit h = c.ct.find(w.key); h.e) {
+    if (ConnHit h = c.ct.find(w.key, now_ms); h.e) {
       connTrack(h, w.proto, w.tcp_flags, now_ms, cfg);
       NFVGW_TRACE(c.w, p, conntrack, 1, h.e->state.load(std::memory_order_relaxed), h.dir);
       // A backend's reply through an internal load balancer: from the VIP
