@@ -270,6 +270,28 @@ describe('connection tracking: lifecycle', () => {
     }
   });
 
+  it('passes over expired connections at once and takes new ones once the full table gives their room back', async () => {
+    const g = MemGateway.start(config({ maxConnections: 1024, udpUnreplied: 1 }));
+    try {
+      const frames = Array.from({ length: 1024 }, (_, i) => udpPkt('client', 'web', 20000 + i, 53));
+      for (let i = 0; i < frames.length; i += 128) await g.send('underlay', ...frames.slice(i, i + 128));
+      expect(await verdict(g, udpPkt('client', 'web', 30000, 53))).toBe('conntrack_full');
+      await g.settleFor(1100);
+      // Expired: a reply finds no connection, whether or not the sweep has
+      // given the entry back yet, and the listing shows none.
+      expect(await verdict(g, udpPkt('web', 'client', 53, 20000))).toBe('sg_inbound_denied');
+      expect(g.svc.flows({}).matched).toBe(0);
+      let verdictNow = 'conntrack_full';
+      for (let i = 0; i < 50 && verdictNow === 'conntrack_full'; i++) {
+        verdictNow = await verdict(g, udpPkt('client', 'web', 30001 + i, 53));
+        if (verdictNow === 'conntrack_full') await g.settleFor(100);
+      }
+      expect(verdictNow).toBe('passed');
+    } finally {
+      g.close();
+    }
+  });
+
   it('finds a connection from a reply that lands on another worker', async () => {
     const g = MemGateway.start(config({ workers: 2 }));
     try {
