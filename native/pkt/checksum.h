@@ -54,6 +54,24 @@ inline uint16_t ip4HeaderCsum(const void* hdr, size_t len) {
   return csumFold(uint32_t(acc));
 }
 
+// RFC 1624 eqn. 3 in two steps, for several fields changing at once: the
+// change of each (csumDelta16/32: the old value's complement and the new
+// value, as stored, i.e. network order, summed as 16-bit words), added up,
+// then applied to a checksum (csumApply). One's complement addition does
+// not care in which order, so a field in two checksums (an address in the
+// IPv4 header's and the TCP pseudo-header's) is summed once.
+inline uint32_t csumDelta16(uint16_t old_w, uint16_t new_w) { return uint32_t(uint16_t(~old_w)) + new_w; }
+inline uint32_t csumDelta32(uint32_t old_v, uint32_t new_v) {
+  return uint32_t(uint16_t(~old_v)) + uint16_t(~(old_v >> 16)) + uint16_t(new_v) + uint16_t(new_v >> 16);
+}
+// `delta`: a sum of at most a few hundred deltas (no 32-bit overflow).
+inline uint16_t csumApply(uint16_t check, uint32_t delta) {
+  uint32_t sum = uint16_t(~check) + delta;
+  sum = (sum & 0xffff) + (sum >> 16);
+  sum = (sum & 0xffff) + (sum >> 16);
+  return uint16_t(~sum);
+}
+
 // RFC 1624 eqn. 3 for one 16-bit word changing from `old_w` to `new_w`
 // (both as stored, i.e. network order).
 inline uint16_t csumReplace16(uint16_t check, uint16_t old_w, uint16_t new_w) {

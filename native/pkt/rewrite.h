@@ -33,7 +33,14 @@ inline void rewriteEndpoint(uint8_t* l3, bool source, uint32_t ip_host, uint16_t
   uint8_t* l4 = l3 + ip->headerLen();
   const uint32_t new_ip = be32(ip_host);
   const uint16_t new_port = be16(port_host);
-  const uint32_t old_ip = replaceAddress(ip, source, new_ip);
+  const uint32_t old_ip = source ? ip->src : ip->dst;
+  if (source)
+    ip->src = new_ip;
+  else
+    ip->dst = new_ip;
+  // The address's change, summed once for both checksums it is in.
+  const uint32_t delta = csumDelta32(old_ip, new_ip);
+  ip->csum = csumApply(ip->csum, delta);
   uint16_t old_port;
   if (ip->proto == kIpProtoTcp || ip->proto == kIpProtoUdp) {
     uint8_t* port = l4 + (source ? 0 : 2);
@@ -43,7 +50,7 @@ inline void rewriteEndpoint(uint8_t* l3, bool source, uint32_t ip_host, uint16_t
     uint16_t check;
     std::memcpy(&check, sum, 2);
     if (ip->proto == kIpProtoUdp && check == 0) return;
-    check = csumReplace16(csumReplace32(check, old_ip, new_ip), old_port, new_port);
+    check = csumApply(check, delta + csumDelta16(old_port, new_port));
     if (ip->proto == kIpProtoUdp && check == 0) check = 0xffff;
     std::memcpy(sum, &check, 2);
   } else if (ip->proto == kIpProtoIcmp) {

@@ -205,14 +205,11 @@ class ConnTable {
   // The connection `k` belongs to, either way, at `now_ms`; a null entry
   // when none (or only an expired one).
   ConnHit find(const FlowKey& k, uint32_t now_ms) const;
-  // For a burst: fetch the bucket of `k` into the cache, then (once that has
-  // had time to arrive) the first entry of its chain, so that find() for
-  // several packets waits on memory once instead of once per packet.
-  void prefetch(const FlowKey& k) const { prefetchBucket(bucket(k)); }
-  void prefetchEntry(const FlowKey& k) const { prefetchChain(bucket(k)); }
-  // The same in steps that hash the key once: its bucket, then the
-  // prefetches and the lookup by bucket (find(k, now) is
-  // findIn(bucket(k), k, now)).
+  // For a burst, in steps that hash each key once: its bucket; fetching
+  // the bucket into the cache, then (once that has had time to arrive) the
+  // first entry of its chain; the lookup by bucket (find(k, now) is
+  // findIn(bucket(k), k, now)). The lookups of several packets so wait on
+  // memory once instead of once per packet.
   uint32_t bucket(const FlowKey& k) const { return bucketOf(k); }
   void prefetchBucket(uint32_t b) const { __builtin_prefetch(&buckets_[b]); }
   void prefetchChain(uint32_t b) const {

@@ -96,8 +96,8 @@ bool natTranslateError(L3Ctx& c, uint8_t* l3, uint32_t total, uint32_t zone, boo
   return true;
 }
 
-void natEgress(L3Ctx& c, Pkt& p, Pkt& in, const Eni& src, const OverlayTarget& t, const FlowKey& k, bool keyed,
-               uint8_t tcp_flags) {
+void natEgress(L3Ctx& c, Pkt& p, Pkt& in, const Eni& src, const OverlayTarget& t, const FlowKey& k, uint32_t bucket,
+               bool keyed, uint8_t tcp_flags) {
   const OverlayTables& o = c.s.overlay;
   if (!keyed) {
     // An ICMP error of the VM's about a packet that came in through NAT.
@@ -113,7 +113,7 @@ void natEgress(L3Ctx& c, Pkt& p, Pkt& in, const Eni& src, const OverlayTarget& t
   const ConnSettings& cfg = c.s.conntrack;
   uint32_t pub_ip;
   uint16_t pub_port;
-  if (ConnHit h = c.ct.find(k, now_ms); h.e) {
+  if (ConnHit h = c.ct.findIn(bucket, k, now_ms); h.e) {
     connTrack(h, k.proto(), tcp_flags, now_ms, cfg);
     NFVGW_TRACE(c.w, p, conntrack, 1, h.e->state.load(std::memory_order_relaxed), h.dir);
     const FlowKey other = h.e->keyOf(1 - h.dir);

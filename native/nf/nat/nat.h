@@ -15,10 +15,11 @@ namespace nfvgw {
 
 // A packet of ENI `src` (its inner frame `in`, in p's buffer; TTL already
 // decremented, network ACL passed) whose route leads to a NAT gateway or
-// the internet gateway (`t`); `k` is its connection key when `keyed`.
-// Translates it and sends it out of the uplink. Consumes p.
-void natEgress(L3Ctx& c, Pkt& p, Pkt& in, const Eni& src, const OverlayTarget& t, const FlowKey& k, bool keyed,
-               uint8_t tcp_flags);
+// the internet gateway (`t`); `k` is its connection key when `keyed`, in
+// the connection table's `bucket` (ConnTable::bucket). Translates it and
+// sends it out of the uplink. Consumes p.
+void natEgress(L3Ctx& c, Pkt& p, Pkt& in, const Eni& src, const OverlayTarget& t, const FlowKey& k, uint32_t bucket,
+               bool keyed, uint8_t tcp_flags);
 
 // An ICMP error (at l3, `total` bytes) about a packet of a translated
 // connection whose keys are in `zone`: coming in (`out` false: about a

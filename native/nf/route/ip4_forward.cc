@@ -95,15 +95,18 @@ void ip4NotForwarded(L3Ctx& c, Pkt& p, uint32_t dst, const NextHop& nh) {
   c.w.drop(p, Drop::ip4_mtu_exceeded);
 }
 
-void ip4TransmitSlow(L3Ctx& c, Pkt& p, const NextHop& nh, uint32_t dst) { transmit(c, p, nh, dst, true); }
+void ip4TransmitSlow(L3Ctx& c, Pkt& p, const NextHop& nh, uint32_t dst, bool forwarded) {
+  transmit(c, p, nh, dst, forwarded);
+}
 
 void ip4Output(L3Ctx& c, Pkt& p) {
   const Ip4Hdr* ip = reinterpret_cast<const Ip4Hdr*>(p.l3());
   const uint32_t dst = be32(ip->dst);
   const NextHop& nh = c.s.routes.lookup(dst);
   if (nh.kind != NhKind::kConnected && nh.kind != NhKind::kVia) return c.w.drop(p, Drop::ip4_no_route);
-  if (be16(ip->total_len) > c.s.ports[nh.port].mtu) return c.w.drop(p, Drop::ip4_mtu_exceeded);
-  transmit(c, p, nh, dst, false);
+  const PortL3& out = c.s.ports[nh.port];
+  if (be16(ip->total_len) > out.mtu) return c.w.drop(p, Drop::ip4_mtu_exceeded);
+  ip4TransmitOn(c, p, nh, out, dst, false);
 }
 
 void neighborWaitService(L3Ctx& c) {

@@ -23,13 +23,14 @@ namespace nfvgw {
 // is inline; everything else is ip4NotForwarded().
 void ip4NotForwarded(L3Ctx& c, Pkt& p, uint32_t dst, const NextHop& nh);
 // Transmission when the next hop is not a known router: connected hosts,
-// stale or unresolved neighbors (resolution, waiting, drops).
-void ip4TransmitSlow(L3Ctx& c, Pkt& p, const NextHop& nh, uint32_t dst);
+// stale or unresolved neighbors (resolution, waiting, drops). `forwarded`:
+// counted as ip4_forwarded once sent (else the gateway's own packet).
+void ip4TransmitSlow(L3Ctx& c, Pkt& p, const NextHop& nh, uint32_t dst, bool forwarded);
 
 // ip4Transmit() for a caller that has the output port at hand (`out` is
-// c.s.ports[nh.port]).
+// c.s.ports[nh.port]); `forwarded` as for ip4TransmitSlow().
 __attribute__((always_inline)) inline void ip4TransmitOn(L3Ctx& c, Pkt& p, const NextHop& nh, const PortL3& out,
-                                                         uint32_t dst) {
+                                                         uint32_t dst, bool forwarded = true) {
   if (nh.kind == NhKind::kVia) {
     // The MAC straight from the adjacency when it is static, else the
     // learned one when fresh (nextHopKnown()).
@@ -50,11 +51,11 @@ __attribute__((always_inline)) inline void ip4TransmitOn(L3Ctx& c, Pkt& p, const
         writeEthernet(p, mac, out.mac, out.vlan, kEthP_Ip4);
       }
       c.w.send(p, nh.port);
-      c.event(Event::ip4_forwarded);
+      if (forwarded) c.event(Event::ip4_forwarded);
       return;
     }
   }
-  ip4TransmitSlow(c, p, nh, dst);
+  ip4TransmitSlow(c, p, nh, dst, forwarded);
 }
 
 __attribute__((always_inline)) inline void ip4Transmit(L3Ctx& c, Pkt& p, const NextHop& nh, uint32_t dst) {

@@ -246,6 +246,7 @@ struct Work {
   uint32_t tunnel;  // balanced to a backend of a tunnel service: its address (host order), else 0
   uint8_t tcp_flags;
   FlowKey key;
+  uint32_t bucket;  // the connection table's bucket of key, when stage 5 keyed it (hashed once)
 };
 
 // Stage 1: the outer headers, the VNI and the inner frame. False when p is
@@ -663,7 +664,7 @@ __attribute__((always_inline)) inline bool connectionKey(L3Ctx& c, Work& w) {
   w.tcp_flags = 0;
   const uint32_t avail = be16(reinterpret_cast<const Ip4Hdr*>(in.l3())->total_len);
   w.keyed = packetFlowOf(c.s.overlay.vnis[src.vpc], in.l3(), avail, w.key, w.tcp_flags);
-  if (w.keyed) c.ct.prefetch(w.key);
+  if (w.keyed) c.ct.prefetchBucket(w.bucket = c.ct.bucket(w.key));
   return w.keyed;
 }
 
@@ -685,7 +686,7 @@ __attribute__((always_inline)) inline bool securityGroups(L3Ctx& c, const Work& 
   const uint32_t now_ms = c.nowMs();
   const ConnSettings& cfg = c.s.conntrack;
   if (w.keyed) {
-    if (ConnHit h = c.ct.find(w.key, now_ms); h.e) {
+    if (ConnHit h = c.ct.findIn(w.bucket, w.key, now_ms); h.e) {
       connTrack(h, w.proto, w.tcp_flags, now_ms, cfg);
       NFVGW_TRACE(c.w, p, conntrack, 1, h.e->state.load(std::memory_order_relaxed), h.dir);
       // A backend's reply through an internal load balancer: from the VIP
@@ -860,7 +861,7 @@ __attribute__((noinline)) void toInternet(L3Ctx& c, Work& w) {
   }
   ip4DecrementTtl(ip);
   c.event(Event::overlay_routed);
-  natEgress(c, p, in, src, *w.egress, w.key, w.keyed, w.tcp_flags);
+  natEgress(c, p, in, src, *w.egress, w.key, w.bucket, w.keyed, w.tcp_flags);
 }
 
 }  // namespace
@@ -905,14 +906,14 @@ void overlayInput(L3Ctx& c, Pkt* const* pkts, uint32_t n) {
       w.tcp_flags = 0;
       const Ip4Hdr* ip = reinterpret_cast<const Ip4Hdr*>(w.in.l3());
       w.keyed = packetFlowOf(o.vnis[w.src->vpc], w.in.l3(), be16(ip->total_len), w.key, w.tcp_flags);
-      if (w.keyed) c.ct.prefetch(w.key);
+      if (w.keyed) c.ct.prefetchBucket(w.bucket = c.ct.bucket(w.key));
       keyed |= w.keyed;
     }
   }
   if (keyed) {
     for (uint32_t j = 0; j < m; ++j) {
       Work& w = work[live[j]];
-      if ((w.dst || w.egress) && !w.untracked && w.keyed) c.ct.prefetchEntry(w.key);
+      if ((w.dst || w.egress) && !w.untracked && w.keyed) c.ct.prefetchChain(w.bucket);
     }
   }
   for (uint32_t j = 0; j < m; ++j) {
