@@ -75,22 +75,12 @@ inline uint16_t csumApply(uint16_t check, uint32_t delta) {
 // RFC 1624 eqn. 3 for one 16-bit word changing from `old_w` to `new_w`
 // (both as stored, i.e. network order).
 inline uint16_t csumReplace16(uint16_t check, uint16_t old_w, uint16_t new_w) {
-  uint32_t sum = uint16_t(~check);
-  sum += uint16_t(~old_w);
-  sum += new_w;
-  sum = (sum & 0xffff) + (sum >> 16);
-  sum = (sum & 0xffff) + (sum >> 16);
-  return uint16_t(~sum);
+  return csumApply(check, csumDelta16(old_w, new_w));
 }
 
 // The same for a 32-bit field (an IPv4 address), as two 16-bit words.
 inline uint16_t csumReplace32(uint16_t check, uint32_t old_v, uint32_t new_v) {
-  uint32_t sum = uint16_t(~check);
-  sum += uint16_t(~old_v) + uint16_t(~(old_v >> 16));
-  sum += uint16_t(new_v) + uint16_t(new_v >> 16);
-  sum = (sum & 0xffff) + (sum >> 16);
-  sum = (sum & 0xffff) + (sum >> 16);
-  return uint16_t(~sum);
+  return csumApply(check, csumDelta32(old_v, new_v));
 }
 
 }  // namespace nfvgw

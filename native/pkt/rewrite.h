@@ -12,15 +12,17 @@
 namespace nfvgw {
 
 // Sets the source (or destination) address of an IPv4 header to `new_ip`
-// (as stored), with the header checksum; returns the old one.
+// (as stored), with the header checksum; returns the change (csumDelta32)
+// for a checksum whose pseudo-header has the address too (TCP, UDP).
 inline uint32_t replaceAddress(Ip4Hdr* ip, bool source, uint32_t new_ip) {
   const uint32_t old_ip = source ? ip->src : ip->dst;
   if (source)
     ip->src = new_ip;
   else
     ip->dst = new_ip;
-  ip->csum = csumReplace32(ip->csum, old_ip, new_ip);
-  return old_ip;
+  const uint32_t delta = csumDelta32(old_ip, new_ip);
+  ip->csum = csumApply(ip->csum, delta);
+  return delta;
 }
 
 // Rewrites an address and a port of an IPv4 packet (the source when
@@ -33,14 +35,8 @@ inline void rewriteEndpoint(uint8_t* l3, bool source, uint32_t ip_host, uint16_t
   uint8_t* l4 = l3 + ip->headerLen();
   const uint32_t new_ip = be32(ip_host);
   const uint16_t new_port = be16(port_host);
-  const uint32_t old_ip = source ? ip->src : ip->dst;
-  if (source)
-    ip->src = new_ip;
-  else
-    ip->dst = new_ip;
   // The address's change, summed once for both checksums it is in.
-  const uint32_t delta = csumDelta32(old_ip, new_ip);
-  ip->csum = csumApply(ip->csum, delta);
+  const uint32_t delta = replaceAddress(ip, source, new_ip);
   uint16_t old_port;
   if (ip->proto == kIpProtoTcp || ip->proto == kIpProtoUdp) {
     uint8_t* port = l4 + (source ? 0 : 2);

@@ -175,7 +175,7 @@ class LbTables {
   FlatMap64<uint8_t> nat_backends_;
   bool has_nat_ = false;
   std::vector<BackendHop> hops_;  // by slot
-  uint32_t hop_slots_ = 0;        // hops_.size()
+  uint32_t hop_slots_ = 0;        // hops_.size(), kept: a division by sizeof(BackendHop) a packet otherwise
   bool has_vpc_ = false;
   FlatMap64<uint32_t> vpc_vips_;  // VNI << 32 | VIP -> group
   std::vector<std::vector<uint32_t>> vpc_groups_;
