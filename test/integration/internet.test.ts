@@ -25,7 +25,7 @@ import { type VpcLab, vpcLabDown, vpcLabUp } from '../../src/lab/vpc.js';
 import { EIP_B1, NAT_PUBLIC_IP, VPC_SCENARIO, vpcScenarioConfig } from '../../src/lab/vpc-scenario.js';
 import { silentLogger } from '../../src/log/logger.js';
 import { GatewayService } from '../../src/service/gateway-service.js';
-import { sleep } from '../support/lab.js';
+import { sleep, tsharkCapture } from '../support/lab.js';
 
 const PREFIX = 'nfvgw-t-inet';
 const SERVER = '8.8.8.8';
@@ -157,22 +157,12 @@ describe('internet through a NAT gateway and an elastic IP (root, netns, af_xdp)
     const dir = mkdtempSync(join(tmpdir(), 'nfvgw-pcap-'));
     const file = join(dir, 'inet.pcap');
     const inet = lab.internet!;
-    const cap = nsSpawn(inet.ns, 'tshark', [
-      '-i',
-      'eth0',
-      '-f',
-      `src host ${NAT_PUBLIC_IP}`,
-      '-w',
-      file,
-      '-a',
-      'duration:6',
-    ]);
+    const cap = await tsharkCapture(inet.ns, 'eth0', `src host ${NAT_PUBLIC_IP}`, file);
     try {
-      await sleep(1000);
       expect((await curl(vm('a1').ns, `http://${SERVER}/`)).status).toBe(200); // TCP
       expect((await ping(vm('a1').ns, SERVER, { count: 2 })).received).toBe(2); // ICMP echo
       await iperf(vm('a2').ns, SERVER, { seconds: 1, udp: true, bitrate: '1M' }); // UDP
-      await new Promise((r) => cap.once('exit', r));
+      await cap.done();
       const out = await nsRun(inet.ns, 'tshark', [
         ...['-r', file, '-o', 'ip.check_checksum:TRUE', '-o', 'tcp.check_checksum:TRUE'],
         ...['-o', 'udp.check_checksum:TRUE', '-T', 'fields', '-E', 'separator=|'],
@@ -194,7 +184,7 @@ describe('internet through a NAT gateway and an elastic IP (root, netns, af_xdp)
       }
       expect([...seen].sort()).toEqual(['1', '17', '6']);
     } finally {
-      await stop(cap);
+      await cap.done();
       rmSync(dir, { recursive: true, force: true });
     }
   });

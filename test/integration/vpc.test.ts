@@ -11,14 +11,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConfigInput } from '../../src/config/schema.js';
-import { nsRun, nsSpawn, stop } from '../../src/lab/exec.js';
+import { nsRun, stop } from '../../src/lab/exec.js';
 import { ipipReceiver } from '../../src/lab/lb.js';
 import { curl, type HttpServer, ping, startHttpServer } from '../../src/lab/traffic.js';
 import { moveVm, type VpcLab, vpcLabDown, vpcLabUp } from '../../src/lab/vpc.js';
 import { VPC_SCENARIO, vpcScenarioConfig } from '../../src/lab/vpc-scenario.js';
 import { silentLogger } from '../../src/log/logger.js';
 import { GatewayService } from '../../src/service/gateway-service.js';
-import { sleep } from '../support/lab.js';
+import { tsharkCapture } from '../support/lab.js';
 
 const PREFIX = 'nfvgw-t-vpc';
 const spec = { ...VPC_SCENARIO, prefix: PREFIX };
@@ -166,33 +166,12 @@ describe('VPC overlay with kernel VTEPs (root, netns, af_xdp)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'nfvgw-pcap-'));
     const file = join(dir, 'hv2.pcap');
     const hv2 = lab.hypervisors.get('hv2')!;
-    const cap = nsSpawn(hv2.ns, 'tshark', [
-      '-i',
-      'eth0',
-      '-f',
-      'udp port 4789 and src host 192.168.100.1',
-      '-w',
-      file,
-      '-a',
-      'duration:8',
-    ]);
+    const cap = await tsharkCapture(hv2.ns, 'eth0', 'udp port 4789 and src host 192.168.100.1', file);
     try {
-      // Ping once tshark says it captures (a loaded machine can take
-      // seconds to get there).
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, 10_000);
-        cap.stderr!.on('data', (d: Buffer) => {
-          if (d.toString().includes('Capturing on')) {
-            clearTimeout(timer);
-            resolve();
-          }
-        });
-      });
-      // tshark's capture starts a moment after it says so: the first echo
-      // may be missed, so four are sent for the three checked.
-      await sleep(500);
+      // tshark's capture may still miss the first echo: four are sent for
+      // the three checked.
       expect(await pings('a1', vm('a3').ip, 4)).toBe(4);
-      await new Promise((r) => cap.once('exit', r));
+      await cap.done();
       const out = await nsRun(hv2.ns, 'tshark', [
         '-r',
         file,
@@ -248,7 +227,7 @@ describe('VPC overlay with kernel VTEPs (root, netns, af_xdp)', () => {
         expect(icmpSum === '1' || icmpSum === 'Good').toBe(true);
       }
     } finally {
-      await stop(cap);
+      await cap.done();
       rmSync(dir, { recursive: true, force: true });
     }
   });
