@@ -56,3 +56,45 @@ export async function stop(child: ChildProcess, signal: NodeJS.Signals = 'SIGTER
     child.kill(signal);
   });
 }
+
+/**
+ * Waits until a started `child` says `pattern` on stdout or stderr: that it
+ * is ready, which no fixed wait can know on a loaded machine. Fails with
+ * what it said (`what` names it) when it exits first, or when it takes
+ * longer than `timeoutMs`, and then kills it.
+ */
+export function waitForLine(
+  child: ChildProcess,
+  pattern: RegExp,
+  what: string,
+  timeoutMs = 10_000,
+): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let seen = '';
+    const onData = (d: Buffer) => {
+      seen += d.toString();
+      if (pattern.test(seen)) {
+        cleanup();
+        resolve();
+      }
+    };
+    const onExit = () => {
+      cleanup();
+      reject(new Error(`${what} exited: ${seen.trim()}`));
+    };
+    const t = setTimeout(() => {
+      cleanup();
+      child.kill('SIGKILL');
+      reject(new Error(`${what} did not start in ${timeoutMs} ms: ${seen.trim()}`));
+    }, timeoutMs);
+    const cleanup = () => {
+      clearTimeout(t);
+      child.stdout?.off('data', onData);
+      child.stderr?.off('data', onData);
+      child.off('exit', onExit);
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    child.once('exit', onExit);
+  });
+}

@@ -27,7 +27,7 @@
 // lbBackendMode() sets the backends up for one forwarding mode; its comments
 // are the backend setup the README refers to.
 import type { ChildProcess } from 'node:child_process';
-import { nsRun, nsSpawn, stop } from './exec.js';
+import { nsRun, nsSpawn, stop, waitForLine } from './exec.js';
 import { createNs, labDown, macOf, sysctl, vethPair } from './topology.js';
 
 export type LbMode = 'dr' | 'nat' | 'fullnat' | 'tunnel';
@@ -235,27 +235,6 @@ while True:
         os.write(tun, inner)
 `;
 
-/** Resolves once `child` prints its first line; fails with its stderr if it exits or takes too long. */
-function started(child: ChildProcess, what: string, timeoutMs = 10_000): Promise<void> {
-  let stderr = '';
-  child.stderr?.on('data', (d: Buffer) => {
-    stderr = (stderr + d.toString()).slice(-4000);
-  });
-  return new Promise((resolve, reject) => {
-    const done = (err?: string) => {
-      clearTimeout(timer);
-      child.off('exit', onExit);
-      if (err === undefined) return resolve();
-      child.kill('SIGKILL');
-      reject(new Error(`${what} ${err}: ${stderr.trim()}`));
-    };
-    const onExit = (code: number | null) => done(`exited (${code})`);
-    const timer = setTimeout(() => done(`did not start in ${timeoutMs} ms`), timeoutMs);
-    child.once('exit', onExit);
-    child.stdout?.once('data', () => done());
-  });
-}
-
 interface Servers {
   port: number;
   udpPort: number;
@@ -313,7 +292,7 @@ export async function startBackend(lab: LbLab, name: string): Promise<void> {
   if (!s) throw new Error(`startBackend ${name}: startBackendServers() first`);
   if (s.child) return;
   const child = nsSpawn(b.ns, 'python3', ['-u', '-c', SERVER_PY, b.name, String(s.port), String(s.udpPort)]);
-  await started(child, `servers of ${b.ns}`);
+  await waitForLine(child, /ready/, `servers of ${b.ns}`);
   s.child = child;
 }
 
@@ -420,7 +399,7 @@ export async function ipipReceiver(ns: string): Promise<{ dev: string; child?: C
   if (!(await hasLink(ns, dev))) {
     dev = 'ipip0';
     child = nsSpawn(ns, 'python3', ['-u', '-c', DECAP_PY, dev]);
-    await started(child, `IP-in-IP receiver of ${ns}`);
+    await waitForLine(child, /ready/, `IP-in-IP receiver of ${ns}`);
   }
   await nsRun(ns, 'ip', ['link', 'set', dev, 'up']);
   return { dev, child };

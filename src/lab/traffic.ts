@@ -1,11 +1,11 @@
 // Real traffic between lab hosts, made by the tools a user would use: ping,
 // curl against a real HTTP server (Python's http.server), iperf3 for TCP
-// and UDP. Results are parsed into numbers.
-import type { ChildProcess } from 'node:child_process';
+// and UDP, tshark to see what went over a wire. Results are parsed into
+// numbers.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { nsRun, nsSpawn, stop } from './exec.js';
+import { nsRun, nsSpawn, stop, waitForLine } from './exec.js';
 
 export interface PingResult {
   sent: number;
@@ -51,36 +51,6 @@ export interface HttpServer {
   fileUrl: string;
   fileBytes: number;
   stop(): Promise<void>;
-}
-
-function waitForLine(child: ChildProcess, pattern: RegExp, what: string, timeoutMs = 10_000): Promise<void> {
-  return new Promise((resolve, reject) => {
-    let seen = '';
-    const onData = (d: Buffer) => {
-      seen += d.toString();
-      if (pattern.test(seen)) {
-        cleanup();
-        resolve();
-      }
-    };
-    const onExit = () => {
-      cleanup();
-      reject(new Error(`${what} exited: ${seen.trim()}`));
-    };
-    const t = setTimeout(() => {
-      cleanup();
-      reject(new Error(`${what} did not start in ${timeoutMs} ms: ${seen.trim()}`));
-    }, timeoutMs);
-    const cleanup = () => {
-      clearTimeout(t);
-      child.stdout?.off('data', onData);
-      child.stderr?.off('data', onData);
-      child.off('exit', onExit);
-    };
-    child.stdout?.on('data', onData);
-    child.stderr?.on('data', onData);
-    child.once('exit', onExit);
-  });
 }
 
 /** A real HTTP server (Python's http.server) in `ns`, serving a file of `fileBytes` random bytes. */
@@ -234,5 +204,33 @@ export async function iperf(
     packets: null,
     lostPercent: null,
     seconds: j.end?.sum_received?.seconds ?? 0,
+  };
+}
+
+/**
+ * tshark capturing `filter` on `iface` of namespace `ns` into `file`, once it
+ * really captures: it says so when it starts (a loaded machine can take
+ * seconds to get there, so no fixed wait will do), and its capture begins a
+ * moment after that. `done()` gives the last frames that moment to reach the
+ * file, then stops it.
+ */
+export async function tsharkCapture(
+  ns: string,
+  iface: string,
+  filter: string,
+  file: string,
+): Promise<{ done(): Promise<void> }> {
+  const cap = nsSpawn(ns, 'tshark', ['-i', iface, '-f', filter, '-w', file]);
+  await waitForLine(cap, /Capturing on/, 'tshark', 30_000);
+  const settle = () => new Promise((r) => setTimeout(r, 500));
+  await settle();
+  let stopped = false;
+  return {
+    async done() {
+      if (stopped) return;
+      stopped = true;
+      await settle();
+      await stop(cap, 'SIGINT');
+    },
   };
 }

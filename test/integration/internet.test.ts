@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { nsRun, nsSpawn, stop } from '../../src/lab/exec.js';
+import { nsRun, nsSpawn, stop, waitForLine } from '../../src/lab/exec.js';
 import {
   curl,
   type HttpServer,
@@ -20,12 +20,12 @@ import {
   ping,
   startHttpServer,
   startIperfServer,
+  tsharkCapture,
 } from '../../src/lab/traffic.js';
 import { type VpcLab, vpcLabDown, vpcLabUp } from '../../src/lab/vpc.js';
 import { EIP_B1, NAT_PUBLIC_IP, VPC_SCENARIO, vpcScenarioConfig } from '../../src/lab/vpc-scenario.js';
 import { silentLogger } from '../../src/log/logger.js';
 import { GatewayService } from '../../src/service/gateway-service.js';
-import { sleep, tsharkCapture } from '../support/lab.js';
 
 const PREFIX = 'nfvgw-t-inet';
 const SERVER = '8.8.8.8';
@@ -111,6 +111,7 @@ describe('internet through a NAT gateway and an elastic IP (root, netns, af_xdp)
         's = socket.socket(socket.AF_INET, socket.SOCK_RAW, 47)',
         `s.bind(("${SERVER}", 0))`,
         's.settimeout(15)',
+        'print("ready", flush=True)',
         'for _ in range(3):',
         '    data, (src, _) = s.recvfrom(2048)',
         '    ihl = (data[0] & 15) * 4',
@@ -123,7 +124,9 @@ describe('internet through a NAT gateway and an elastic IP (root, netns, af_xdp)
       seen += d.toString();
     });
     try {
-      await sleep(500);
+      // The client sends once the server's socket is bound (python can take
+      // a while to start on a loaded machine).
+      await waitForLine(echo, /ready/, 'the GRE echo server', 20_000);
       const out = await nsRun(vm('a2').ns, 'python3', [
         '-c',
         [
@@ -138,7 +141,7 @@ describe('internet through a NAT gateway and an elastic IP (root, netns, af_xdp)
         ].join('\n'),
       ]);
       expect(out.stdout.trim().split('\n')).toEqual([0, 1, 2].map((i) => `${SERVER} hello ${i}`));
-      expect(seen.trim().split('\n')).toEqual([NAT_PUBLIC_IP, NAT_PUBLIC_IP, NAT_PUBLIC_IP]);
+      expect(seen.trim().split('\n')).toEqual(['ready', NAT_PUBLIC_IP, NAT_PUBLIC_IP, NAT_PUBLIC_IP]);
       const flows = svc.flows({ vpc: 'vpc-a', ip: vm('a2').ip }).flows;
       expect(flows.some((f) => f.kind === 'connection' && f.protocol === '47')).toBe(true);
     } finally {

@@ -13,12 +13,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConfigInput } from '../../src/config/schema.js';
 import { nsRun, stop } from '../../src/lab/exec.js';
 import { ipipReceiver } from '../../src/lab/lb.js';
-import { curl, type HttpServer, ping, startHttpServer } from '../../src/lab/traffic.js';
+import { curl, type HttpServer, ping, startHttpServer, tsharkCapture } from '../../src/lab/traffic.js';
 import { moveVm, type VpcLab, vpcLabDown, vpcLabUp } from '../../src/lab/vpc.js';
 import { VPC_SCENARIO, vpcScenarioConfig } from '../../src/lab/vpc-scenario.js';
 import { silentLogger } from '../../src/log/logger.js';
 import { GatewayService } from '../../src/service/gateway-service.js';
-import { tsharkCapture } from '../support/lab.js';
 
 const PREFIX = 'nfvgw-t-vpc';
 const spec = { ...VPC_SCENARIO, prefix: PREFIX };

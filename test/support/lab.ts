@@ -4,7 +4,7 @@
 // injection from a host for bad-input tests. Needs root.
 import { createApiServer } from '../../src/api/server.js';
 import type { ConfigInput } from '../../src/config/schema.js';
-import { nsRun, nsSpawn, stop } from '../../src/lab/exec.js';
+import { nsRun } from '../../src/lab/exec.js';
 import { type Lab, labDown, labGatewayConfig, labUp } from '../../src/lab/topology.js';
 import { silentLogger } from '../../src/log/logger.js';
 import { MetricsExporter } from '../../src/metrics/metrics.js';
@@ -78,48 +78,3 @@ export function dropsByReason(svc: GatewayService): Record<string, number> {
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/**
- * tshark capturing `filter` on `iface` of namespace `ns` into `file`, once it
- * really captures: it says so on stderr when it starts (a loaded machine can
- * take seconds to get there, so no fixed wait will do), and its capture
- * begins a moment after that. `done()` gives the last frames that moment to
- * reach the file, then stops it.
- */
-export async function tsharkCapture(
-  ns: string,
-  iface: string,
-  filter: string,
-  file: string,
-): Promise<{ done(): Promise<void> }> {
-  const cap = nsSpawn(ns, 'tshark', ['-i', iface, '-f', filter, '-w', file]);
-  let said = '';
-  const started = await new Promise<boolean>((resolve) => {
-    const timer = setTimeout(() => resolve(false), 30_000);
-    cap.stderr!.on('data', (d: Buffer) => {
-      said += d.toString();
-      if (said.includes('Capturing on')) {
-        clearTimeout(timer);
-        resolve(true);
-      }
-    });
-    cap.once('exit', () => {
-      clearTimeout(timer);
-      resolve(false);
-    });
-  });
-  if (!started) {
-    await stop(cap);
-    throw new Error(`tshark did not start capturing on ${ns}/${iface}: ${said.trim()}`);
-  }
-  await sleep(500);
-  let stopped = false;
-  return {
-    async done() {
-      if (stopped) return;
-      stopped = true;
-      await sleep(500);
-      await stop(cap, 'SIGINT');
-    },
-  };
-}
