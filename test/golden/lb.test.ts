@@ -201,6 +201,33 @@ describe('direct routing', () => {
     expect(seen.size).toBe(3);
   });
 
+  it('tracks its connections by the request alone, and gives their room back when they expire', async () => {
+    // The replies go around the gateway, so only the client's key is
+    // indexed; the sweep must still find and free every connection.
+    const g = MemGateway.start({
+      ...config(),
+      conntrack: { maxConnections: 1024, timeouts: { tcpSynSent: 1 } },
+    });
+    const active = () => g.dataplane.lbStats(16).active.reduce((a, b) => a + b, 0);
+    try {
+      const syns = Array.from({ length: 1024 }, (_, i) => tcpTo(VIP.dr, 80, 44000 + i));
+      for (let i = 0; i < syns.length; i += 128) await g.send('front', ...syns.slice(i, i + 128));
+      expect(active()).toBe(1024);
+      expect((await g.send('front', tcpTo(VIP.dr, 80, 46000))).drops).toEqual({ conntrack_full: 1 });
+      await g.settleFor(1100);
+      let r = await g.send('front', tcpTo(VIP.dr, 80, 46001));
+      for (let i = 0; i < 50 && r.drops.conntrack_full; i++) {
+        await g.settleFor(100);
+        r = await g.send('front', tcpTo(VIP.dr, 80, 46002 + i));
+      }
+      expect(MAC_OF[one(r.out, 'back').dst]).toBeDefined();
+      for (let i = 0; i < 100 && active() > 1; i++) await g.settleFor(100);
+      expect(active()).toBe(1);
+    } finally {
+      g.close();
+    }
+  });
+
   it('keeps live connections on a drained backend (weight 0) and sends it no new ones', async () => {
     const pinned = new Map<number, string>();
     for (let port = 42000; port < 42030; port++)

@@ -137,7 +137,7 @@ void ConnTable::release(WorkerState& ws, uint32_t idx) {
 }
 
 ConnEntry* ConnTable::insert(int worker, const FlowKey& orig, const FlowKey& reply, ConnState s, uint32_t now_ms,
-                             const ConnSettings& cfg) {
+                             const ConnSettings& cfg, Replies replies) {
   WorkerState& ws = ws_[size_t(worker)];
   const uint32_t idx = allocate(ws);
   if (idx == kNil) {
@@ -151,11 +151,15 @@ ConnEntry* ConnTable::insert(int worker, const FlowKey& orig, const FlowKey& rep
     e.key[d][1].store(keys[d].rest, std::memory_order_relaxed);
   }
   e.state.store(uint8_t(s), std::memory_order_relaxed);
-  e.flags.store(0, std::memory_order_relaxed);
+  // Never on the reply chain: as if already unlinked from it, so that the
+  // sweep retires it from the original chain alone.
+  const bool both = replies == Replies::kFound;
+  e.flags.store(both ? 0 : kUnlinked1, std::memory_order_relaxed);
   e.aux.store(0, std::memory_order_relaxed);
   uint32_t expires = now_ms + cfg.timeout(s, orig.proto());
   e.expires_ms.store(expires ? expires : 1, std::memory_order_relaxed);  // 0 means free
-  for (int d = 0; d < 2; ++d) push(idx, d, keys[d]);
+  push(idx, 0, orig);
+  if (both) push(idx, 1, reply);
   return &e;
 }
 

@@ -230,9 +230,15 @@ class ConnTable {
   }
 
   // A new connection with its original and reply keys and first state;
-  // nullptr when the table is full. `worker` is the caller.
+  // nullptr when the table is full. `worker` is the caller. `replies`:
+  // whether packets the other way are to find it. A connection whose
+  // replies go around the gateway (load-balanced in dr or tunnel mode) is
+  // found by its original key alone: its reply key only says where the
+  // requests go, and indexing it would cost a second bucket on insertion
+  // and lengthen the chains every lookup walks.
+  enum class Replies : bool { kFound, kGoAround };
   ConnEntry* insert(int worker, const FlowKey& orig, const FlowKey& reply, ConnState s, uint32_t now_ms,
-                    const ConnSettings& cfg);
+                    const ConnSettings& cfg, Replies replies = Replies::kFound);
 
   // Moves the expiry of `e` to now + its state's timeout, at most once a
   // second (a store into a line other workers may be reading).

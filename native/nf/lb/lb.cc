@@ -143,7 +143,8 @@ const LbBackend& lbSchedule(L3Ctx& c, const LbService& s, const FlowKey& k) {
     }
   }
   const LbBackend& b = bySchedule(c, s, k);
-  if (ConnEntry* e = c.ct.insert(c.w.worker_id, a, a.reversed(), ConnState::kUnreplied, now_ms, c.s.conntrack)) {
+  if (ConnEntry* e = c.ct.insert(c.w.worker_id, a, a.reversed(), ConnState::kUnreplied, now_ms, c.s.conntrack,
+                                 ConnTable::Replies::kGoAround)) {
     ConnTable::attachAffinity(e, b.slot);
     e->expires_ms.store(now_ms + s.affinity_ms, std::memory_order_relaxed);
   }
@@ -451,7 +452,9 @@ bool lbNew(L3Ctx& c, Pkt& p, const FlowKey& k, uint8_t tcp_flags, uint32_t now_m
       break;
     }
   }
-  ConnEntry* e = c.ct.insert(c.w.worker_id, k, reply, first, now_ms, c.s.conntrack);
+  const bool around = s->mode == LbMode::kDr || s->mode == LbMode::kTunnel;
+  ConnEntry* e = c.ct.insert(c.w.worker_id, k, reply, first, now_ms, c.s.conntrack,
+                             around ? ConnTable::Replies::kGoAround : ConnTable::Replies::kFound);
   if (!e) {
     c.w.drop(p, Drop::conntrack_full);
     return false;
