@@ -8,6 +8,8 @@
 // bucket of one hash index (two 32-bit bucket heads per connection), so a
 // connection costs 64 + 8..16 bytes; this machine's kernel spends 264
 // (its nf_conntrack slab object and hash share: bench conntrack-memory).
+// A connection whose replies never come through the gateway (dr, tunnel)
+// chains its original key alone (Replies::kGoAround).
 //
 // Concurrency, without a lock:
 //  - Lookups walk a chain with acquire loads and never write, except the
