@@ -26,7 +26,7 @@ struct L3Ctx {
   uint32_t events[kEventCount] = {};
 
   // The worker's clock in milliseconds (the connection table's).
-  uint32_t nowMs() const { return uint32_t(w.now_ns / 1'000'000); }
+  uint32_t nowMs() const { return ConnTable::clockMs(w.now_ns); }
   void event(Event e) { ++events[uint32_t(e)]; }
   void flush() {
     for (uint32_t i = 0; i < kEventCount; ++i)

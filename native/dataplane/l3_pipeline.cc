@@ -121,7 +121,7 @@ void L3Pipeline::end(WorkerCtx& w) {
   }
   // Expiry: a slice of this worker's share of the connection table.
   const ConnTable::Swept swept =
-      conntrack_->sweep(w.worker_id, uint32_t(w.now_ns / 1'000'000), w.now_ns, snap_->conntrack.sweepPeriodMs());
+      conntrack_->sweep(w.worker_id, ConnTable::clockMs(w.now_ns), w.now_ns, snap_->conntrack.sweepPeriodMs());
   if (swept.connections) w.stats.event(Event::conntrack_removed, swept.connections);
   if (swept.mappings) w.stats.event(Event::nat_mapping_removed, swept.mappings);
   snap_ = nullptr;

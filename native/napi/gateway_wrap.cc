@@ -434,7 +434,7 @@ Napi::Value GatewayWrap::flows(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Gateway& gw = live(env);
   const FlowFilter f = FlowFilter::from(info);
-  const uint32_t now_ms = uint32_t(monoNs() / 1'000'000);
+  const uint32_t now_ms = ConnTable::clockMs(monoNs());
   Napi::Array list = Napi::Array::New(env);
   uint32_t matched = 0;
   gw.conntrack().forEach(now_ms, [&](const ConnEntry& e) {
@@ -466,7 +466,7 @@ Napi::Value GatewayWrap::natUsage(const Napi::CallbackInfo& info) {
   Gateway& gw = live(env);
   // Public ports in use: the live mappings, by public address and protocol.
   std::map<uint64_t, std::pair<uint32_t, uint64_t>> use;  // ports in use, allocation failures
-  gw.conntrack().forEach(uint32_t(monoNs() / 1'000'000), [&](const ConnEntry& e) {
+  gw.conntrack().forEach(ConnTable::clockMs(monoNs()), [&](const ConnEntry& e) {
     if (!(e.flags.load(std::memory_order_relaxed) & ConnTable::kMapping)) return;
     const FlowKey out = e.keyOf(1);
     ++use[(uint64_t(out.src()) << 8) | out.proto()].first;
@@ -520,7 +520,7 @@ Napi::Value GatewayWrap::flushFlows(const Napi::CallbackInfo& info) {
   Gateway& gw = live(env);
   const FlowFilter f = FlowFilter::from(info);
   return Napi::Number::New(
-      env, gw.conntrack().kill(uint32_t(monoNs() / 1'000'000), [&](const ConnEntry& e) { return f.matches(e); }));
+      env, gw.conntrack().kill(ConnTable::clockMs(monoNs()), [&](const ConnEntry& e) { return f.matches(e); }));
 }
 
 Napi::Value GatewayWrap::routeLookup(const Napi::CallbackInfo& info) {

@@ -204,6 +204,11 @@ class ConnTable {
   ConnTable(const ConnTable&) = delete;
   ConnTable& operator=(const ConnTable&) = delete;
 
+  // The table's clock, which every `now_ms` here is: milliseconds of the
+  // monotonic clock (`mono_ns`, as monoNs() or a worker's now_ns), in 32
+  // bits that wrap every 49 days (times are compared as differences).
+  static uint32_t clockMs(uint64_t mono_ns) { return uint32_t(mono_ns / 1'000'000); }
+
   // The connection `k` belongs to, either way, at `now_ms`; a null entry
   // when none (or only an expired one).
   ConnHit find(const FlowKey& k, uint32_t now_ms) const;

@@ -431,12 +431,14 @@ bool lbNew(L3Ctx& c, Pkt& p, const FlowKey& k, uint8_t tcp_flags, uint32_t now_m
   NFVGW_TRACE(c.w, p, lb, s->index, b.ip, bport);
   FlowKey reply;
   ConnState first = connFirstState(k.proto(), tcp_flags);
+  ConnTable::Replies replies = ConnTable::Replies::kFound;
   switch (s->mode) {
     case LbMode::kDr:
     case LbMode::kTunnel:
       reply =
           FlowKey::make(s->mode == LbMode::kDr ? kZoneLbDr : kZoneLbTunnel, b.ip, k.src(), bport, k.sport(), k.proto());
       if (k.proto() == kIpProtoTcp) first = tcpOneWay(ConnState::kTcpSynSent, tcp_flags);
+      replies = ConnTable::Replies::kGoAround;
       break;
     case LbMode::kNat:
       reply = FlowKey::make(0, b.ip, k.src(), bport, k.sport(), k.proto());
@@ -452,9 +454,7 @@ bool lbNew(L3Ctx& c, Pkt& p, const FlowKey& k, uint8_t tcp_flags, uint32_t now_m
       break;
     }
   }
-  const bool around = s->mode == LbMode::kDr || s->mode == LbMode::kTunnel;
-  ConnEntry* e = c.ct.insert(c.w.worker_id, k, reply, first, now_ms, c.s.conntrack,
-                             around ? ConnTable::Replies::kGoAround : ConnTable::Replies::kFound);
+  ConnEntry* e = c.ct.insert(c.w.worker_id, k, reply, first, now_ms, c.s.conntrack, replies);
   if (!e) {
     c.w.drop(p, Drop::conntrack_full);
     return false;
