@@ -44,7 +44,7 @@ import { validateConfig } from '../src/config/validate.js';
 import { DataplaneGateway } from '../src/dataplane/gateway.js';
 import { bpfDir, loadAddon } from '../src/dataplane/native.js';
 import { type BenchResult, lastCore, median, round, sleep } from './common.js';
-import { floorResult, replay, versusFloor } from './replay.js';
+import { floorResult, type ReplayRun, replay, versusFloor } from './replay.js';
 import { vxlanBenchConfig, vxlanFlows } from './vxlan.js';
 
 const MILLION = 1_000_000;
@@ -127,7 +127,7 @@ export async function pipelineCps(opts: { runs?: number } = {}): Promise<BenchRe
   for (const rules of [1, 1000]) {
     const cfg = trackedConfig(core, 2 * MILLION, rules);
     const cps: number[] = [];
-    for (let i = 0; i < runs; i++) cps.push(await replay(cfg, 'l3', frames, MILLION));
+    for (let i = 0; i < runs; i++) cps.push((await replay(cfg, 'l3', frames, MILLION)).pps);
     const best = Math.max(...cps);
     out.push({
       bench: 'pipeline-cps',
@@ -234,8 +234,8 @@ async function collect(): Promise<void> {
  * and 40 million for the floor. The garbage is collected after each run.
  */
 async function lookups(cfg: Config, templates: Buffer[], runs: number) {
-  const l3: number[] = [];
-  const floor: number[] = [];
+  const l3: ReplayRun[] = [];
+  const floor: ReplayRun[] = [];
   const warmup = templates.length;
   for (let i = 0; i < runs; i++) {
     floor.push(await replay(cfg, 'floor', templates, Math.max(4 * warmup, 40 * MILLION), warmup));

@@ -648,6 +648,8 @@ Napi::Value GatewayWrap::replayResult(const Napi::CallbackInfo& info) {
   o.Set("timed", double(r.timed));
   o.Set("startNs", double(r.start_ns));
   o.Set("doneNs", double(r.done_ns));
+  o.Set("cycles", double(r.cycles));
+  o.Set("instructions", double(r.instructions));
   return o;
 }
 

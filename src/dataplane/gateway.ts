@@ -14,6 +14,7 @@ import {
   type NativeGateway,
   type NativeTracePacket,
   type NeighborEntry,
+  type ReplayResult,
   type RouteChanges,
   type RouteLookup,
   type SnapshotSpec,
@@ -130,10 +131,7 @@ export class DataplaneGateway {
     wrap(() => this.#native.memSink(port, worker));
   }
 
-  replayResult(
-    port: number,
-    worker: number,
-  ): { received: number; timed: number; startNs: number; doneNs: number } {
+  replayResult(port: number, worker: number): ReplayResult {
     return wrap(() => this.#native.replayResult(port, worker));
   }
 

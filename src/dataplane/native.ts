@@ -90,6 +90,21 @@ export interface LbStats {
   active: Float64Array;
 }
 
+/**
+ * A replay on an in-memory port (benchmarks): frames received, those timed
+ * (after the warm-up) between startNs and doneNs, and the worker thread's
+ * cycles and instructions over that time (0 where the kernel gives no
+ * hardware counters).
+ */
+export interface ReplayResult {
+  received: number;
+  timed: number;
+  startNs: number;
+  doneNs: number;
+  cycles: number;
+  instructions: number;
+}
+
 /** Route tables by index, as typed arrays (a hundred thousand routes are not a hundred thousand objects). */
 export interface RouteArrays {
   table: Uint32Array;
@@ -350,10 +365,7 @@ export interface NativeGateway {
   memPending(port: number, worker: number): boolean;
   memReplay(port: number, worker: number, frames: Buffer[], count: number, warmup?: number): void;
   memSink(port: number, worker: number): void;
-  replayResult(
-    port: number,
-    worker: number,
-  ): { received: number; timed: number; startNs: number; doneNs: number };
+  replayResult(port: number, worker: number): ReplayResult;
   traceStart(filter: TapFilterSpec, count: number): void;
   traceRead(final: boolean): { packets: NativeTracePacket[]; missed: number; armed: boolean };
   captureStart(

@@ -32,13 +32,19 @@ uint32_t MemQueue::rxBurst(Pkt* pkts, uint32_t max) {
   uint32_t n = 0;
   if (replay_) {
     if (replay_left_ == 0) {
-      if (replay_done_ns_.load(std::memory_order_relaxed) == 0 && replay_received_.load() > 0)
+      if (replay_done_ns_.load(std::memory_order_relaxed) == 0 && replay_received_.load() > 0) {
+        const ThreadCounters::Counts counted = replay_counters_.read();
+        replay_counters_.close();
+        replay_cycles_.store(counted.cycles, std::memory_order_relaxed);
+        replay_instructions_.store(counted.instructions, std::memory_order_relaxed);
         replay_done_ns_.store(monoNs(), std::memory_order_release);
+      }
       return 0;
     }
     if (replay_start_ns_.load(std::memory_order_relaxed) == 0 && replay_next_ >= replay_warmup_) {
       replay_timed_from_.store(replay_next_, std::memory_order_relaxed);
       replay_start_ns_.store(monoNs(), std::memory_order_relaxed);
+      replay_counters_.open();  // on the worker's thread, which it counts
     }
     const size_t count = templates_.size();
     while (n < max && replay_left_ > 0) {
@@ -129,8 +135,13 @@ void MemQueue::setReplay(std::vector<std::vector<uint8_t>> templates, uint64_t c
 
 MemQueue::ReplayResult MemQueue::replayResult() const {
   const uint64_t received = replay_received_.load(std::memory_order_relaxed);
-  return {received, received - replay_timed_from_.load(std::memory_order_relaxed),
-          replay_start_ns_.load(std::memory_order_relaxed), replay_done_ns_.load(std::memory_order_acquire)};
+  const uint64_t done_ns = replay_done_ns_.load(std::memory_order_acquire);
+  return {received,
+          received - replay_timed_from_.load(std::memory_order_relaxed),
+          replay_start_ns_.load(std::memory_order_relaxed),
+          done_ns,
+          replay_cycles_.load(std::memory_order_relaxed),
+          replay_instructions_.load(std::memory_order_relaxed)};
 }
 
 }  // namespace nfvgw

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/slot_ring.h"
+#include "core/thread_counters.h"
 #include "io/port_queue.h"
 
 namespace nfvgw {
@@ -53,6 +54,10 @@ class MemQueue final : public PortQueue {
     uint64_t timed;     // frames received since start_ns
     uint64_t start_ns;  // first replayed burst after the warm-up
     uint64_t done_ns;   // first empty poll after the last replayed burst (it has been processed)
+    // The worker thread's cycles and instructions over the same time (0
+    // where the kernel gives no counters; see ThreadCounters).
+    uint64_t cycles;
+    uint64_t instructions;
   };
   ReplayResult replayResult() const;
 
@@ -71,6 +76,9 @@ class MemQueue final : public PortQueue {
   std::atomic<uint64_t> replay_received_{0};
   std::atomic<uint64_t> replay_start_ns_{0};
   std::atomic<uint64_t> replay_done_ns_{0};
+  ThreadCounters replay_counters_;  // the worker's, while timed
+  std::atomic<uint64_t> replay_cycles_{0};
+  std::atomic<uint64_t> replay_instructions_{0};
   // Wakeups: inject() bumps `signals_` after writing the eventfd; the worker
   // reads the eventfd (a syscall) only when it has seen a new signal, not on
   // every empty poll.
