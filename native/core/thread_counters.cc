@@ -18,7 +18,7 @@ int openCounter(uint64_t config, int group) {
   a.size = sizeof(a);
   a.type = PERF_TYPE_HARDWARE;
   a.config = config;
-  a.read_format = PERF_FORMAT_GROUP;
+  a.read_format = PERF_FORMAT_GROUP | PERF_FORMAT_TOTAL_TIME_ENABLED | PERF_FORMAT_TOTAL_TIME_RUNNING;
   a.disabled = group < 0;  // the leader starts the group once both are in
   a.exclude_kernel = 1;    // the worker's own work: the packet loop makes no system calls
   a.exclude_hv = 1;
@@ -41,11 +41,15 @@ bool ThreadCounters::open() {
 
 ThreadCounters::Counts ThreadCounters::read() const {
   Counts c;
-  uint64_t v[3];  // the group's size, then cycles, instructions
-  if (leader_ >= 0 && ::read(leader_, v, sizeof(v)) == ssize_t(sizeof(v)) && v[0] == 2) {
-    c.cycles = v[1];
-    c.instructions = v[2];
-  }
+  // The group's size, the time it was enabled and the time it was on the
+  // processor, then cycles and instructions. When other users of the
+  // counters (a perf record) had it taken off part of the time, the counts
+  // are scaled up to the whole of it, as perf stat does.
+  uint64_t v[5];
+  if (leader_ < 0 || ::read(leader_, v, sizeof(v)) != ssize_t(sizeof(v)) || v[0] != 2 || v[2] == 0) return c;
+  const double scale = double(v[1]) / double(v[2]);
+  c.cycles = uint64_t(double(v[3]) * scale);
+  c.instructions = uint64_t(double(v[4]) * scale);
   return c;
 }
 
