@@ -54,6 +54,12 @@ function human(r: BenchResult): string {
     r.ratio_to_kernel !== undefined
       ? `${r.ratio_to_kernel}x the kernel's packets/s (kernel ${r.kernel_mpps} Mpps)`
       : '',
+    r.cycles_per_pkt !== undefined
+      ? `${r.cycles_per_pkt} cycles and ${r.instr_per_pkt} instructions a packet on the worker` +
+        (r.floor_cycles_per_pkt !== undefined
+          ? ` (the floor ${r.floor_cycles_per_pkt} and ${r.floor_instr_per_pkt})`
+          : '')
+      : '',
   ].filter(Boolean);
   return `${r.bench.padEnd(22)} ${String(round(r.mpps, 3)).padStart(8)} Mpps ${String(r.ns_per_pkt).padStart(9)} ns/packet  ${extra.join(', ')}`;
 }
