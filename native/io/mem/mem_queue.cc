@@ -135,6 +135,8 @@ void MemQueue::setReplay(std::vector<std::vector<uint8_t>> templates, uint64_t c
 
 MemQueue::ReplayResult MemQueue::replayResult() const {
   const uint64_t received = replay_received_.load(std::memory_order_relaxed);
+  // done_ns first: its release store follows the counts' stores, so once
+  // it is set the counts read after it are the final ones.
   const uint64_t done_ns = replay_done_ns_.load(std::memory_order_acquire);
   return {received,
           received - replay_timed_from_.load(std::memory_order_relaxed),
