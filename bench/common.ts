@@ -29,6 +29,9 @@ export function round(x: number, digits = 3): number {
   return Math.round(x * f) / f;
 }
 
+/** The burst the in-memory pipelines run with: the gateway's default (`burst` in the config). */
+export const BURST = 32;
+
 /** The last core: benchmarks pin the measured worker there, the generator on core 0. */
 export function lastCore(): number {
   return Math.max(0, availableParallelism() - 1);

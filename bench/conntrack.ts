@@ -43,7 +43,7 @@ import type { Config } from '../src/config/schema.js';
 import { validateConfig } from '../src/config/validate.js';
 import { DataplaneGateway } from '../src/dataplane/gateway.js';
 import { bpfDir, loadAddon } from '../src/dataplane/native.js';
-import { type BenchResult, lastCore, median, round, sleep } from './common.js';
+import { type BenchResult, BURST, lastCore, median, round, sleep } from './common.js';
 import { floorResult, type ReplayRun, replay, versusFloor } from './replay.js';
 import { vxlanBenchConfig, vxlanFlows } from './vxlan.js';
 
@@ -174,7 +174,7 @@ interface Fill {
 /** Sends each of `frames` once through a gateway of `cfg` (every one a new connection), one busy worker. */
 async function fill(cfg: Config, frames: Buffer[]): Promise<Fill> {
   const compiled = compile(cfg, { bpfDir: bpfDir(), generation: 1 });
-  const gw = new DataplaneGateway({ ...compiled.spec, burst: 32 });
+  const gw = new DataplaneGateway({ ...compiled.spec, burst: BURST });
   try {
     gw.memReplay(0, 0, frames, frames.length);
     gw.memSink(0, 0);

@@ -71,7 +71,7 @@ import { macOf } from '../src/lab/topology.js';
 import { silentLogger } from '../src/log/logger.js';
 import { ethernet, ipv4, tcp } from '../src/pkt/build.js';
 import { GatewayService } from '../src/service/gateway-service.js';
-import { type BenchResult, lastCore, median, round, sleep } from './common.js';
+import { type BenchResult, BURST, lastCore, median, round, sleep } from './common.js';
 import { generatorSent, setRps, startGenerator } from './e2e.js';
 import { floorResult, versusFloor } from './replay.js';
 
@@ -184,7 +184,7 @@ function balance(counts: number[]): number {
  */
 async function checkPass(cfg: ReturnType<typeof pipelineConfig>, templates: Buffer[]) {
   const compiled = compile(cfg, { bpfDir: bpfDir(), generation: 1 });
-  const gw = new DataplaneGateway({ ...compiled.spec, pipeline: 'l3', burst: 32 });
+  const gw = new DataplaneGateway({ ...compiled.spec, pipeline: 'l3', burst: BURST });
   try {
     gw.memReplay(0, 0, templates, 2 * templates.length, templates.length);
     for (let p = 1; p < compiled.spec.ports.length; p++) gw.memSink(p, 0);

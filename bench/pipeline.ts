@@ -4,8 +4,9 @@
 // against the in-memory floor (the same port and worker loop with a stage
 // that only swaps MACs and sends the frame back) measured in the same run.
 import { validateConfig } from '../src/config/validate.js';
+import { loadAddon } from '../src/dataplane/native.js';
 import { udpFrame } from '../src/pkt/build.js';
-import { type BenchResult, lastCore, median, round } from './common.js';
+import { type BenchResult, BURST, lastCore, median, round } from './common.js';
 import { fastest, floorResult, perPkt, versusFloor } from './replay.js';
 
 const GW_IN_MAC = '02:00:00:00:00:01';
@@ -66,5 +67,30 @@ export async function pipelineL3fwd(opts: { runs?: number } = {}): Promise<Bench
       ...perPkt('instr_per_pkt', floor.instrPerPkt),
     },
     floorResult('pipeline-l3fwd', r, { core, routes: 10_003, flows: templates.length, frame_bytes: 60 }),
+  ];
+}
+
+/**
+ * memory-miss: the baseline of the many-flows lines. A pipeline whose table of connections is far
+ * past the caches (a million flows) waits on a random line of it for nearly every packet, which
+ * the floor never does. The probe walks random lines of a 256 MiB huge-page table on the
+ * worker's core: one at a time (`dependent_ns`, a miss's latency), and a burst's worth
+ * (`chains`, as many as a burst's staged lookups) at once (`parallel_ns` a line: the least a
+ * packet with one such miss adds to the floor).
+ */
+export async function memoryMiss(opts: { runs?: number } = {}): Promise<BenchResult[]> {
+  const addon = loadAddon();
+  const runs = opts.runs ?? 3;
+  const got = Array.from({ length: runs }, () => addon.memoryMiss(256 << 20, BURST, 16_000_000, lastCore()));
+  return [
+    {
+      bench: 'memory-miss',
+      table_mib: 256,
+      chains: BURST,
+      dependent_ns: round(median(got.map((m) => m.dependentNs)), 1),
+      parallel_ns: round(median(got.map((m) => m.parallelNs)), 1),
+      huge_pages: got.every((m) => m.hugePages),
+      runs,
+    },
   ];
 }

@@ -6,7 +6,7 @@ import { compile } from '../src/config/compile.js';
 import type { Config } from '../src/config/schema.js';
 import { DataplaneGateway } from '../src/dataplane/gateway.js';
 import { bpfDir } from '../src/dataplane/native.js';
-import { type BenchResult, median, round, sleep } from './common.js';
+import { type BenchResult, BURST, median, round, sleep } from './common.js';
 
 /**
  * One replay's figures: packets per second, and per packet the worker
@@ -33,7 +33,7 @@ export async function replay(
   warmup = 0,
 ): Promise<ReplayRun> {
   const compiled = compile(cfg, { bpfDir: bpfDir(), generation: 1 });
-  const gw = new DataplaneGateway({ ...compiled.spec, pipeline, burst: 32 });
+  const gw = new DataplaneGateway({ ...compiled.spec, pipeline, burst: BURST });
   try {
     gw.memReplay(0, 0, templates, count + warmup, warmup);
     for (let p = 1; p < compiled.spec.ports.length; p++) gw.memSink(p, 0);

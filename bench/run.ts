@@ -11,12 +11,13 @@ import { apiRouteUpdate, configApplyLarge, scrapeCost } from './control-plane.js
 import { e2eL3fwd } from './e2e.js';
 import { e2eNat, e2eVxlan } from './e2e-vxlan.js';
 import { e2eLb, maglevBuild1000, pipelineLb } from './lb.js';
-import { pipelineL3fwd } from './pipeline.js';
+import { memoryMiss, pipelineL3fwd } from './pipeline.js';
 import type { ScenarioOutcome } from './report.js';
 import { pipelineVxlanRoute, routeApply100k } from './vxlan.js';
 
 export const SCENARIOS: Record<string, () => Promise<BenchResult[]>> = {
   'pipeline-l3fwd': () => pipelineL3fwd(),
+  'memory-miss': () => memoryMiss(),
   'pipeline-vxlan-route': () => pipelineVxlanRoute(),
   'route-apply-100k': () => routeApply100k(),
   'pipeline-conntrack': () => pipelineConntrack(),

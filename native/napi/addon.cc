@@ -9,6 +9,7 @@
 #include "core/clock.h"
 #include "core/drops.h"
 #include "core/error.h"
+#include "core/memory_probe.h"
 #include "core/netns.h"
 #include "core/worker_stats.h"
 #include "napi/errors.h"
@@ -64,6 +65,27 @@ Napi::Value maglevTable(const Napi::CallbackInfo& info) {
   return o;
 }
 
+// memoryMiss(bytes, chains, loads, core) -> {dependentNs, parallelNs, hugePages}:
+// what a load of a random cache line costs here (core/memory_probe.h), for
+// the benchmarks' baseline of pipelines with tables past the caches.
+Napi::Value memoryMiss(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 4 || !info[0].IsNumber() || !info[1].IsNumber() || !info[2].IsNumber() || !info[3].IsNumber())
+    badArgument(env, "memoryMiss(bytes, chains, loads, core): four numbers");
+  MemoryMiss m;
+  try {
+    m = measureMemoryMiss(size_t(info[0].As<Napi::Number>().Int64Value()), info[1].As<Napi::Number>().Uint32Value(),
+                          uint64_t(info[2].As<Napi::Number>().Int64Value()), info[3].As<Napi::Number>().Int32Value());
+  } catch (const Error& e) {
+    throw toJs(env, e.code(), e.what());
+  }
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("dependentNs", m.dependent_ns);
+  o.Set("parallelNs", m.parallel_ns);
+  o.Set("hugePages", m.huge_pages);
+  return o;
+}
+
 // socketIn(netns) -> fd: a non-blocking TCP socket created inside a network
 // namespace (it stays there), for health checks the control plane runs
 // from the namespace that reaches the backends.
@@ -91,6 +113,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("frameDataMax", kFrameDataMax);
   exports.Set("maxBurst", kMaxBurst);
   exports.Set("maglevBuild", Napi::Function::New(env, maglevTable, "maglevBuild"));
+  exports.Set("memoryMiss", Napi::Function::New(env, memoryMiss, "memoryMiss"));
   exports.Set("socketIn", Napi::Function::New(env, socketIn, "socketIn"));
   exports.Set("tapNames", tapNames(env));
   return exports;

@@ -387,9 +387,18 @@ export interface NativeAddon {
   burstBins: number[];
   frameDataMax: number;
   maxBurst: number;
-  /** The data plane's Maglev table for these backends (indices into them) and how long it took. */
   /** A non-blocking TCP socket (its fd) created in network namespace `netns`. */
   socketIn(netns: string): number;
+  /**
+   * What a load of a random cache line of a `bytes` table (huge pages) costs: alone (its latency)
+   * and with `chains` walked at once (the time per load with the miss buffers busy), on `core`.
+   */
+  memoryMiss(
+    bytes: number,
+    chains: number,
+    loads: number,
+    core: number,
+  ): { dependentNs: number; parallelNs: number; hugePages: boolean };
   /** The trace record kinds and the enums their numbers name. */
   tapNames: {
     kinds: string[];
@@ -400,6 +409,7 @@ export interface NativeAddon {
     traceRecords: number;
     traceSlots: number;
   };
+  /** The data plane's Maglev table for these backends (indices into them) and how long it took. */
   maglevBuild(
     backends: { ip: number; port: number; weight: number }[],
     size: number,
