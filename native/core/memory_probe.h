@@ -22,8 +22,9 @@ struct MemoryMiss {
 // Over a table of `bytes` (at least 64 MiB, well past any cache), walks
 // `loads` lines (at least 1M) as one chain and then as `chains` (1..64)
 // at once, on a thread of its own pinned to `core` (-1: anywhere), the
-// core the benchmarks pin their worker to. Blocks for about a second;
-// throws nfvgw::Error (kMemory) when the table cannot be mapped.
+// core the benchmarks pin their worker to. Blocks while it walks (`loads`
+// latencies: 2-3 s for 16M here); throws nfvgw::Error (kMemory) when the
+// table cannot be mapped.
 MemoryMiss measureMemoryMiss(size_t bytes, uint32_t chains, uint64_t loads, int core);
 
 }  // namespace nfvgw

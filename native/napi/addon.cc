@@ -72,10 +72,16 @@ Napi::Value memoryMiss(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 4 || !info[0].IsNumber() || !info[1].IsNumber() || !info[2].IsNumber() || !info[3].IsNumber())
     badArgument(env, "memoryMiss(bytes, chains, loads, core): four numbers");
+  const int64_t bytes = info[0].As<Napi::Number>().Int64Value(), loads = info[2].As<Napi::Number>().Int64Value();
+  const int64_t chains = info[1].As<Napi::Number>().Int64Value(), core = info[3].As<Napi::Number>().Int64Value();
+  if (bytes < (int64_t(64) << 20) || bytes > (int64_t(4) << 30))
+    badArgument(env, "memoryMiss: bytes must be from 64 MiB to 4 GiB");
+  if (chains < 1 || chains > 64) badArgument(env, "memoryMiss: chains must be from 1 to 64");
+  if (loads < 1'000'000 || loads > 1'000'000'000) badArgument(env, "memoryMiss: loads must be from 1M to 1G");
+  if (core < -1 || core > 4095) badArgument(env, "memoryMiss: core must be a core number, or -1 for any");
   MemoryMiss m;
   try {
-    m = measureMemoryMiss(size_t(info[0].As<Napi::Number>().Int64Value()), info[1].As<Napi::Number>().Uint32Value(),
-                          uint64_t(info[2].As<Napi::Number>().Int64Value()), info[3].As<Napi::Number>().Int32Value());
+    m = measureMemoryMiss(size_t(bytes), uint32_t(chains), uint64_t(loads), int(core));
   } catch (const Error& e) {
     throw toJs(env, e.code(), e.what());
   }

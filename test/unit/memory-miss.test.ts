@@ -20,5 +20,10 @@ describe('memory probe', () => {
     const probe = loadAddon().memoryMiss as unknown as (...a: unknown[]) => unknown;
     expect(() => probe(64 << 20, BURST)).toThrow(/memoryMiss\(bytes, chains, loads, core\): four numbers/);
     expect(() => probe('64M', BURST, 1_000_000, 0)).toThrow(/four numbers/);
+    expect(() => probe(1 << 20, BURST, 1_000_000, 0)).toThrow(/bytes must be from 64 MiB to 4 GiB/);
+    expect(() => probe(2 ** 50, BURST, 1_000_000, 0)).toThrow(/bytes must be from 64 MiB to 4 GiB/);
+    expect(() => probe(64 << 20, 0, 1_000_000, 0)).toThrow(/chains must be from 1 to 64/);
+    expect(() => probe(64 << 20, BURST, 10, 0)).toThrow(/loads must be from 1M to 1G/);
+    expect(() => probe(64 << 20, BURST, 1_000_000, -2)).toThrow(/core must be a core number/);
   });
 });
