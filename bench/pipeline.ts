@@ -81,11 +81,14 @@ export async function pipelineL3fwd(opts: { runs?: number } = {}): Promise<Bench
 export async function memoryMiss(opts: { runs?: number } = {}): Promise<BenchResult[]> {
   const addon = loadAddon();
   const runs = opts.runs ?? 3;
-  const got = Array.from({ length: runs }, () => addon.memoryMiss(256 << 20, BURST, 16_000_000, lastCore()));
+  const tableMib = 256;
+  const got = Array.from({ length: runs }, () =>
+    addon.memoryMiss(tableMib << 20, BURST, 16_000_000, lastCore()),
+  );
   return [
     {
       bench: 'memory-miss',
-      table_mib: 256,
+      table_mib: tableMib,
       chains: BURST,
       dependent_ns: round(median(got.map((m) => m.dependentNs)), 1),
       parallel_ns: round(median(got.map((m) => m.parallelNs)), 1),
