@@ -97,6 +97,20 @@ export async function sysctl(ns: string, kv: string) {
   await nsRun(ns, 'sysctl', ['-qw', kv]);
 }
 
+/**
+ * Bridges in `ns` forward as a physical switch does, without netfilter.
+ * With br_netfilter in the kernel (built in here), every namespace starts
+ * with bridge-nf-call-* on, and every IPv4 frame a lab bridge forwards goes
+ * through the iptables hooks: a tenth of the sender's core in the
+ * end-to-end benchmarks, spent on a switch. Without br_netfilter there is
+ * nothing to turn off.
+ */
+export async function plainBridges(ns: string) {
+  const settings = ['iptables', 'ip6tables', 'arptables'].map((t) => `net.bridge.bridge-nf-call-${t}=0`);
+  const has = await nsRun(ns, 'test', ['-e', '/proc/sys/net/bridge'], { allowFail: true });
+  if (has.code === 0) for (const kv of settings) await sysctl(ns, kv);
+}
+
 // Offloads off on every lab veth: with TSO/GSO a sender hands over 64 KB
 // "packets" that never exist on a real wire, with TX checksum offload it
 // leaves checksums unfinished for the receiver to trust, and veth skips XDP
