@@ -66,6 +66,8 @@ class MemQueue final : public PortQueue {
   SlotRing tx_ring_;
   int event_fd_ = -1;
 
+  static constexpr uint64_t kReplayAhead = 8;      // frames a template is fetched before its copy
+  static constexpr size_t kReplayCached = 16'384;  // templates that stay in cache (under 2 MB)
   bool replay_ = false;
   bool sink_ = false;
   std::vector<std::vector<uint8_t>> templates_;
