@@ -224,6 +224,27 @@ describe('golden packets: forwarding', () => {
     expect(r.events.ip4_forwarded).toBe(1);
   });
 
+  it('updates the header checksum right whatever it was: 65 536 datagrams, one per IP identification', async () => {
+    // The identification moves the checksum through every value, so the
+    // TTL's incremental update (ip4DecrementTtl) meets each, including
+    // the carry around 0xffff.
+    const datagram = (id: number, ttl: number) =>
+      ipv4(
+        { src: '10.0.1.2', dst: '8.8.8.8', proto: 17, ttl, id },
+        udp({ src: '10.0.1.2', dst: '8.8.8.8', sport: 1024, dport: 9, data: Buffer.alloc(18) }),
+      );
+    for (let from = 0; from < 65_536; from += 512) {
+      const ids = Array.from({ length: 512 }, (_, k) => from + k);
+      const r = await gw.send(
+        'lan',
+        ...ids.map((id) => ethernet({ dst: LAN, src: HOST, type: 0x0800 }, datagram(id, 64))),
+      );
+      const want = ids.map((id) => ethernet({ dst: ROUTER, src: WAN, type: 0x0800 }, datagram(id, 63)));
+      const wrong = (r.out.wan ?? []).findIndex((f, k) => !f.equals(want[k]!));
+      expect({ from, sent: r.out.wan?.length, wrong }).toEqual({ from, sent: 512, wrong: -1 });
+    }
+  });
+
   it('forwards back out of the receiving port (hairpin)', async () => {
     const r = await gw.send('lan', fromHost('10.9.1.1'));
     expect(r.out).toEqual({ lan: [forwarded('10.9.1.1', LAN_ROUTER, LAN)] });
