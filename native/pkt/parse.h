@@ -53,8 +53,12 @@ inline bool ip4IsMartian(uint32_t a) {
 }
 
 // Whether the usual 20-byte IPv4 header sums to all ones (its checksum is
-// right): ip4HeaderCsum()'s sum in three loads and end-around-carry adds
-// rather than five words copied out first.
+// right), in three loads and no folding: 2^16 is 1 modulo 0xffff, so a
+// 64-bit word is congruent to the sum of its 16-bit words, and a carry out
+// of 64 bits (2^64) to 1. The header's words sum to all ones in ones'
+// complement exactly when their plain sum is a multiple of 0xffff other
+// than 0; `sum` is that sum modulo 2^64 with its carries added back, never
+// 0 (the version byte is in it), and the remainder is a multiplication.
 inline bool ip4Header20Ok(const void* hdr) {
   const uint8_t* h = static_cast<const uint8_t*>(hdr);
   uint64_t a, b;
@@ -63,14 +67,10 @@ inline bool ip4Header20Ok(const void* hdr) {
   std::memcpy(&b, h + 8, 8);
   std::memcpy(&w, h + 16, 4);
   uint64_t sum = a + b;
-  sum += sum < b;  // end-around carry
+  sum += sum < b;  // the carry, worth 1
   sum += w;
   sum += sum < w;
-  uint32_t s32 = uint32_t(sum) + uint32_t(sum >> 32);
-  s32 += s32 < uint32_t(sum >> 32);
-  uint32_t s16 = (s32 & 0xffff) + (s32 >> 16);
-  s16 = (s16 & 0xffff) + (s16 >> 16);
-  return s16 == 0xffff;
+  return sum % 0xffff == 0;
 }
 
 // Checks the IPv4 header and trims Ethernet padding off the frame.

@@ -404,6 +404,26 @@ describe('golden packets: malformed and unwanted frames', () => {
     });
   }
 
+  it('accepts a header with exactly its right checksum, of all 65 536 values', async () => {
+    const good = fromHost('8.8.8.8');
+    const right = good.readUInt16BE(24);
+    expect(right).not.toBe(0); // 0 and 0xffff would both be right
+    let through = 0;
+    let bad = 0;
+    for (let from = 0; from < 65_536; from += 512) {
+      const frames = Array.from({ length: 512 }, (_, k) => {
+        const f = Buffer.from(good);
+        f.writeUInt16BE(from + k, 24);
+        return f;
+      });
+      const r = await gw.send('lan', ...frames);
+      through += r.out.wan?.length ?? 0;
+      bad += r.drops.ip4_bad_checksum ?? 0;
+      if (right >= from && right < from + 512) expect(r.out.wan).toEqual([forwarded('8.8.8.8', ROUTER, WAN)]);
+    }
+    expect({ through, bad }).toEqual({ through: 1, bad: 65_535 });
+  });
+
   it('drops a tagged frame for another VLAN and an untagged one on a VLAN port', async () => {
     const other = udpFrame({ dstMac: TAG, srcMac: TAG_HOST, src: '10.0.3.2', dst: '8.8.8.8', vlan: 200 });
     const untagged = udpFrame({ dstMac: TAG, srcMac: TAG_HOST, src: '10.0.3.2', dst: '8.8.8.8' });
