@@ -21,16 +21,20 @@ struct L3Ctx {
   NeighborWait& wait;
   ConnTable& ct;
   uint32_t* lb_rr;  // the worker's place in each service's round-robin order
-  // Events are counted per burst here and added to the worker's counters
-  // once (flush()), not per packet.
-  uint32_t events[kEventCount] = {};
+  // Events are counted per burst in the pipeline's tally (kEventCount
+  // entries, zero between bursts) and added to the worker's counters once
+  // (flush(), which clears what it added), not per packet.
+  uint32_t* events;
 
   // The worker's clock in milliseconds (the connection table's).
   uint32_t nowMs() const { return ConnTable::clockMs(w.now_ns); }
   void event(Event e) { ++events[uint32_t(e)]; }
   void flush() {
     for (uint32_t i = 0; i < kEventCount; ++i)
-      if (events[i]) w.stats.events[i].add(events[i]);
+      if (events[i]) {
+        w.stats.events[i].add(events[i]);
+        events[i] = 0;
+      }
   }
 };
 

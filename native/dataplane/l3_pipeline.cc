@@ -18,7 +18,7 @@ namespace nfvgw {
 // between other work), then each packet is delivered or forwarded.
 void L3Pipeline::process(WorkerCtx& w, Pkt* pkts, uint32_t n) {
   const Snapshot& s = *snap_;
-  L3Ctx c{w, s, *neigh_, icmp_, wait_, *conntrack_, lb_rr_.get()};
+  L3Ctx c{w, s, *neigh_, icmp_, wait_, *conntrack_, lb_rr_.get(), events_};
   enum : uint8_t { kDone, kArp, kIp4, kOverlay, kInternet };
   const OverlayTables& ov = s.overlay;
   uint8_t next[kMaxBurst];
@@ -115,7 +115,7 @@ void L3Pipeline::process(WorkerCtx& w, Pkt* pkts, uint32_t n) {
 
 void L3Pipeline::end(WorkerCtx& w) {
   if (!wait_.empty()) {
-    L3Ctx c{w, *snap_, *neigh_, icmp_, wait_, *conntrack_, lb_rr_.get()};
+    L3Ctx c{w, *snap_, *neigh_, icmp_, wait_, *conntrack_, lb_rr_.get(), events_};
     neighborWaitService(c);
     c.flush();
   }
