@@ -50,8 +50,8 @@ uint32_t MemQueue::rxBurst(Pkt* pkts, uint32_t max) {
     // them: over 100 MB), and the copy would wait on memory for every
     // frame: the first two lines of each are fetched kReplayAhead frames
     // before, as a NIC's frames arrive in the cache. Few templates stay
-    // cached and are not (the floor's instructions stay the same). The
-    // position wraps by a compare, not a division a frame.
+    // cached and are not fetched. The position wraps by a compare, not a
+    // division a frame.
     const size_t count = templates_.size();
     const bool fetch = count > kReplayCached;
     size_t at = size_t(replay_next_ % count);
@@ -64,8 +64,9 @@ uint32_t MemQueue::rxBurst(Pkt* pkts, uint32_t max) {
         break;
       }
       if (fetch) {
-        __builtin_prefetch(templates_[ahead].data());
-        __builtin_prefetch(templates_[ahead].data() + 64);
+        const std::vector<uint8_t>& later = templates_[ahead];
+        __builtin_prefetch(later.data());
+        if (later.size() > 64) __builtin_prefetch(later.data() + 64);
         if (++ahead == count) ahead = 0;
       }
       std::memcpy(p.data, t.data(), t.size());
