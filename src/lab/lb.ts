@@ -28,7 +28,7 @@
 // are the backend setup the README refers to.
 import type { ChildProcess } from 'node:child_process';
 import { nsRun, nsSpawn, stop, waitForLine } from './exec.js';
-import { createNs, labDown, macOf, plainBridges, sysctl, vethPair } from './topology.js';
+import { createNs, labBridge, labDown, macOf, sysctl, vethPair } from './topology.js';
 
 export type LbMode = 'dr' | 'nat' | 'fullnat' | 'tunnel';
 
@@ -107,10 +107,7 @@ export async function lbLabUp(
   await vethPair(lab.gwNs, lab.frontIface, lab.clientNs, 'eth0', queues);
   await nsRun(lab.gwNs, 'ip', ['link', 'set', lab.frontIface, 'up']);
 
-  // Multicast snooping off, as in the VPC lab: a snooping bridge joins
-  // All-Snoopers and its IGMP reports would reach the gateway.
-  await nsRun(bsw, 'ip', ['link', 'add', 'br0', 'type', 'bridge', 'mcast_snooping', '0']);
-  await plainBridges(bsw);
+  await labBridge(bsw, 'br0');
   await nsRun(bsw, 'ip', ['link', 'set', 'br0', 'mtu', String(BACKEND_MTU), 'up']);
   const plugSegment = async (ns: string, iface: string, port: string, q = 1, mac?: string) => {
     await vethPair(ns, iface, bsw, port, q);

@@ -98,17 +98,22 @@ export async function sysctl(ns: string, kv: string) {
 }
 
 /**
- * Bridges in `ns` forward as a physical switch does, without netfilter.
- * With br_netfilter in the kernel (built in here), every namespace starts
- * with bridge-nf-call-* on, and every IPv4 frame a lab bridge forwards goes
- * through the iptables hooks: a tenth of the sender's core in the
- * end-to-end benchmarks, spent on a switch. Without br_netfilter there is
- * nothing to turn off.
+ * A bridge `name` in `ns` (down: its caller sets its MTU and brings it up)
+ * that forwards as a physical switch does:
+ * - multicast snooping off: a snooping bridge joins All-Snoopers
+ *   (224.0.0.106, RFC 4286), and its IGMP reports would reach the gateway
+ *   at random moments (an l2_multicast drop, or a spoofed frame from a MAC
+ *   that is no ENI's);
+ * - no netfilter: with br_netfilter in the kernel (built in here) every
+ *   namespace starts with bridge-nf-call-* on, and every IPv4 frame a lab
+ *   bridge forwarded went through the iptables hooks, a tenth of the
+ *   sender's core in the end-to-end benchmarks. Without br_netfilter the
+ *   keys are absent and there is nothing to turn off (-e).
  */
-export async function plainBridges(ns: string) {
-  const settings = ['iptables', 'ip6tables', 'arptables'].map((t) => `net.bridge.bridge-nf-call-${t}=0`);
-  const has = await nsRun(ns, 'test', ['-e', '/proc/sys/net/bridge'], { allowFail: true });
-  if (has.code === 0) for (const kv of settings) await sysctl(ns, kv);
+export async function labBridge(ns: string, name: string) {
+  await nsRun(ns, 'ip', ['link', 'add', name, 'type', 'bridge', 'mcast_snooping', '0']);
+  const off = ['iptables', 'ip6tables', 'arptables'].map((t) => `net.bridge.bridge-nf-call-${t}=0`);
+  await nsRun(ns, 'sysctl', ['-qwe', ...off]);
 }
 
 // Offloads off on every lab veth: with TSO/GSO a sender hands over 64 KB

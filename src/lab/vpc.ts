@@ -14,7 +14,7 @@
 // underlay runs at MTU 1600 so that 1500-byte VM packets fit encapsulated.
 import { formatIp4, networkOf, parsePrefix } from '../config/ip.js';
 import { nsRun } from './exec.js';
-import { createNs, labDown, macOf, offloadsOff, plainBridges, sysctl, vethPair } from './topology.js';
+import { createNs, labBridge, labDown, macOf, offloadsOff, sysctl, vethPair } from './topology.js';
 
 export interface VpcLabSpec {
   prefix?: string;
@@ -82,11 +82,7 @@ async function ensureVni(lab: VpcLab, hvName: string, vni: number): Promise<void
   const hv = lab.hypervisors.get(hvName)!;
   const exists = await nsRun(hv.ns, 'ip', ['link', 'show', `br${vni}`], { allowFail: true });
   if (exists.code === 0) return;
-  // Multicast snooping off: with it the bridge joins All-Snoopers
-  // (224.0.0.106, RFC 4286) and its IGMP reports would reach the gateway
-  // from a MAC that is no ENI's, counted as spoofed.
-  await nsRun(hv.ns, 'ip', ['link', 'add', `br${vni}`, 'type', 'bridge', 'mcast_snooping', '0']);
-  await plainBridges(hv.ns);
+  await labBridge(hv.ns, `br${vni}`);
   await nsRun(hv.ns, 'ip', [
     'link',
     'add',
@@ -124,11 +120,7 @@ export async function vpcLabUp(spec: VpcLabSpec): Promise<VpcLab> {
     spec,
   };
   await createNs(lab.ulNs);
-  // Multicast snooping off, as on the hypervisors' bridges: a snooping
-  // bridge joins All-Snoopers and its IGMP reports would reach the gateway
-  // (counted as l2_multicast drops at random moments).
-  await nsRun(lab.ulNs, 'ip', ['link', 'add', 'br0', 'type', 'bridge', 'mcast_snooping', '0']);
-  await plainBridges(lab.ulNs);
+  await labBridge(lab.ulNs, 'br0');
   await nsRun(lab.ulNs, 'ip', ['link', 'set', 'br0', 'mtu', String(UNDERLAY_MTU), 'up']);
   const plugUnderlay = async (ns: string, iface: string, port: string, queues = 1) => {
     await vethPair(ns, iface, lab.ulNs, port, queues);

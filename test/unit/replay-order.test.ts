@@ -3,14 +3,12 @@
 // ahead of its copy). The generator's patch pipeline sends every frame on
 // unchanged out of the other port, where the test drains them.
 import { describe, expect, it } from 'vitest';
-import { lastCore } from '../../bench/common.js';
+import { lastCore, sleep } from '../../bench/common.js';
 import { l3Config, l3Frames } from '../../bench/pipeline.js';
 import { compile } from '../../src/config/compile.js';
 import { DataplaneGateway } from '../../src/dataplane/gateway.js';
 import { bpfDir } from '../../src/dataplane/native.js';
 import { udpFrame } from '../../src/pkt/build.js';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The frames the patch pipeline sent on for `count` replayed over `templates`, in order. */
 async function replayed(templates: Buffer[], count: number): Promise<Buffer[]> {
