@@ -13,13 +13,15 @@ cd "$(dirname "$0")/.."
 
 say() { echo "bootstrap: $*" >&2; }
 
-# Build tools, the XDP libraries, and what the lab and tests drive: the
-# kernel's own tools and real clients and servers; the font of the benchmark
-# report's chart (bench/report.ts).
+# Build tools and the C++ formatter `npm run lint` checks with, the XDP
+# libraries, and what the lab and tests drive: the kernel's own tools, real
+# clients and servers, tcpdump and tshark reading what the gateway captured
+# and sent, openssl making the API tests' certificates; the font of the
+# benchmark report's chart (bench/report.ts).
 PACKAGES=(
-  build-essential cmake pkg-config clang llvm libxdp-dev libbpf-dev xdp-tools bpftool
-  iproute2 ethtool procps iputils-ping traceroute curl iperf3 wrk python3 tshark nftables conntrack
-  fonts-dejavu-core
+  build-essential cmake pkg-config clang clang-format llvm libxdp-dev libbpf-dev xdp-tools bpftool
+  iproute2 ethtool procps iputils-ping traceroute curl iperf3 wrk python3 tcpdump tshark openssl
+  nftables conntrack fonts-dejavu-core
 )
 
 missing=()
